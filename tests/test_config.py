@@ -1,0 +1,49 @@
+import pytest
+
+from wxwork_demo.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_seed_demos():
+    settings = load_settings({})
+    assert settings.port == 3000
+    assert settings.base_url == "http://47.94.7.218:9952"
+    assert settings.callback_url == "http://127.0.0.1:3000/callback/wxwork"
+    assert settings.max_events == 100
+    assert settings.monitor_interval_ms == 45000
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("wxwork.sqlite3")
+    assert settings.base_url_is_default is True
+
+
+def test_mysql_parts_build_a_url_and_database_url_wins():
+    parts = {"MYSQL_HOST": "db.local", "MYSQL_PORT": "3307", "MYSQL_USER": "app", "MYSQL_PASSWORD": "p@ss"}
+    assert load_settings(parts).database_url == "mysql+pymysql://app:p%40ss@db.local:3307/wxwork?charset=utf8mb4"
+    assert load_settings({**parts, "DATABASE_URL": "sqlite:////tmp/x.db"}).database_url == "sqlite:////tmp/x.db"
+    assert load_settings({"DATABASE_URL": "mysql://root@h/db"}).database_url == "mysql+pymysql://root@h/db"
+
+
+def test_base_url_given_turns_off_the_simulator():
+    settings = load_settings({"BASE_URL": "http://10.0.0.1:9952/", "PORT": "8080"})
+    assert settings.base_url == "http://10.0.0.1:9952"
+    assert settings.base_url_is_default is False
+    assert settings.callback_url == "http://127.0.0.1:8080/callback/wxwork"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"MYSQL_PORT": "x"}, "MYSQL_PORT"),
+        ({"MAX_EVENTS": "0"}, "MAX_EVENTS"),
+        ({"MONITOR_INTERVAL_MS": "fast"}, "MONITOR_INTERVAL_MS"),
+        ({"DATABASE_URL": "postgresql://x/y"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"BASE_URL": "ftp://host"}, "BASE_URL"),
+        ({"CALLBACK_URL": "not a url"}, "CALLBACK_URL"),
+        ({"MONITOR_AUTOSTART": "maybe"}, "MONITOR_AUTOSTART"),
+        ({"UPSTREAM_READ_TIMEOUT": "-1"}, "UPSTREAM_READ_TIMEOUT"),
+    ],
+)
+def test_a_value_that_cannot_work_names_its_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(env)

@@ -1,0 +1,10 @@
+"""Thin HTTP views: read the request, call a service, return its JSON."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from wxwork_demo.blueprints import business, callback, login, monitor, pages, status
+
+    for module in (status, login, business, monitor, callback, pages):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,23 @@
+"""The JSON body of the current request, or a 400 that says what is wrong with it."""
+
+from __future__ import annotations
+
+from flask import request
+
+from wxwork_demo.errors import BadInput
+
+
+def json_body(*, allow_empty: bool = True) -> dict:
+    """The body as a dict; an empty body counts as `{}` when `allow_empty`."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise BadInput("body", "a JSON object body is required")
+    try:
+        body = request.get_json(force=True, silent=False)
+    except Exception:
+        raise BadInput("body", "body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadInput("body", "body must be a JSON object")
+    return body

@@ -1,0 +1,21 @@
+"""Turn the background monitor on and off in this process."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from wxwork_demo.services.monitor import start_monitor, stop_monitor
+
+bp = Blueprint("monitor", __name__, url_prefix="/api/monitor")
+
+
+@bp.post("/start")
+def start():
+    state = start_monitor(current_app._get_current_object())
+    return jsonify(ok=True, monitor={"enabled": state.enabled, "intervalMs": state.interval_ms})
+
+
+@bp.post("/stop")
+def stop():
+    state = stop_monitor(current_app._get_current_object())
+    return jsonify(ok=True, monitor={"enabled": state.enabled})

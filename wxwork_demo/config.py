@@ -1,0 +1,142 @@
+"""Settings read once from the environment (and `.env`), typed and validated at start.
+
+The names and defaults are the Node.js demo's, so an existing `.env` keeps working. A value that cannot
+work stops the app with a `ConfigError` naming the variable, instead of failing on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from urllib.parse import quote_plus, urlsplit
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "wxwork.sqlite3"
+SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot work with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 3000
+    base_url: str = "http://47.94.7.218:9952"
+    callback_url: str = ""
+    database_url: str = ""
+    max_events: int = 100
+    monitor_interval_ms: int = 45000
+    monitor_autostart: bool = True
+    upstream_connect_timeout: float = 5.0
+    upstream_read_timeout: float = 15.0
+    # True when BASE_URL was not given: `make run` then starts the bundled simulator.
+    base_url_is_default: bool = True
+
+    def as_flask_config(self) -> dict:
+        """The settings as upper-case Flask config keys (WXWORK_SETTINGS holds the object itself)."""
+        values = {f.name.upper(): getattr(self, f.name) for f in fields(self)}
+        values["WXWORK_SETTINGS"] = self
+        return values
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value}")
+    return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _http_url(env: dict, name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if raw == "":
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _database_url(env: dict) -> str:
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        mysql_keys = ("MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE")
+        if any(env.get(key, "").strip() for key in mysql_keys):
+            host = env.get("MYSQL_HOST", "").strip() or "127.0.0.1"
+            port = _int(env, "MYSQL_PORT", 3306, minimum=1)
+            user = env.get("MYSQL_USER", "").strip() or "root"
+            password = env.get("MYSQL_PASSWORD", "")
+            database = env.get("MYSQL_DATABASE", "").strip() or "wxwork"
+            auth = quote_plus(user) + (":" + quote_plus(password) if password else "")
+            url = f"mysql+pymysql://{auth}@{host}:{port}/{database}?charset=utf8mb4"
+        else:
+            url = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in SUPPORTED_DB_SCHEMES:
+        raise ConfigError(
+            f"DATABASE_URL has an unsupported scheme {scheme!r}; use one of {', '.join(SUPPORTED_DB_SCHEMES)}"
+        )
+    if scheme in ("mysql", "mariadb"):
+        url = url.replace(f"{scheme}://", f"{scheme}+pymysql://", 1)
+    return url
+
+
+def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
+    """Read every setting from `environ` (default: the process environment after loading `.env`)."""
+    if environ is None:
+        if dotenv:
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        environ = dict(os.environ)
+    env = {key: str(value) for key, value in environ.items()}
+    port = _int(env, "PORT", 3000, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"PORT must be at most 65535, got {port}")
+    base_url_given = bool(env.get("BASE_URL", "").strip())
+    return Settings(
+        port=port,
+        base_url=_http_url(env, "BASE_URL", "http://47.94.7.218:9952"),
+        callback_url=_http_url(env, "CALLBACK_URL", f"http://127.0.0.1:{port}/callback/wxwork"),
+        database_url=_database_url(env),
+        max_events=_int(env, "MAX_EVENTS", 100, minimum=1),
+        monitor_interval_ms=_int(env, "MONITOR_INTERVAL_MS", 45000, minimum=100),
+        monitor_autostart=_bool(env, "MONITOR_AUTOSTART", True),
+        upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0),
+        upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", 15.0),
+        base_url_is_default=not base_url_given,
+    )

@@ -1,0 +1,81 @@
+"""One error contract: every failure is a JSON body with `ok: false` and a `message`."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from werkzeug.exceptions import HTTPException
+
+from wxwork_demo.db import get_db
+from wxwork_demo.upstream import UpstreamError
+
+log = logging.getLogger(__name__)
+
+MISSING_TABLES_HINT = "the database has no tables yet: run `flask --app wsgi db upgrade` (or `make db`)"
+
+
+class AppError(Exception):
+    """A failure the API reports as it is: `status`, a `message` naming the cause, and any details."""
+
+    def __init__(self, status: int, message: str, **details):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+class BadInput(AppError):
+    """400: the request names a `field` whose value cannot be used."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(400, message, field=field)
+
+
+def _rollback() -> None:
+    try:
+        get_db().sessions.rollback()
+    except Exception:  # the connection may be the thing that broke
+        log.debug("rollback after error failed", exc_info=True)
+
+
+def _is_missing_table(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "no such table" in text or "doesn't exist" in text or "1146" in text
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError):
+        return jsonify({"ok": False, "message": exc.message, **exc.details}), exc.status
+
+    @app.errorhandler(UpstreamError)
+    def _upstream_error(exc: UpstreamError):
+        _rollback()
+        body = {"ok": False, "message": exc.message, "stage": exc.action, "upstream": exc.to_dict()}
+        if exc.raw is not None:
+            body["raw"] = exc.raw
+        return jsonify(body), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return jsonify({"ok": False, "message": exc.description or exc.name}), exc.code
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        _rollback()
+        if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
+            log.error("database schema missing: %s", MISSING_TABLES_HINT)
+            return jsonify({"ok": False, "message": MISSING_TABLES_HINT}), 503
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.error("database unavailable: %s", exc.orig)
+            return jsonify({"ok": False, "message": "database unavailable, try again shortly"}), 503
+        log.exception("database error")
+        return jsonify({"ok": False, "message": "database error"}), 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        _rollback()
+        log.exception("unexpected error")
+        return jsonify({"ok": False, "message": "internal error", "detail": type(exc).__name__}), 500

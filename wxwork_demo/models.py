@@ -1,0 +1,73 @@
+"""Typed models of the `sessions` and `events` tables, column for column as the seed's DDL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT AUTO_INCREMENT on MySQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+Payload = JSON().with_variant(sqlite.JSON(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the way DATETIME columns store it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def iso_utc(moment: datetime | None) -> str:
+    """ISO-8601 in UTC with a `Z`, as the API shows times; empty for no time."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else ""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LoginSession(Base):
+    """One upstream client instance (`uuid`) and the account (`vid`) it is logged in as."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("uk_uuid", "uuid", unique=True),
+        Index("idx_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(64), nullable=False)
+    vid: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
+    is_login: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+    qrcode: Mapped[str | None] = mapped_column(LongText)
+    qrcode_key: Mapped[str | None] = mapped_column(String(128), default="", server_default="")
+    last_event: Mapped[str | None] = mapped_column(String(255), default="", server_default="")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Event(Base):
+    """One upstream call, callback or monitor step, kept for the console and for debugging."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("idx_created_at", "created_at"),
+        Index("idx_session_uuid", "session_uuid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_uuid: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
+    stage: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
+    event_type: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
+    payload: Mapped[dict | None] = mapped_column(Payload)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

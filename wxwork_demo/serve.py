@@ -1,0 +1,71 @@
+"""`make run`: migrate the database, start the simulator when no BASE_URL is set, then serve the console.
+
+With BASE_URL set the real upstream is used and no simulator starts. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from wxwork_demo.config import PROJECT_ROOT, ConfigError, load_settings
+from wxwork_demo.services.schema import upgrade_database
+
+
+def _wait_until_up(url: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up within {seconds:.0f} s")
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    upgrade_database(settings.database_url)
+    env = dict(os.environ)
+    children: list[subprocess.Popen] = []
+    if settings.base_url_is_default:
+        sim_port = int(os.environ.get("SIMULATOR_PORT", "9952"))
+        sim_url = f"http://127.0.0.1:{sim_port}"
+        children.append(
+            subprocess.Popen([sys.executable, "-m", "wxwork_demo.simulator", "--port", str(sim_port)], cwd=PROJECT_ROOT)
+        )
+        _wait_until_up(f"{sim_url}/_sim/state")
+        env["BASE_URL"] = sim_url
+        print(f"BASE_URL not set: using the bundled upstream simulator at {sim_url} (scan page {sim_url}/_sim/)")
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    children.append(subprocess.Popen(gunicorn, cwd=PROJECT_ROOT, env=env))
+    print(f"console: http://127.0.0.1:{settings.port}/")
+
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for child in children:
+        child.wait(timeout=15)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

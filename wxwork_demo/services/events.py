@@ -1,0 +1,91 @@
+"""The `events` log: record one step, list the newest, keep the table at MAX_EVENTS rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from wxwork_demo.db import db_session
+from wxwork_demo.models import Event, iso_utc
+
+SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
+SECRET_QUERY = re.compile(r"([?&](?:token|secret|password|api_token)=)[^&#\s\"]*", re.IGNORECASE)
+MASK = "***"
+# Retention runs on one insert in PRUNE_EVERY, so the table holds at most MAX_EVENTS + PRUNE_EVERY rows
+# and no insert ever counts the table.
+PRUNE_EVERY = 20
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy of `value` with passwords and tokens replaced, wherever they are nested."""
+    if isinstance(value, dict):
+        return {k: (MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else mask_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(item) for item in value]
+    if isinstance(value, str) and "=" in value:
+        return SECRET_QUERY.sub(r"\1" + MASK, value)
+    return value
+
+
+def add_event(session: Session, session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
+    """Add an event to `session` without committing (the caller's transaction decides)."""
+    if not isinstance(payload, dict):
+        payload = {"value": payload}
+    event = Event(
+        session_uuid=(session_uuid or "")[:64],
+        stage=stage[:64],
+        event_type=event_type[:64],
+        payload=mask_secrets(payload),
+    )
+    session.add(event)
+    return event
+
+
+def record_event(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
+    """Store one event in its own commit, so it survives a failure of the request that made it."""
+    session = db_session()
+    event = add_event(session, session_uuid, stage, event_type, payload)
+    session.commit()
+    prune_if_due(session, event.id)
+    return event
+
+
+def prune_if_due(session: Session, newest_id: int | None) -> None:
+    """Delete what lies beyond the newest MAX_EVENTS rows, once every PRUNE_EVERY inserts."""
+    if not newest_id or newest_id % PRUNE_EVERY:
+        return
+    keep = current_app.config["MAX_EVENTS"]
+    cutoff = session.scalar(select(Event.id).order_by(Event.id.desc()).offset(keep - 1).limit(1))
+    if cutoff is not None:
+        session.execute(delete(Event).where(Event.id < cutoff))
+        session.commit()
+
+
+def latest_events(limit: int | None = None, **filters: str) -> list[Event]:
+    """Newest first, at most `limit` (default MAX_EVENTS), optionally filtered by column values."""
+    limit = limit or current_app.config["MAX_EVENTS"]
+    query = select(Event).order_by(Event.id.desc()).limit(limit)
+    for column in ("session_uuid", "stage", "event_type"):
+        if filters.get(column):
+            query = query.where(getattr(Event, column) == filters[column])
+    return list(db_session().scalars(query))
+
+
+def count_events() -> int:
+    """Rows in the table (small by construction: it is pruned to MAX_EVENTS)."""
+    return db_session().scalar(select(func.count()).select_from(Event)) or 0
+
+
+def event_to_dict(event: Event) -> dict:
+    return {
+        "id": event.id,
+        "sessionUuid": event.session_uuid or "",
+        "stage": event.stage or "",
+        "eventType": event.event_type or "",
+        "payload": event.payload if event.payload is not None else {},
+        "createdAt": iso_utc(event.created_at),
+    }

@@ -1,0 +1,153 @@
+"""The login flow: init, callback registration, QR code, verification code, automatic login, refresh."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from wxwork_demo.errors import AppError
+from wxwork_demo.services.sessions import require_session, save_session
+from wxwork_demo.services.upstream_calls import client, traced, traced_together
+from wxwork_demo.upstream import (
+    Reply,
+    UpstreamError,
+    UpstreamRefused,
+    is_logged_in,
+    parse_is_login,
+    parse_qrcode,
+)
+
+INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
+
+
+def init_body(fields: dict) -> dict:
+    """The upstream init body: all eight documented fields, empty when not given."""
+    body = {name: fields.get(name, "") for name in INIT_FIELDS}
+    body["proxySituation"] = fields.get("proxySituation", 0)
+    body["deverType"] = fields.get("deverType") or "ipad"
+    return body
+
+
+def init_instance(fields: dict) -> dict:
+    """Create an upstream instance (with `vid` to reuse a device) and store it as a session."""
+    body = init_body(fields)
+    reply = traced("init", "", client().init, body)
+    data = reply.data if isinstance(reply.data, dict) else {}
+    uuid = str(data.get("uuid") or "")
+    if not uuid:
+        raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
+    is_login = parse_is_login(data.get("is_login", False))
+    save_session(
+        uuid,
+        vid=str(body["vid"] or ""),
+        is_login=is_login,
+        qrcode="",
+        qrcode_key="",
+        last_event="init",
+        last_error="",
+    )
+    return {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}
+
+
+def register_callback(uuid: str, url: str = "") -> dict:
+    """Tell the upstream where to POST this instance's events (CALLBACK_URL unless `url` is given)."""
+    session = require_session(uuid)
+    url = url or current_app.config["CALLBACK_URL"]
+    reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, url)
+    save_session(session.uuid, last_event="set-callback")
+    return {"ok": True, "uuid": session.uuid, "callbackUrl": url, "callback": reply.envelope}
+
+
+def fetch_qrcode(uuid: str) -> dict:
+    """Get a login QR code for the instance and keep its image and key on the session."""
+    session = require_session(uuid)
+    reply = traced("get-qrcode", session.uuid, client().get_qrcode, session.uuid)
+    qr = parse_qrcode(reply.data)
+    save_session(session.uuid, qrcode=qr.image, qrcode_key=qr.key, last_event="get-qrcode", last_error="")
+    return {
+        "ok": True,
+        "uuid": session.uuid,
+        "qrcode": qr.image,
+        "qrcodeKey": qr.key,
+        "ttl": qr.ttl,
+        "getQrCode": reply.envelope,
+    }
+
+
+def start_login(fields: dict, callback_url: str = "") -> dict:
+    """init → SetCallbackUrl → getQrCode in one call."""
+    started = init_instance(fields)
+    register_callback(started["uuid"], callback_url)
+    qr = fetch_qrcode(started["uuid"])
+    return {
+        "ok": True,
+        "uuid": started["uuid"],
+        "isLogin": started["isLogin"],
+        "qrcode": qr["qrcode"],
+        "qrcodeKey": qr["qrcodeKey"],
+        "ttl": qr["ttl"],
+    }
+
+
+def check_code(uuid: str, code: str, qrcode_key: str = "") -> dict:
+    """Submit the 6-digit code the phone shows; a refusal is the user's input, so it is a 400."""
+    session = require_session(uuid)
+    key = qrcode_key or session.qrcode_key or ""
+    if not key:
+        raise AppError(400, "qrcodeKey is required: fetch a QR code first", field="qrcodeKey")
+    try:
+        reply = traced("check-code", session.uuid, client().check_code, session.uuid, key, code)
+    except UpstreamRefused as exc:
+        save_session(session.uuid, last_error=exc.errmsg or exc.message)
+        raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
+    save_session(session.uuid, last_event="check-code", last_error="")
+    return {"ok": True, "raw": reply.envelope}
+
+
+def automatic_login(uuid: str) -> dict:
+    """Log in again without a scan (works when init carried the vid of an account seen before)."""
+    session = require_session(uuid)
+    try:
+        reply = traced("automatic-login", session.uuid, client().automatic_login, session.uuid)
+    except UpstreamError as exc:
+        save_session(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
+        raise
+    save_session(session.uuid, is_login=True, last_event="automatic-login", last_error="")
+    return {"ok": True, "raw": reply.envelope}
+
+
+def refresh_run_client(uuid: str) -> dict:
+    """Ask GetRunClient and GetRunClientByUuid together and store the login state they report.
+
+    A refusal of GetRunClientByUuid (e.g. errcode 500 "实例不存在") is an answer: the instance is not
+    logged in. Only an upstream that could not answer at all makes this call fail.
+    """
+    session = require_session(uuid)
+    api = client()
+    run_client, by_uuid = traced_together(
+        "refresh-run-client",
+        session.uuid,
+        [(api.get_run_client, (session.uuid,)), (api.get_run_client_by_uuid, (session.uuid,))],
+    )
+    for outcome in (run_client, by_uuid):
+        if isinstance(outcome, UpstreamError) and not isinstance(outcome, UpstreamRefused):
+            raise outcome
+    logged_in = isinstance(by_uuid, Reply) and is_logged_in(by_uuid.data)
+    error = "" if logged_in else _offline_reason(by_uuid)
+    save_session(session.uuid, is_login=logged_in, last_event="refresh-run-client", last_error=error)
+    return {
+        "ok": True,
+        "request": {"uuid": session.uuid},
+        "isLogin": logged_in,
+        "getRunClient": _envelope(run_client),
+        "getRunClientByUuid": _envelope(by_uuid),
+    }
+
+
+def _envelope(outcome: Reply | UpstreamError) -> dict:
+    return outcome.envelope if isinstance(outcome, Reply) else (outcome.raw or outcome.to_dict())
+
+
+def _offline_reason(outcome: Reply | UpstreamError) -> str:
+    if isinstance(outcome, UpstreamRefused):
+        return outcome.errmsg or f"errcode {outcome.errcode}"
+    return "not logged in"

@@ -1,0 +1,70 @@
+"""Upstream calls as the services make them: each one recorded in `events`, success or failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from wxwork_demo.services.events import record_event
+from wxwork_demo.upstream import Reply, UpstreamError, get_client
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    # Created on first use, never at import or inside create_app (gunicorn forks after import).
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="upstream")
+    return _pool
+
+
+def record_reply(stage: str, uuid: str, reply: Reply) -> None:
+    record_event(
+        uuid,
+        stage,
+        reply.action,
+        {"request": reply.request, "response": reply.envelope, "elapsedMs": round(reply.elapsed_ms, 1)},
+    )
+
+
+def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
+    payload = {"request": exc.request, "error": exc.to_dict()}
+    if exc.raw is not None:
+        payload["response"] = exc.raw
+    record_event(uuid, stage, f"{exc.action}:{exc.kind}", payload)
+
+
+def traced(stage: str, uuid: str, call: Callable[..., Reply], *args) -> Reply:
+    """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`)."""
+    try:
+        reply = call(*args)
+    except UpstreamError as exc:
+        record_failure(stage, uuid, exc)
+        raise
+    record_reply(stage, uuid, reply)
+    return reply
+
+
+def traced_together(stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]]) -> list[Reply | UpstreamError]:
+    """Run independent client calls concurrently; record each; return replies or errors in order.
+
+    Only the HTTP calls run in worker threads; the events are written here, in the caller's session.
+    """
+    futures = [_executor().submit(call, *args) for call, args in calls]
+    outcomes: list[Reply | UpstreamError] = []
+    for future in futures:
+        try:
+            reply = future.result()
+        except UpstreamError as exc:
+            record_failure(stage, uuid, exc)
+            outcomes.append(exc)
+        else:
+            record_reply(stage, uuid, reply)
+            outcomes.append(reply)
+    return outcomes
+
+
+def client():
+    """The shared upstream client (re-exported so services import one module for upstream work)."""
+    return get_client()
