@@ -16,8 +16,6 @@ import responses
 from sqlalchemy import create_engine, text
 
 from wxwork_demo import create_app
-from wxwork_demo.db import get_db
-
 from wxwork_demo.services.schema import upgrade_database
 
 UPSTREAM = "http://upstream.test"
@@ -125,5 +123,3 @@ def upstream():
     """The upstream, mocked at the HTTP layer: every request the app sends is checked against it."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
-
-

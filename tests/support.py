@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Event, LoginSession
 
+
 def envelope(data=None, errcode=0, errmsg="ok", **extra) -> dict:
     return {"data": data, "errcode": errcode, "errmsg": errmsg, **extra}
 

@@ -162,7 +162,12 @@ def test_automatic_login_success_and_failure(app, client, upstream):
 
 
 RUN_CLIENT = [{"1688857362464764": {"isLogin": True, "uuid": "U1", "userid": 1688857362464764}}]
-BY_UUID_ONLINE = {"logintime": 1, "loginType": 2, "user_info": {"isLogin": True, "userid": 1688857362464764}, "uuid": "U1"}
+BY_UUID_ONLINE = {
+    "logintime": 1,
+    "loginType": 2,
+    "user_info": {"isLogin": True, "userid": 1688857362464764},
+    "uuid": "U1",
+}
 
 
 def test_refresh_run_client_calls_both_and_stores_state(app, client, upstream):

@@ -52,7 +52,11 @@ def api():
             "GetInnerContacts",
             {"uuid": "U", "limit": 10, "strSeq": "a_b"},
         ),
-        (lambda c: c.external_contacts("U", 100, 8052931), "GetExternalContacts", {"uuid": "U", "limit": 100, "seq": 8052931}),
+        (
+            lambda c: c.external_contacts("U", 100, 8052931),
+            "GetExternalContacts",
+            {"uuid": "U", "limit": 100, "seq": 8052931},
+        ),
         (lambda c: c.init({"vid": ""}), "init", {"vid": ""}),
     ],
 )

@@ -92,7 +92,7 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
         if row.last_event == "need-code" and not asked:
             asked = True
             typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
-            result = _call(lambda: login.check_code(uuid, typed.strip()))
+            result = _call(lambda typed=typed: login.check_code(uuid, typed.strip()))
             click.echo(f"code accepted: {json.dumps(result['raw'], ensure_ascii=False)}")
         if time.monotonic() - last_check > 5:
             # Callbacks may not reach us (CALLBACK_URL not served): ask the upstream directly too.
@@ -129,7 +129,9 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
     click.echo(f"instance {started['uuid']} — scan this QR code with WeChat Work on the phone:")
     _print_qr(started["qrcode"])
     session = _wait_for_login(started["uuid"], code, timeout)
-    click.echo(f"logged in: uuid={session['uuid']} vid={session['vid']} (use `flask login auto --vid {session['vid']}`)")
+    click.echo(
+        f"logged in: uuid={session['uuid']} vid={session['vid']} (use `flask login auto --vid {session['vid']}`)"
+    )
 
 
 @login_cli.command("auto")

@@ -121,7 +121,9 @@ class UpstreamClient:
         except requests.Timeout as exc:
             raise UpstreamTimeout(action, f"upstream {action} timed out: {type(exc).__name__}") from None
         except requests.ConnectionError as exc:
-            raise UpstreamUnreachable(action, f"upstream {action} unreachable at {self.base_url}: {_short(exc)}") from None
+            raise UpstreamUnreachable(
+                action, f"upstream {action} unreachable at {self.base_url}: {_short(exc)}"
+            ) from None
         except requests.RequestException as exc:
             raise UpstreamUnreachable(action, f"upstream {action} failed: {_short(exc)}") from None
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -136,7 +138,10 @@ class UpstreamClient:
             envelope = response.json()
         except ValueError:
             raise UpstreamNotJSON(
-                action, f"upstream {action} answered with a body that is not JSON", raw=response.text[:500], http_status=200
+                action,
+                f"upstream {action} answered with a body that is not JSON",
+                raw=response.text[:500],
+                http_status=200,
             ) from None
         if not isinstance(envelope, dict):
             raise UpstreamNotJSON(action, f"upstream {action} answered JSON that is not an object", raw=envelope)

@@ -52,7 +52,7 @@ def parse_bool(body: dict, name: str, *, required: bool, default: bool = False) 
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
         return value.strip().lower() in ("true", "1")
-    raise BadInput(name, f"{name} must be a boolean (true/false, \"true\"/\"false\", 1/0)")
+    raise BadInput(name, f'{name} must be a boolean (true/false, "true"/"false", 1/0)')
 
 
 def parse_id(body: dict, *names: str, required: bool, default: int = 0) -> int:

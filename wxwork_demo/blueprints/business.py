@@ -32,7 +32,7 @@ def _section(body: dict, name: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BadInput(name, f"{name} must be an object like {{\"limit\": 100}}")
+        raise BadInput(name, f'{name} must be an object like {{"limit": 100}}')
     return value
 
 
@@ -54,8 +54,14 @@ def contacts():
     if not isinstance(inner_seq, str):
         raise BadInput("inner.strSeq", "inner.strSeq must be a string cursor")
     # The old demo sent `strSeq` for external contacts too; the upstream documents a numeric `seq`.
-    external_seq = next((v for v in (external.get("seq"), external.get("strSeq"), body.get("externalStrSeq"),
-                                     body.get("externalSeq")) if v not in (None, "")), 0)
+    external_seq = next(
+        (
+            v
+            for v in (external.get("seq"), external.get("strSeq"), body.get("externalStrSeq"), body.get("externalSeq"))
+            if v not in (None, "")
+        ),
+        0,
+    )
     page = business.ContactsPage(
         inner_limit=parse_positive_int(inner.get("limit", body.get("innerLimit")), "inner.limit", default=100),
         inner_str_seq=inner_seq,

@@ -23,7 +23,10 @@ PRUNE_EVERY = 20
 def mask_secrets(value: Any) -> Any:
     """A copy of `value` with passwords and tokens replaced, wherever they are nested."""
     if isinstance(value, dict):
-        return {k: (MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else mask_secrets(v)) for k, v in value.items()}
+        return {
+            k: (MASK if str(k).lower() in SECRET_KEYS and v not in (None, "") else mask_secrets(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [mask_secrets(item) for item in value]
     if isinstance(value, str) and "=" in value:

@@ -182,7 +182,7 @@ def check_session(session_id: int) -> bool:
         row.last_error = exc.message
         session.commit()
         return True
-    if row.is_login != online or (not online and row.last_error != reason):
+    if row.is_login != online:
         row.is_login = online
         row.last_error = reason
         row.last_event = "monitor:online" if online else "monitor:offline"

@@ -12,7 +12,7 @@ DARK = 128
 
 def decode_png(data: bytes) -> list[list[bool]]:
     """Pixels of a PNG as rows of booleans (True = dark)."""
-    width, height, rows, info = png.Reader(bytes=data).asRGBA8()
+    width, _height, rows, _info = png.Reader(bytes=data).asRGBA8()
     pixels = []
     for row in rows:
         line = []
@@ -34,8 +34,7 @@ def modules_from_pixels(pixels: list[list[bool]]) -> list[list[bool]]:
     right = max(x for x, dark in enumerate(pixels[top]) if dark)
     count = round((right - left + 1) / size)
     return [
-        [pixels[int(top + (j + 0.5) * size)][int(left + (i + 0.5) * size)] for i in range(count)]
-        for j in range(count)
+        [pixels[int(top + (j + 0.5) * size)][int(left + (i + 0.5) * size)] for i in range(count)] for j in range(count)
     ]
 
 

@@ -46,7 +46,9 @@ def traced(stage: str, uuid: str, call: Callable[..., Reply], *args) -> Reply:
     return reply
 
 
-def traced_together(stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]]) -> list[Reply | UpstreamError]:
+def traced_together(
+    stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]]
+) -> list[Reply | UpstreamError]:
     """Run independent client calls concurrently; record each; return replies or errors in order.
 
     Only the HTTP calls run in worker threads; the events are written here, in the caller's session.

@@ -1,0 +1,94 @@
+"""The webhook: decoded by type code, stored before it is acknowledged, session state kept in step."""
+
+import json
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from tests.support import add_session, events_of, session_row
+
+LOGIN_PAYLOAD = {"user_id": 1688853790599424, "corp_id": 1970325109135931, "nickname": "姓名", "Vid": 0}
+
+
+def post(client, uuid, type_code, payload, as_string=True):
+    body = {"uuid": uuid, "type": type_code, "json": json.dumps(payload) if as_string else payload}
+    return client.post("/callback/wxwork", json=body)
+
+
+def test_login_success_marks_the_session_and_stores_the_vid(app, client):
+    add_session(app, "U1", qrcode="http://qr", qrcode_key="K")
+    response = post(client, "U1", 104001, LOGIN_PAYLOAD)
+    assert response.status_code == 200 and response.get_json() == {"errcode": 0, "errmsg": "ok"}
+    row = session_row(app, "U1")
+    assert row.is_login is True and row.vid == "1688853790599424" and row.last_event == "login-success"
+    [event] = events_of(app, stage="callback")
+    assert event.event_type == "104001" and event.session_uuid == "U1" and event.payload == LOGIN_PAYLOAD
+
+
+def test_login_success_replaces_older_rows_of_the_same_account(app, client):
+    add_session(app, "OLD", vid="1688853790599424", is_login=False)
+    add_session(app, "NEW")
+    post(client, "NEW", 104001, LOGIN_PAYLOAD)
+    assert session_row(app, "OLD") is None and session_row(app, "NEW").is_login is True
+
+
+@pytest.mark.parametrize(("type_code", "state"), [(100001, "scanned"), (100004, "need-code")])
+def test_scan_callbacks_store_the_qr_key(app, client, type_code, state):
+    add_session(app, "U1", qrcode_key="OLDKEY")
+    payload = {"Vid": 1688857826547606, "Qrcode_key": "E58DBF1516D268A519CC0C714FA0B50D", "Nick_name": "x"}
+    post(client, "U1", str(type_code), payload, as_string=False)
+    row = session_row(app, "U1")
+    assert row.qrcode_key == "E58DBF1516D268A519CC0C714FA0B50D" and row.last_event == state
+
+
+@pytest.mark.parametrize("type_code", [100005, 100007, 100008, 100009, 100012])
+def test_disconnects_mark_the_session_offline(app, client, type_code):
+    add_session(app, "U1", vid="1688857826547606", is_login=True)
+    response = post(client, "U1", type_code, {"vid": 1688857826547606, "msg": "登陆缓存失效，请重新登录。"})
+    assert response.status_code == 200
+    row = session_row(app, "U1")
+    assert row.is_login is False and row.last_event == f"disconnect:{type_code}"
+    assert row.last_error == "登陆缓存失效，请重新登录。"
+
+
+def test_messages_are_stored_and_do_not_touch_sessions(app, client):
+    add_session(app, "U1", is_login=True, last_event="login-success")
+    message = {"msgtype": 2, "content": "<script>alert(1)</script>", "sender": 7881302555913738, "msg_id": 1}
+    assert post(client, "U1", 102000, message).status_code == 200
+    [event] = events_of(app, stage="callback")
+    assert event.event_type == "102000" and event.payload == message
+    assert session_row(app, "U1").last_event == "login-success"
+
+
+def test_callback_for_an_unknown_uuid_is_still_stored(app, client):
+    assert post(client, "ghost", 102000, {"msgtype": 2}).status_code == 200
+    assert events_of(app, session_uuid="ghost")[0].event_type == "102000"
+
+
+@pytest.mark.parametrize(
+    ("json_field", "stored"),
+    [("not json at all", {"text": "not json at all"}), ("", {}), (None, {}), ("[1,2]", {"value": [1, 2]})],
+)
+def test_payloads_that_are_not_objects_are_kept(app, client, json_field, stored):
+    assert client.post("/callback/wxwork", json={"uuid": "U", "type": 102000, "json": json_field}).status_code == 200
+    assert events_of(app, stage="callback")[0].payload == stored
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"uuid": "U", "json": "{}"}, "type"), ({"uuid": "U", "type": "abc", "json": "{}"}, "type"), ([1], "body")],
+)
+def test_malformed_callbacks_are_400_and_not_stored(app, client, body, field):
+    response = client.post("/callback/wxwork", json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+    assert events_of(app) == []
+
+
+def test_callback_not_stored_is_not_acknowledged(app, client, monkeypatch):
+    def broken_commit(self):
+        raise OperationalError("COMMIT", {}, Exception("Lost connection to MySQL server"))
+
+    monkeypatch.setattr("sqlalchemy.orm.Session.commit", broken_commit)
+    response = post(client, "U1", 102000, {"msgtype": 2})
+    assert response.status_code == 503
+    assert response.get_json()["ok"] is False and "errcode" not in response.get_json()

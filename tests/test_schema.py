@@ -1,0 +1,72 @@
+"""The migration creates the seed's tables exactly, on SQLite and on MySQL, and runs both ways."""
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from wxwork_demo.services.schema import current_revision, downgrade_database, upgrade_database
+
+
+def test_tables_columns_and_indexes_match_the_seed(database_url):
+    engine = create_engine(database_url)
+    inspector = inspect(engine)
+    columns = {c["name"]: c for c in inspector.get_columns("sessions")}
+    assert list(columns) == [
+        "id", "uuid", "vid", "is_login", "qrcode", "qrcode_key", "last_event", "last_error", "updated_at",
+    ]  # fmt: skip
+    assert columns["uuid"]["type"].length == 64 and columns["uuid"]["nullable"] is False
+    assert columns["qrcode_key"]["type"].length == 128 and columns["last_event"]["type"].length == 255
+    assert columns["updated_at"]["nullable"] is False
+    event_columns = [c["name"] for c in inspector.get_columns("events")]
+    assert event_columns == ["id", "session_uuid", "stage", "event_type", "payload", "created_at"]
+    session_indexes = {i["name"]: (i["column_names"], bool(i["unique"])) for i in inspector.get_indexes("sessions")}
+    assert session_indexes["uk_uuid"] == (["uuid"], True)
+    assert session_indexes["idx_updated_at"] == (["updated_at"], False)
+    event_indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("events")}
+    assert event_indexes["idx_created_at"] == ["created_at"] and event_indexes["idx_session_uuid"] == ["session_uuid"]
+    engine.dispose()
+
+
+def test_mysql_ddl_is_the_seeds(database_url):
+    if not database_url.startswith("mysql"):
+        pytest.skip("MySQL DDL only")
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        ddl = connection.execute(text("SHOW CREATE TABLE sessions")).one()[1]
+        events_ddl = connection.execute(text("SHOW CREATE TABLE events")).one()[1]
+    engine.dispose()
+    for fragment in (
+        "`id` bigint(20) NOT NULL AUTO_INCREMENT",
+        "`uuid` varchar(64) NOT NULL",
+        "`vid` varchar(64) DEFAULT ''",
+        "`is_login` tinyint(1) NOT NULL DEFAULT 0",
+        "`qrcode` longtext",
+        "`qrcode_key` varchar(128) DEFAULT ''",
+        "`last_error` text",
+        "`updated_at` datetime NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp()",
+        "UNIQUE KEY `uk_uuid` (`uuid`)",
+        "KEY `idx_updated_at` (`updated_at`)",
+        "ENGINE=InnoDB",
+        "CHARSET=utf8mb4",
+    ):
+        assert fragment in ddl, fragment
+    for fragment in (
+        "`payload` longtext",
+        "json_valid(`payload`)",
+        "`created_at` datetime NOT NULL DEFAULT current_timestamp()",
+    ):
+        assert fragment in events_ddl, fragment
+
+
+def test_downgrade_and_upgrade_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    upgrade_database(url)
+    assert current_revision(url) is not None
+    downgrade_database(url, "base")
+    engine = create_engine(url)
+    assert inspect(engine).get_table_names() == ["alembic_version"]
+    engine.dispose()
+    upgrade_database(url)
+    upgrade_database(url)  # idempotent
+    engine = create_engine(url)
+    assert {"sessions", "events"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
