@@ -17,11 +17,21 @@ preload_app = False
 
 
 def post_worker_init(worker):
-    """Start the monitor in the worker when MONITOR_AUTOSTART is on (one process owns it per run)."""
+    """Run a monitor scheduler in each worker when MONITOR_AUTOSTART is on; the database lease lets
+    exactly one of them work at a time."""
     app = getattr(worker, "wsgi", None)
     if app is None or not hasattr(app, "extensions"):
         return
     if app.config.get("MONITOR_AUTOSTART"):
-        from wxwork_demo.services.monitor import start_monitor
+        from wxwork_demo.services.monitor import autostart_monitor
 
-        start_monitor(app)
+        autostart_monitor(app)
+
+
+def worker_exit(server, worker):
+    """Hand the monitor lease back so another worker takes over at once."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):
+        from wxwork_demo.services.monitor import shutdown_monitor
+
+        shutdown_monitor(app)

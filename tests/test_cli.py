@@ -6,6 +6,7 @@ import time
 
 from tests.conftest import UPSTREAM, make_test_app
 from tests.support import add_session, envelope, session_row
+from wxwork_demo.models import utcnow
 from wxwork_demo.services.terminal_qr import render_qr_image
 
 
@@ -29,7 +30,7 @@ def test_db_commands_create_and_report(tmp_path):
     app = make_test_app(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "current"])
-    assert "missing tables: events, sessions" in result.output
+    assert "missing tables: events, monitor_lease, sessions" in result.output
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "database at revision" in result.output
     assert "missing tables" not in runner.invoke(args=["db", "current"]).output
@@ -91,8 +92,10 @@ def test_login_first_reports_an_unreachable_upstream(app, runner, upstream):
 
 
 def test_monitor_check_and_status(app, runner, upstream):
-    add_session(app, "U1", vid="1688", is_login=True)
+    add_session(app, "U1", vid="1688", is_login=True, state="online", callback_registered_at=utcnow())
     upstream.post(url("GetRunClientByUuid"), json=envelope({"loginType": 2}))
     result = runner.invoke(args=["monitor", "check"])
-    assert json.loads(result.output) == {"checked": 1, "reconnected": 0}
-    assert json.loads(runner.invoke(args=["monitor", "status"]).output)["uuid"] == "U1"
+    assert json.loads(result.output) == {"checked": 1, "offline": 0, "unknown": 0, "actions": 0}
+    status_lines = runner.invoke(args=["monitor", "status"]).output.splitlines()
+    assert json.loads(status_lines[0])["enabled"] is False
+    assert json.loads(status_lines[1])["uuid"] == "U1" and json.loads(status_lines[1])["state"] == "online"

@@ -1,13 +1,23 @@
-"""The monitor: check sessions that belong to an account, reconnect the dropped ones step by step."""
+"""Keeping accounts online: checks, the reconnect policy, alerts, and the single monitor owner."""
 
 import json
+import threading
 import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.conftest import CALLBACK, UPSTREAM
+import pytest
+import requests
+
+from tests.conftest import CALLBACK, UPSTREAM, make_test_app
 from tests.support import add_session, envelope, events_of, sent_json, session_row
-from wxwork_demo.services.monitor import check_all_sessions, monitor_state, start_monitor, stop_monitor
+from wxwork_demo.models import utcnow
+from wxwork_demo.services import monitor_lease
+from wxwork_demo.services.monitor import check_pass, run_due_actions, stop_monitor
+from wxwork_demo.services.reconnect import backoff_delay
 
 ONLINE = {"loginType": 2, "user_info": {"isLogin": True}, "uuid": "U1"}
+VID = "1688857362464764"
 
 
 def url(action):
@@ -18,94 +28,258 @@ def actions(upstream):
     return [c.request.url.rsplit("/", 1)[1] for c in upstream.calls]
 
 
-def test_online_sessions_are_checked_and_left_alone(app, upstream):
-    add_session(app, "U1", vid="1688", is_login=True)
-    add_session(app, "NOVID")  # never logged in: nothing to keep online
+def online_account(app, uuid="U1", **fields):
+    values = {"vid": VID, "is_login": True, "state": "online", "callback_registered_at": utcnow()}
+    add_session(app, uuid, **{**values, **fields})
+
+
+def make_due(app, uuid):
+    """Skip the debounce/backoff wait: the scheduled action is due now."""
+    from wxwork_demo.db import db_session
+    from wxwork_demo.services.sessions import find_session
+
+    with app.app_context():
+        row = find_session(uuid)
+        row.next_action_at = utcnow() - timedelta(seconds=1)
+        db_session().commit()
+
+
+@pytest.fixture
+def quick_app(database_url):
+    app = make_test_app(database_url, RECONNECT_DEBOUNCE_S=0.0, RECONNECT_BACKOFF_S=0.01, RECONNECT_MAX_ATTEMPTS=3)
+    yield app
+    app.extensions["wxwork_db"].engine.dispose()
+
+
+def test_online_accounts_are_checked_and_left_alone(app, upstream):
+    online_account(app)
+    add_session(app, "NOVID", state="initialised")  # never logged in: nothing to keep online
     upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
     with app.app_context():
-        assert check_all_sessions() == {"checked": 1, "reconnected": 0}
-        assert monitor_state().last_check_at is not None
+        assert check_pass(app) == {"checked": 1, "offline": 0, "unknown": 0}
     assert actions(upstream) == ["GetRunClientByUuid"] and sent_json(upstream.calls[0]) == {"uuid": "U1"}
+    assert session_row(app, "U1").state == "online"
 
 
-def test_dropped_session_reconnects_with_its_vid(app, upstream):
-    add_session(app, "U1", vid="1688857362464764", is_login=True)
+def test_a_dead_account_goes_offline_and_gets_one_reconnect(quick_app, upstream):
+    app = quick_app
+    online_account(app)
     upstream.post(url("GetRunClientByUuid"), json=envelope(None, 500, "实例未登录"))
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
     upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
     with app.app_context():
-        assert check_all_sessions() == {"checked": 1, "reconnected": 1}
+        assert check_pass(app)["offline"] == 1
+        row = session_row(app, "U1")
+        assert row.state == "offline" and row.is_login is False and row.next_action == "reconnect"
+        assert run_due_actions(app) == 1
+        assert run_due_actions(app) == 0
     assert actions(upstream) == ["GetRunClientByUuid", "init", "SetCallbackUrl", "automaticLogin"]
-    assert sent_json(upstream.calls[1])["vid"] == 1688857362464764
+    assert sent_json(upstream.calls[1])["vid"] == int(VID)
     assert sent_json(upstream.calls[2]) == {"uuid": "U2", "url": CALLBACK}
-    assert sent_json(upstream.calls[3]) == {"uuid": "U2"}
     assert session_row(app, "U1") is None
     row = session_row(app, "U2")
-    assert row.is_login is True and row.vid == "1688857362464764" and row.last_event == "reconnected"
-    steps = [e.event_type for e in events_of(app, stage="reconnect")]
-    assert steps == ["start", "init", "SetCallbackUrl", "automaticLogin", "done"]
+    assert row.state == "online" and row.is_login is True and row.vid == VID and row.reconnect_attempts == 0
+    transitions = [e.event_type for e in events_of(app, stage="state")]
+    assert transitions == ["online->offline", "offline->reconnecting", "reconnecting->online"]
+    assert events_of(app, stage="state")[0].payload["cause"] == "check"
 
 
-def test_failed_automatic_login_falls_back_to_a_qr_code_once(app, upstream):
-    add_session(app, "U1", vid="1688", is_login=False)
-    upstream.post(url("GetRunClientByUuid"), json=envelope(None, 500, "实例未登录"))
+def test_a_burst_of_disconnect_callbacks_gives_one_reconnect(quick_app, upstream):
+    app = quick_app
+    online_account(app)
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
-    upstream.post(url("automaticLogin"), json=envelope(None, 500, "自动登录失败"))
-    upstream.post(url("getQrCode"), json=envelope({"qrcode": "http://qr.png", "Key": "K2", "Ttl": 600}))
+    upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
+    client = app.test_client()
+    body = {"uuid": "U1", "type": 100007, "json": json.dumps({"vid": int(VID), "msg": "登陆缓存失效，请重新登录。"})}
+    threads = [threading.Thread(target=lambda: client.post("/callback/wxwork", json=body)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(events_of(app, stage="callback")) == 10
     with app.app_context():
-        assert check_all_sessions() == {"checked": 1, "reconnected": 0}
-    row = session_row(app, "U2")
-    assert row.qrcode == "http://qr.png" and row.qrcode_key == "K2" and row.last_event == "reconnect:needs-scan"
-    assert "scan" in row.last_error
-    # The next pass sees it still offline but a person has the QR code: no new init.
-    with app.app_context():
-        check_all_sessions()
-    assert actions(upstream).count("init") == 1
+        for _ in range(3):
+            run_due_actions(app)
+    assert actions(upstream).count("init") == 1 and actions(upstream).count("automaticLogin") == 1
+    assert session_row(app, "U2").state == "online"
+
+
+def test_backoff_is_exponential_with_jitter_and_capped():
+    assert backoff_delay(1, 5, 300, rand=lambda: 0.0) == 2.5
+    assert backoff_delay(1, 5, 300, rand=lambda: 1.0) == 5.0
+    assert backoff_delay(3, 5, 300, rand=lambda: 0.0) == 10.0
+    assert backoff_delay(3, 5, 300, rand=lambda: 1.0) == 20.0
+    assert backoff_delay(20, 5, 300, rand=lambda: 1.0) == 300.0
+    delays = {round(backoff_delay(2, 5, 300), 3) for _ in range(50)}
+    assert len(delays) > 10 and all(5.0 <= d <= 10.0 for d in delays)
+
+
+def test_failed_attempts_back_off_then_ask_a_person_with_exactly_one_alert(database_url, upstream):
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream.add_passthru(f"http://127.0.0.1:{server.server_port}")
+    app = make_test_app(
+        database_url,
+        RECONNECT_DEBOUNCE_S=0.0,
+        RECONNECT_BACKOFF_S=60.0,
+        RECONNECT_MAX_ATTEMPTS=3,
+        ALERT_WEBHOOK_URL=f"http://127.0.0.1:{server.server_port}/alerts",
+    )
+    try:
+        online_account(app, next_action="reconnect", next_action_at=utcnow(), state="offline", is_login=False)
+        upstream.post(url("init"), json=envelope({"uuid": "U1", "is_login": "false"}))
+        upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
+        upstream.post(url("automaticLogin"), json=envelope(None, 500, "自动登录失败"))
+        upstream.post(url("getQrCode"), json=envelope({"qrcode": "http://qr.png", "Key": "K2", "Ttl": 600}))
+        with app.app_context():
+            for attempt in (1, 2):
+                started = utcnow()
+                assert run_due_actions(app) == 1
+                row = session_row(app, "U1")
+                assert row.state == "offline" and row.reconnect_attempts == attempt
+                wait = (row.next_action_at - started).total_seconds()
+                step = 60.0 * 2 ** (attempt - 1)
+                assert step / 2 - 1 <= wait <= step + 1, (attempt, wait)
+                assert run_due_actions(app) == 0  # not due yet: backoff holds
+                make_due(app, "U1")
+            assert run_due_actions(app) == 1
+            for _ in range(3):
+                make_due(app, "U1")
+                assert run_due_actions(app) == 0
+        row = session_row(app, "U1")
+        assert row.state == "needs_person" and row.qrcode == "http://qr.png" and "scan the QR code" in row.state_reason
+        assert actions(upstream).count("init") == 3 and actions(upstream).count("getQrCode") == 1
+        assert len(received) == 1
+        assert received[0]["type"] == "needs_person" and received[0]["vid"] == VID and received[0]["hasQrcode"] is True
+        [alert] = events_of(app, stage="alert")
+        assert alert.payload["delivery"] == "HTTP 204"
+        # A further disconnect signal while a person is needed changes nothing and alerts nobody.
+        app.test_client().post("/callback/wxwork", json={"uuid": "U1", "type": 100007, "json": "{}"})
+        with app.app_context():
+            make_due(app, "U1")
+            assert run_due_actions(app) == 0
+        assert len(received) == 1
+    finally:
+        server.shutdown()
+        app.extensions["wxwork_db"].engine.dispose()
 
 
 def test_an_upstream_outage_is_not_taken_for_a_dropped_account(app, upstream):
-    add_session(app, "U1", vid="1688", is_login=True)
+    online_account(app)
     upstream.post(url("GetRunClientByUuid"), status=502, body="bad gateway")
     with app.app_context():
-        assert check_all_sessions() == {"checked": 1, "reconnected": 0}
+        assert check_pass(app) == {"checked": 1, "offline": 0, "unknown": 1}
     assert actions(upstream) == ["GetRunClientByUuid"]
-    assert session_row(app, "U1").is_login is True
+    assert session_row(app, "U1").state == "online"
     assert events_of(app, stage="monitor")[0].event_type == "GetRunClientByUuid:http_error"
 
 
-def test_a_disconnect_callback_reconnects_through_the_running_monitor(app, client, upstream):
-    add_session(app, "U1", vid="1688", is_login=True)
-    upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
-    upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
-    upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
-    assert client.post("/api/monitor/start").get_json() == {
-        "ok": True,
-        "monitor": {"enabled": True, "intervalMs": 45000},
-    }
-    body = {"uuid": "U1", "type": 100007, "json": json.dumps({"vid": 1688, "msg": "登陆缓存失效，请重新登录。"})}
-    assert client.post("/callback/wxwork", json=body).status_code == 200
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (session_row(app, "U2") is None or not session_row(app, "U2").is_login):
-        time.sleep(0.05)
-    assert session_row(app, "U2").is_login is True
-    assert actions(upstream) == ["init", "SetCallbackUrl", "automaticLogin"]
-    assert client.post("/api/monitor/stop").get_json() == {"ok": True, "monitor": {"enabled": False}}
-    assert client.get("/api/state").get_json()["monitor"]["enabled"] is False
+def test_an_unreachable_upstream_during_reconnect_retries_without_giving_up(quick_app, upstream):
+    app = quick_app
+    online_account(app, state="offline", is_login=False, next_action="reconnect", next_action_at=utcnow())
+    upstream.post(url("init"), body=requests.ConnectionError("refused"))
+    with app.app_context():
+        for _ in range(5):
+            make_due(app, "U1")
+            run_due_actions(app)
+    row = session_row(app, "U1")
+    assert row.state == "offline" and row.next_action == "reconnect" and row.reconnect_attempts == 5
+    assert events_of(app, stage="alert") == []
 
 
-def test_monitor_runs_on_its_interval(database_url, upstream):
-    from tests.conftest import make_test_app
+def test_secondary_verification_fetches_its_qr_and_alerts_once(quick_app, upstream):
+    app = quick_app
+    online_account(app)
+    qr = {"qrcode": "http://sv.png", "Ttl": 600, "Key": "5DBC31948BB057101F9C6B93569FB39B"}
+    upstream.post(url("SecondaryValidation"), json=envelope(qr, 0, "获取二维码成功"))
+    body = {"uuid": "U1", "type": 100012, "json": json.dumps({"vid": int(VID), "msg": "出现二次验证"})}
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/callback/wxwork", json=body).status_code == 200
+    with app.app_context():
+        run_due_actions(app)
+        run_due_actions(app)
+    row = session_row(app, "U1")
+    assert row.state == "needs_person" and row.qrcode == "http://sv.png" and row.state_reason == "出现二次验证"
+    assert actions(upstream) == ["SecondaryValidation"]
+    assert len(events_of(app, stage="alert")) == 1
 
-    app = make_test_app(database_url, MONITOR_INTERVAL_MS=200)
-    add_session(app, "U1", vid="1688", is_login=True)
+
+@pytest.mark.parametrize(("vid", "state"), [(VID, "needs_person"), ("", "offline")])
+def test_an_expired_qr_code_waits_for_a_person_or_ends(app, client, vid, state):
+    add_session(app, "U1", vid=vid, state="waiting_scan", qrcode="http://qr")
+    client.post("/callback/wxwork", json={"uuid": "U1", "type": 100009, "json": json.dumps({"msg": "扫码超时"})})
+    row = session_row(app, "U1")
+    assert row.state == state and row.qrcode == "" and row.next_action == ""
+
+
+def test_callback_registration_is_refreshed_when_due(app, upstream):
+    online_account(app, callback_registered_at=utcnow() - timedelta(hours=1))
+    online_account(app, "FRESH", vid="42")
     upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
-    start_monitor(app)
+    upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
+    with app.app_context():
+        check_pass(app)
+    assert sorted(actions(upstream)) == ["GetRunClientByUuid", "GetRunClientByUuid", "SetCallbackUrl"]
+    assert sent_json(next(c for c in upstream.calls if c.request.url.endswith("SetCallbackUrl")))["uuid"] == "U1"
+
+
+def test_the_lease_has_one_owner_and_passes_to_another_when_it_expires(app, monkeypatch):
+    with app.app_context():
+        monitor_lease.set_enabled(True)
+        monkeypatch.setattr(monitor_lease, "process_identity", lambda: "worker-a")
+        assert monitor_lease.hold(ttl_s=0.5) is True
+        assert monitor_lease.start_pass(interval_s=10) is True
+        assert monitor_lease.start_pass(interval_s=10) is False  # once per interval
+        monkeypatch.setattr(monitor_lease, "process_identity", lambda: "worker-b")
+        assert monitor_lease.hold(ttl_s=0.5) is False
+        assert monitor_lease.start_pass(interval_s=0.01) is False  # not the owner
+        time.sleep(0.7)  # worker-a died: its lease runs out
+        assert monitor_lease.hold(ttl_s=0.5) is True
+        assert monitor_lease.current_owner() == "worker-b"
+        monitor_lease.set_enabled(False)
+        assert monitor_lease.hold(ttl_s=0.5) is False
+
+
+def test_monitor_runs_on_its_interval_and_stops(database_url, upstream):
+    app = make_test_app(database_url, MONITOR_INTERVAL_MS=300, MONITOR_TICK_MS=100)
+    online_account(app)
+    upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
+    client = app.test_client()
     try:
-        time.sleep(1.1)
+        assert client.post("/api/monitor/start").get_json() == {
+            "ok": True,
+            "monitor": {"enabled": True, "intervalMs": 300},
+        }
+        time.sleep(1.05)
+        state = client.get("/api/state").get_json()["monitor"]
+        assert state["enabled"] is True and state["lastCheckAt"] and state["owner"]
+        assert client.post("/api/monitor/stop").get_json() == {"ok": True, "monitor": {"enabled": False}}
+        checks = actions(upstream).count("GetRunClientByUuid")
+        assert 3 <= checks <= 5
+        time.sleep(0.7)
+        assert actions(upstream).count("GetRunClientByUuid") <= checks + 1
     finally:
+        from wxwork_demo.services.monitor import shutdown_monitor
+
+        shutdown_monitor(app)
+        app.extensions["wxwork_db"].engine.dispose()
+
+
+def test_stopped_monitor_reports_disabled(app, client):
+    with app.app_context():
         stop_monitor(app)
-        monitor_state(app).scheduler.shutdown(wait=True)
-    assert 3 <= actions(upstream).count("GetRunClientByUuid") <= 7
-    app.extensions["wxwork_db"].engine.dispose()
+    assert client.get("/api/state").get_json()["monitor"]["enabled"] is False

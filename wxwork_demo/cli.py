@@ -6,6 +6,8 @@ Run them as `flask --app wsgi <group> <command>`; they call the same services as
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 
 import click
@@ -15,7 +17,7 @@ from flask.cli import AppGroup
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
 from wxwork_demo.services import login, monitor, schema
-from wxwork_demo.services.sessions import find_session, session_to_dict
+from wxwork_demo.services.sessions import all_sessions, find_session, session_to_dict
 from wxwork_demo.services.terminal_qr import image_bytes, render_qr_image
 from wxwork_demo.services.upstream_calls import client
 from wxwork_demo.upstream import UpstreamError, is_logged_in
@@ -166,27 +168,34 @@ def login_status() -> None:
 
 @monitor_cli.command("check")
 def monitor_check() -> None:
-    """Run one monitor pass now and print what it did."""
-    click.echo(json.dumps(monitor.check_all_sessions()))
+    """Run one check pass now, then the reconnects it scheduled, and print what happened."""
+    app = current_app._get_current_object()
+    summary = monitor.check_pass(app)
+    if summary["offline"]:
+        time.sleep(app.config["RECONNECT_DEBOUNCE_S"])
+    summary["actions"] = monitor.run_due_actions(app)
+    click.echo(json.dumps(summary))
 
 
 @monitor_cli.command("status")
 def monitor_status() -> None:
-    """Print the watched sessions and their state."""
-    for session_id in monitor.sessions_to_watch():
-        row = db_session().get(monitor.LoginSession, session_id)
+    """Print the monitor's switch and owner, and every session's state."""
+    click.echo(json.dumps(monitor.monitor_status()))
+    for row in all_sessions():
         click.echo(json.dumps(session_to_dict(row), ensure_ascii=False))
 
 
 @monitor_cli.command("run")
 def monitor_run() -> None:
-    """Run the monitor in this process until interrupted (the deployment's one monitor owner)."""
+    """Run the monitor in this process until interrupted: the deployment's dedicated monitor."""
     app = current_app._get_current_object()
-    state = monitor.start_monitor(app)
-    click.echo(f"monitor running every {state.interval_ms} ms; Ctrl-C to stop")
+    status = monitor.start_monitor(app)
+    click.echo(f"monitor running every {status['intervalMs']} ms; Ctrl-C to stop")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while True:
-            time.sleep(1)
+        while not stop.wait(1):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

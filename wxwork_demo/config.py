@@ -33,6 +33,16 @@ class Settings:
     monitor_autostart: bool = True
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 15.0
+    # Keeping accounts online (services/monitor.py, services/reconnect.py).
+    monitor_concurrency: int = 8
+    monitor_tick_ms: int = 1000
+    monitor_lease_s: float = 10.0
+    reconnect_max_attempts: int = 3
+    reconnect_debounce_s: float = 2.0
+    reconnect_backoff_s: float = 5.0
+    reconnect_backoff_max_s: float = 300.0
+    callback_refresh_s: float = 600.0
+    alert_webhook_url: str = ""
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
@@ -138,5 +148,14 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         monitor_autostart=_bool(env, "MONITOR_AUTOSTART", True),
         upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0),
         upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", 15.0),
+        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", 8, minimum=1),
+        monitor_tick_ms=_int(env, "MONITOR_TICK_MS", 1000, minimum=50),
+        monitor_lease_s=_float(env, "MONITOR_LEASE_S", 10.0),
+        reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", 3, minimum=1),
+        reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", 2.0),
+        reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", 5.0),
+        reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
+        callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
+        alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
         base_url_is_default=not base_url_given,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text, false
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,6 +20,8 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 Payload = JSON().with_variant(sqlite.JSON(), "sqlite")
+# Sub-second times where the monitor compares them (MySQL's plain DATETIME drops the fraction).
+PreciseTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def utcnow() -> datetime:
@@ -43,6 +45,8 @@ class LoginSession(Base):
     __table_args__ = (
         Index("uk_uuid", "uuid", unique=True),
         Index("idx_updated_at", "updated_at"),
+        Index("idx_state", "state"),
+        Index("idx_next_action_at", "next_action_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -54,6 +58,20 @@ class LoginSession(Base):
     last_event: Mapped[str | None] = mapped_column(String(255), default="", server_default="")
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    # Added by migration 0002 (keeping accounts online); see services/session_state.py for the states.
+    state: Mapped[str] = mapped_column(String(32), nullable=False, default="initialised", server_default="initialised")
+    state_reason: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    state_changed_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    account_name: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    corp_name: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    avatar: Mapped[str] = mapped_column(String(512), nullable=False, default="", server_default="")
+    qrcode_expires_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    reconnect_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    next_action: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
+    next_action_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    callback_registered_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(PreciseTime)
 
 
 class Event(Base):
@@ -71,3 +89,17 @@ class Event(Base):
     event_type: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
     payload: Mapped[dict | None] = mapped_column(Payload)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class MonitorLease(Base):
+    """The single monitor's lease and switch, shared by every process that runs a scheduler."""
+
+    __tablename__ = "monitor_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=false())
+    owner: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    expires_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    pass_started_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    pass_finished_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    last_reconnect_at: Mapped[datetime | None] = mapped_column(PreciseTime)

@@ -196,6 +196,17 @@ class UpstreamClient:
         return self.post("GetExternalContacts", {"uuid": uuid, "limit": limit, "seq": seq})
 
 
+INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
+
+
+def init_request(fields: dict) -> dict:
+    """The init body: all eight documented fields, empty when not given (upstream-api.md §2.1)."""
+    body = {name: fields.get(name, "") for name in INIT_FIELDS}
+    body["proxySituation"] = fields.get("proxySituation", 0)
+    body["deverType"] = fields.get("deverType") or "ipad"
+    return body
+
+
 # Readers for the documented quirks of the upstream's answers.
 
 

@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from wxwork_demo.blueprints import business, callback, login, monitor, pages, status
+    from wxwork_demo.blueprints import business, callback, login, monitor, pages, sessions, status
 
-    for module in (status, login, business, monitor, callback, pages):
+    for module in (status, login, business, monitor, callback, pages, sessions):
         app.register_blueprint(module.bp)

@@ -11,11 +11,11 @@ bp = Blueprint("monitor", __name__, url_prefix="/api/monitor")
 
 @bp.post("/start")
 def start():
-    state = start_monitor(current_app._get_current_object())
-    return jsonify(ok=True, monitor={"enabled": state.enabled, "intervalMs": state.interval_ms})
+    status = start_monitor(current_app._get_current_object())
+    return jsonify(ok=True, monitor={"enabled": status["enabled"], "intervalMs": status["intervalMs"]})
 
 
 @bp.post("/stop")
 def stop():
-    state = stop_monitor(current_app._get_current_object())
-    return jsonify(ok=True, monitor={"enabled": state.enabled})
+    status = stop_monitor(current_app._get_current_object())
+    return jsonify(ok=True, monitor={"enabled": status["enabled"]})

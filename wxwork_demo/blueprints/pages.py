@@ -1,12 +1,29 @@
-"""The web console."""
+"""The web console: one page, its behaviour in static/console.js, all data from the JSON API."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, url_for
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 def index():
-    return render_template("index.html", base_url=current_app.config["BASE_URL"])
+    return render_template(
+        "index.html",
+        base_url=current_app.config["BASE_URL"],
+        callback_url=current_app.config["CALLBACK_URL"],
+    )
+
+
+@bp.app_context_processor
+def asset_helpers() -> dict:
+    def asset_url(filename: str) -> str:
+        # The file's mtime in the URL: a deploy changes the URL, so browsers never run a stale script.
+        path = Path(current_app.static_folder or "") / filename
+        version = int(path.stat().st_mtime) if path.is_file() else 0
+        return url_for("static", filename=filename, v=version)
+
+    return {"asset_url": asset_url}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, jsonify, request
 
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
-from wxwork_demo.services.monitor import monitor_state
+from wxwork_demo.services.monitor import monitor_status
 from wxwork_demo.services.sessions import active_session, all_sessions, session_to_dict
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError
@@ -42,7 +42,7 @@ def state():
     return jsonify(
         active=session_to_dict(active_session()),
         sessions=[session_to_dict(row) for row in all_sessions()],
-        monitor=monitor_state().to_dict(),
+        monitor=monitor_status(),
         eventsCount=count_events(),
         baseUrl=current_app.config["BASE_URL"],
         callbackUrl=current_app.config["CALLBACK_URL"],

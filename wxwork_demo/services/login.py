@@ -2,49 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 
+from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
+from wxwork_demo.models import utcnow
+from wxwork_demo.services.reconnect import schedule_reconnect
+from wxwork_demo.services.session_state import INITIALISED, ONLINE, WAITING_SCAN, set_state
 from wxwork_demo.services.sessions import require_session, save_session
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import (
     Reply,
     UpstreamError,
     UpstreamRefused,
+    init_request,
     is_logged_in,
     parse_is_login,
     parse_qrcode,
 )
 
-INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
-
-
-def init_body(fields: dict) -> dict:
-    """The upstream init body: all eight documented fields, empty when not given."""
-    body = {name: fields.get(name, "") for name in INIT_FIELDS}
-    body["proxySituation"] = fields.get("proxySituation", 0)
-    body["deverType"] = fields.get("deverType") or "ipad"
-    return body
-
 
 def init_instance(fields: dict) -> dict:
     """Create an upstream instance (with `vid` to reuse a device) and store it as a session."""
-    body = init_body(fields)
+    body = init_request(fields)
     reply = traced("init", "", client().init, body)
     data = reply.data if isinstance(reply.data, dict) else {}
     uuid = str(data.get("uuid") or "")
     if not uuid:
         raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
-    save_session(
-        uuid,
-        vid=str(body["vid"] or ""),
-        is_login=is_login,
-        qrcode="",
-        qrcode_key="",
-        last_event="init",
-        last_error="",
-    )
+    row = save_session(uuid, vid=str(body["vid"] or ""), qrcode="", qrcode_key="", last_event="init", last_error="")
+    set_state(row, ONLINE if is_login else INITIALISED, "init")
+    db_session().commit()
     return {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}
 
 
@@ -53,7 +44,7 @@ def register_callback(uuid: str, url: str = "") -> dict:
     session = require_session(uuid)
     url = url or current_app.config["CALLBACK_URL"]
     reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, url)
-    save_session(session.uuid, last_event="set-callback")
+    save_session(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
     return {"ok": True, "uuid": session.uuid, "callbackUrl": url, "callback": reply.envelope}
 
 
@@ -62,7 +53,12 @@ def fetch_qrcode(uuid: str) -> dict:
     session = require_session(uuid)
     reply = traced("get-qrcode", session.uuid, client().get_qrcode, session.uuid)
     qr = parse_qrcode(reply.data)
-    save_session(session.uuid, qrcode=qr.image, qrcode_key=qr.key, last_event="get-qrcode", last_error="")
+    expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
+    row = save_session(
+        session.uuid, qrcode=qr.image, qrcode_key=qr.key, qrcode_expires_at=expires_at, last_event="get-qrcode"
+    )
+    set_state(row, WAITING_SCAN, "get-qrcode", "scan the QR code with WeChat Work on the phone")
+    db_session().commit()
     return {
         "ok": True,
         "uuid": session.uuid,
@@ -111,7 +107,9 @@ def automatic_login(uuid: str) -> dict:
     except UpstreamError as exc:
         save_session(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
         raise
-    save_session(session.uuid, is_login=True, last_event="automatic-login", last_error="")
+    row = save_session(session.uuid, last_event="automatic-login")
+    set_state(row, ONLINE, "automatic-login")
+    db_session().commit()
     return {"ok": True, "raw": reply.envelope}
 
 
@@ -133,7 +131,14 @@ def refresh_run_client(uuid: str) -> dict:
             raise outcome
     logged_in = isinstance(by_uuid, Reply) and is_logged_in(by_uuid.data)
     error = "" if logged_in else _offline_reason(by_uuid)
-    save_session(session.uuid, is_login=logged_in, last_event="refresh-run-client", last_error=error)
+    row = save_session(session.uuid, last_event="refresh-run-client")
+    if logged_in:
+        set_state(row, ONLINE, "refresh-run-client")
+    elif row.state == ONLINE or row.is_login:
+        schedule_reconnect(row, "refresh-run-client", error)
+    else:
+        row.last_error = error
+    db_session().commit()
     return {
         "ok": True,
         "request": {"uuid": session.uuid},

@@ -1,267 +1,268 @@
-"""The background monitor: find accounts that dropped and bring them back by themselves.
+"""The background monitor: checks that accounts are online and carries out the reconnect policy.
 
-One pass checks every session that belongs to an account (it has a `vid`) with GetRunClientByUuid.
-A session that is not logged in is reconnected: init with its vid → SetCallbackUrl → automaticLogin,
-else getQrCode so a person can scan. Every step is recorded in `events`.
+Every process that runs a scheduler (a gunicorn worker with MONITOR_AUTOSTART, or `flask monitor run`)
+has three jobs, and only the holder of the database lease (services/monitor_lease.py) does any work:
+
+- lease, every tick: take or renew the lease;
+- check, every MONITOR_INTERVAL_MS: GetRunClientByUuid for each online account, with bounded
+  concurrency, each check in its own app context and database session; re-register callback URLs
+  that are due; a dead account is scheduled for reconnect;
+- tick, every MONITOR_TICK_MS: run the due actions (reconnects, secondary-validation QR codes).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 from flask_apscheduler import APScheduler
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wxwork_demo.db import db_session
 from wxwork_demo.models import LoginSession, iso_utc, utcnow
+from wxwork_demo.services import monitor_lease, reconnect
 from wxwork_demo.services.events import record_event
-from wxwork_demo.services.login import init_body
-from wxwork_demo.services.upstream_calls import client, traced
-from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in, parse_qrcode
+from wxwork_demo.services.session_state import ONLINE, RECONNECTING
+from wxwork_demo.services.upstream_calls import client, record_failure
+from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "wxwork_monitor"
-CHECK_JOB_ID = "monitor-check"
-# A QR code is out or a code is being typed: a new init now would throw away what the person is doing.
-WAITING_FOR_PERSON = {"reconnect:needs-scan", "scanned", "need-code", "confirmed"}
 
 
 @dataclass
-class MonitorState:
-    """What /api/state shows of the monitor running in this process."""
+class MonitorRuntime:
+    """This process's scheduler and whether it holds the lease."""
 
-    interval_ms: int
-    enabled: bool = False
-    running: bool = False
-    last_check_at: datetime | None = None
-    last_reconnect_at: datetime | None = None
-    reconnecting: set[int] = field(default_factory=set)
+    scheduler: APScheduler | None = None
+    holding: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    scheduler: APScheduler | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        return {
-            "enabled": self.enabled,
-            "running": self.running,
-            "lastCheckAt": iso_utc(self.last_check_at),
-            "lastReconnectAt": iso_utc(self.last_reconnect_at),
-            "reconnecting": bool(self.reconnecting),
-            "intervalMs": self.interval_ms,
-        }
 
 
 def register_monitor(app: Flask) -> None:
-    """Attach the monitor's state to the app; nothing starts until `start_monitor`."""
-    app.extensions[EXTENSION_KEY] = MonitorState(interval_ms=app.config["MONITOR_INTERVAL_MS"])
+    """Attach the (idle) runtime; nothing starts until `start_monitor`."""
+    app.extensions[EXTENSION_KEY] = MonitorRuntime()
 
 
-def monitor_state(app: Flask | None = None) -> MonitorState:
+def runtime(app: Flask | None = None) -> MonitorRuntime:
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def start_monitor(app: Flask) -> MonitorState:
-    """Start (or resume) the periodic check in this process."""
-    state = monitor_state(app)
-    with state.lock:
-        if state.scheduler is None:
-            scheduler = APScheduler()
-            scheduler.init_app(app)
-            scheduler.add_job(
-                id=CHECK_JOB_ID,
-                func=_run_check_job,
-                args=(app,),
-                trigger="interval",
-                seconds=state.interval_ms / 1000,
-                max_instances=1,
-                coalesce=True,
-            )
-            scheduler.start()
-            state.scheduler = scheduler
-        else:
-            state.scheduler.resume_job(CHECK_JOB_ID)
-        state.enabled = True
-    return state
+def start_monitor(app: Flask) -> dict:
+    """Switch the monitor on (for every process) and run a scheduler in this one."""
+    with app.app_context():
+        monitor_lease.set_enabled(True)
+    start_scheduler(app)
+    with app.app_context():
+        return monitor_status()
 
 
-def stop_monitor(app: Flask) -> MonitorState:
-    """Pause the periodic check (a pass already running finishes)."""
-    state = monitor_state(app)
+def autostart_monitor(app: Flask) -> None:
+    """MONITOR_AUTOSTART: run a scheduler here; the switch is on unless someone turned it off before."""
+    with app.app_context():
+        monitor_lease.ensure_switch(default_enabled=True)
+    start_scheduler(app)
+
+
+def stop_monitor(app: Flask) -> dict:
+    """Switch the monitor off for every process; schedulers stay up, idle, so `start` works anywhere."""
+    with app.app_context():
+        monitor_lease.set_enabled(False)
+        return monitor_status()
+
+
+def start_scheduler(app: Flask) -> None:
+    state = runtime(app)
+    config = app.config
     with state.lock:
         if state.scheduler is not None:
-            state.scheduler.pause_job(CHECK_JOB_ID)
-        state.enabled = False
-    return state
+            return
+        scheduler = APScheduler()
+        scheduler.init_app(app)
+        tick_s = config["MONITOR_TICK_MS"] / 1000
+        jobs = (
+            ("monitor-lease", _lease_job, tick_s),
+            ("monitor-check", _check_job, config["MONITOR_INTERVAL_MS"] / 1000),
+            ("monitor-tick", _tick_job, tick_s),
+        )
+        for job_id, func_, seconds in jobs:
+            scheduler.add_job(
+                id=job_id,
+                func=func_,
+                args=(app,),
+                trigger="interval",
+                seconds=seconds,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),  # first run at once, then every `seconds`
+            )
+        scheduler.start()
+        state.scheduler = scheduler
 
 
 def shutdown_monitor(app: Flask) -> None:
-    state = monitor_state(app)
+    """Stop this process's scheduler and hand the lease back."""
+    state = runtime(app)
     with state.lock:
-        if state.scheduler is not None:
-            state.scheduler.shutdown(wait=False)
-            state.scheduler = None
-        state.enabled = False
+        if state.scheduler is None:
+            return
+        state.scheduler.shutdown(wait=True)
+        state.scheduler = None
+    if state.holding:
+        with app.app_context():
+            try:
+                monitor_lease.release()
+            except Exception:  # the database may be what is going away
+                log.warning("could not release the monitor lease", exc_info=True)
+        state.holding = False
 
 
-def reconnect_soon(session_id: int) -> None:
-    """A callback said the account dropped: reconnect now if the monitor runs in this process.
-
-    Otherwise the next pass of whichever process runs the monitor finds it offline.
-    """
-    app = current_app._get_current_object()
-    state = monitor_state(app)
-    if state.scheduler is None or not state.enabled:
-        return
-    # One job id per session: a burst of disconnect signals replaces the pending job instead of adding more.
-    state.scheduler.add_job(
-        id=f"reconnect-{session_id}",
-        func=_run_reconnect_job,
-        args=(app, session_id),
-        trigger="date",
-        replace_existing=True,
-        max_instances=1,
-    )
-
-
-def _run_check_job(app: Flask) -> None:
+def _lease_job(app: Flask) -> None:
     with app.app_context():
         try:
-            check_all_sessions()
+            runtime(app).holding = monitor_lease.hold(_lease_ttl(app))
+        except Exception:
+            runtime(app).holding = False
+            log.exception("monitor lease renewal failed")
+
+
+def _check_job(app: Flask) -> None:
+    if not runtime(app).holding:
+        return
+    with app.app_context():
+        try:
+            if monitor_lease.start_pass(app.config["MONITOR_INTERVAL_MS"] / 1000):
+                check_pass(app)
         except Exception:
             log.exception("monitor pass failed")
 
 
-def _run_reconnect_job(app: Flask, session_id: int) -> None:
+def _tick_job(app: Flask) -> None:
+    if not runtime(app).holding:
+        return
     with app.app_context():
         try:
-            reconnect(session_id)
+            run_due_actions(app)
         except Exception:
-            log.exception("reconnect of session %s failed", session_id)
+            log.exception("monitor tick failed")
 
 
-def sessions_to_watch() -> list[int]:
-    """Ids of sessions that belong to an account and so should be online."""
-    query = select(LoginSession.id).where(LoginSession.vid.is_not(None), LoginSession.vid != "")
+def _lease_ttl(app: Flask) -> float:
+    return max(app.config["MONITOR_LEASE_S"], 3 * app.config["MONITOR_TICK_MS"] / 1000)
+
+
+def _in_context(app: Flask, work, *args):
+    """Run `work` in its own app context, so it has its own database session."""
+    with app.app_context():
+        try:
+            return work(*args)
+        except Exception:
+            log.exception("monitor task %s%s failed", getattr(work, "__name__", work), args)
+            return None
+
+
+def online_accounts() -> list[int]:
+    """Sessions the monitor keeps online: logged-in accounts."""
+    query = select(LoginSession.id).where(LoginSession.state == ONLINE, LoginSession.vid != "")
     return list(db_session().scalars(query))
 
 
-def check_all_sessions() -> dict:
-    """One monitor pass: check each watched session, reconnect those that dropped."""
-    state = monitor_state()
-    state.running = True
-    checked, reconnected = 0, 0
-    try:
-        for session_id in sessions_to_watch():
-            checked += 1
-            if not check_session(session_id):
-                reconnected += int(reconnect(session_id))
-    finally:
-        state.running = False
-        state.last_check_at = utcnow()
-    return {"checked": checked, "reconnected": reconnected}
+def check_pass(app: Flask) -> dict:
+    """Check every online account, MONITOR_CONCURRENCY at a time. Returns counts."""
+    ids = online_accounts()
+    results: list[str | None] = []
+    if ids:
+        with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="check") as pool:
+            results = list(pool.map(lambda session_id: _in_context(app, check_account, session_id), ids))
+    monitor_lease.finish_pass()
+    summary = {"checked": len(ids), "offline": results.count("offline"), "unknown": results.count("unknown")}
+    if summary["offline"] or summary["unknown"]:
+        record_event("", "monitor", "pass", summary)
+    return summary
 
 
-def check_session(session_id: int) -> bool:
-    """Whether the session is logged in, per GetRunClientByUuid; stores what it learns."""
+def check_account(session_id: int) -> str:
+    """ "online", "offline" (a reconnect is scheduled) or "unknown" (the upstream could not say)."""
     session = db_session()
     row = session.get(LoginSession, session_id)
-    if row is None:
-        return True
+    if row is None or row.state != ONLINE:
+        return "skipped"
+    api = client()
     try:
-        reply = traced("monitor", row.uuid, client().get_run_client_by_uuid, row.uuid)
-        online = is_logged_in(reply.data)
-        reason = "" if online else "not logged in"
+        reply = api.get_run_client_by_uuid(row.uuid)
+        online, reason = is_logged_in(reply.data), "upstream reports the instance is not logged in"
     except UpstreamRefused as exc:
         online, reason = False, exc.errmsg or f"errcode {exc.errcode}"
     except UpstreamError as exc:
-        # The upstream itself is failing: that says nothing about the account, so do not reconnect.
-        row.last_error = exc.message
+        # An upstream that cannot answer says nothing about the account: never reconnect on that.
+        record_failure("monitor", row.uuid, exc)
+        return "unknown"
+    if not online:
+        reconnect.schedule_reconnect(row, "check", reason)
         session.commit()
-        return True
-    if row.is_login != online:
-        row.is_login = online
-        row.last_error = reason
-        row.last_event = "monitor:online" if online else "monitor:offline"
-        session.commit()
-    return online
+        return "offline"
+    _refresh_callback_if_due(row)
+    return "online"
 
 
-def reconnect(session_id: int) -> bool:
-    """init(vid) → SetCallbackUrl → automaticLogin, else getQrCode. True when the account is back."""
-    state = monitor_state()
-    with state.lock:
-        if session_id in state.reconnecting:
-            return False
-        state.reconnecting.add(session_id)
+def _refresh_callback_if_due(row: LoginSession) -> None:
+    """The upstream can forget a callback registration: register it again every CALLBACK_REFRESH_S."""
+    config = current_app.config
+    due_before = utcnow() - timedelta(seconds=config["CALLBACK_REFRESH_S"])
+    if row.callback_registered_at is not None and row.callback_registered_at > due_before:
+        return
     try:
-        return _reconnect(session_id)
-    finally:
-        state.last_reconnect_at = utcnow()
-        with state.lock:
-            state.reconnecting.discard(session_id)
-
-
-def _reconnect(session_id: int) -> bool:
-    session = db_session()
-    row = session.get(LoginSession, session_id)
-    if row is None or not row.vid or row.last_event in WAITING_FOR_PERSON:
-        return False
-    api = client()
-    vid = row.vid
-    record_event(row.uuid, "reconnect", "start", {"vid": vid, "reason": row.last_error or row.last_event})
-    try:
-        reply = traced("reconnect", row.uuid, api.init, init_body({"vid": int(vid) if vid.isdigit() else vid}))
-        new_uuid = str((reply.data or {}).get("uuid") or "") if isinstance(reply.data, dict) else ""
-        if not new_uuid:
-            raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
-        _move_to_uuid(row, new_uuid)
-        traced("reconnect", new_uuid, api.set_callback_url, new_uuid, current_app.config["CALLBACK_URL"])
+        client().set_callback_url(row.uuid, config["CALLBACK_URL"])
     except UpstreamError as exc:
-        row.last_error = f"reconnect failed: {exc.message}"
-        session.commit()
-        return False
-    try:
-        traced("reconnect", new_uuid, api.automatic_login, new_uuid)
-    except UpstreamError as exc:
-        return _fall_back_to_qrcode(row, exc)
-    row.is_login = True
-    row.last_event = "reconnected"
-    row.last_error = ""
-    session.commit()
-    record_event(new_uuid, "reconnect", "done", {"vid": vid})
-    return True
+        record_failure("monitor", row.uuid, exc)
+        return
+    row.callback_registered_at = utcnow()
+    db_session().commit()
+    record_event(row.uuid, "monitor", "callback-refreshed", {"url": config["CALLBACK_URL"]})
 
 
-def _move_to_uuid(row: LoginSession, new_uuid: str) -> None:
-    """The account's row follows it to its new instance (one row per account)."""
-    session = db_session()
-    if new_uuid != row.uuid:
-        stale = session.scalars(select(LoginSession).where(LoginSession.uuid == new_uuid)).first()
-        if stale is not None and stale.id != row.id:
-            session.delete(stale)
-            session.flush()
-        row.uuid = new_uuid
-    row.is_login = False
-    row.last_event = "reconnect:init"
-    session.commit()
+def run_due_actions(app: Flask) -> int:
+    """Claim and run what is due (reconnects, secondary-validation QR codes), a few at a time."""
+    claimed = [(sid, action) for sid, action in reconnect.due_actions() if reconnect.claim(sid, action)]
+    if claimed:
+        with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="act") as pool:
+            list(pool.map(lambda item: _in_context(app, reconnect.run_action, *item), claimed))
+    return len(claimed)
 
 
-def _fall_back_to_qrcode(row: LoginSession, failure: UpstreamError) -> bool:
-    session = db_session()
-    try:
-        reply = traced("reconnect", row.uuid, client().get_qrcode, row.uuid)
-    except UpstreamError as exc:
-        row.last_error = f"automatic login failed ({failure.message}); QR code failed too ({exc.message})"
-        session.commit()
-        return False
-    qr = parse_qrcode(reply.data)
-    row.qrcode = qr.image
-    row.qrcode_key = qr.key
-    row.last_event = "reconnect:needs-scan"
-    row.last_error = f"automatic login failed ({failure.message}): scan the QR code"
-    session.commit()
-    return False
+def monitor_status() -> dict:
+    """What /api/state shows: the switch, the owner, the last pass and reconnect, in every process alike."""
+    lease = monitor_lease.lease_row()
+    reconnecting = db_session().scalar(
+        select(func.count()).select_from(LoginSession).where(LoginSession.state == RECONNECTING)
+    )
+    scheduler_here = runtime().scheduler is not None
+    if lease is None:
+        return {
+            "enabled": False,
+            "running": False,
+            "lastCheckAt": "",
+            "lastReconnectAt": "",
+            "reconnecting": bool(reconnecting),
+            "intervalMs": current_app.config["MONITOR_INTERVAL_MS"],
+            "owner": "",
+            "schedulerHere": scheduler_here,
+        }
+    running = bool(
+        lease.pass_started_at and (not lease.pass_finished_at or lease.pass_started_at > lease.pass_finished_at)
+    )
+    return {
+        "enabled": bool(lease.enabled),
+        "running": running,
+        "lastCheckAt": iso_utc(lease.pass_finished_at),
+        "lastReconnectAt": iso_utc(lease.last_reconnect_at),
+        "reconnecting": bool(reconnecting),
+        "intervalMs": current_app.config["MONITOR_INTERVAL_MS"],
+        "owner": monitor_lease.current_owner(),
+        "schedulerHere": scheduler_here,
+    }

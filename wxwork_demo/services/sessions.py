@@ -8,7 +8,7 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import LoginSession, iso_utc
 
-EMPTY_SESSION = {
+EMPTY_SESSION: dict = {
     "uuid": "",
     "vid": "",
     "isLogin": False,
@@ -17,6 +17,12 @@ EMPTY_SESSION = {
     "lastEvent": "",
     "lastError": "",
     "updatedAt": "",
+    "state": "",
+    "stateReason": "",
+    "account": {"name": "", "corp": "", "avatar": ""},
+    "qrcodeExpiresAt": "",
+    "reconnectAttempts": 0,
+    "nextActionAt": "",
 }
 
 
@@ -72,7 +78,7 @@ def forget_other_sessions_of(vid: str, keep_uuid: str) -> None:
 
 def session_to_dict(row: LoginSession | None) -> dict:
     if row is None:
-        return dict(EMPTY_SESSION)
+        return {**EMPTY_SESSION, "account": dict(EMPTY_SESSION["account"])}
     return {
         "uuid": row.uuid,
         "vid": row.vid or "",
@@ -82,4 +88,34 @@ def session_to_dict(row: LoginSession | None) -> dict:
         "lastEvent": row.last_event or "",
         "lastError": row.last_error or "",
         "updatedAt": iso_utc(row.updated_at),
+        "state": row.state or "initialised",
+        "stateReason": row.state_reason or "",
+        "account": {"name": row.account_name or "", "corp": row.corp_name or "", "avatar": row.avatar or ""},
+        "qrcodeExpiresAt": iso_utc(row.qrcode_expires_at),
+        "reconnectAttempts": row.reconnect_attempts or 0,
+        "nextActionAt": iso_utc(row.next_action_at),
     }
+
+
+def activate_session(uuid: str) -> LoginSession:
+    """Make `uuid` the active session, i.e. the most recently updated one; 404 when it is unknown.
+
+    The new `updated_at` is strictly later than every other row's, whole seconds: MySQL's DATETIME keeps
+    no fraction (and rounds it), so two rows touched in the same second would otherwise tie.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from wxwork_demo.models import utcnow
+
+    row = find_session(uuid)
+    if row is None:
+        raise AppError(404, f"unknown session uuid {uuid!r}", field="uuid")
+    newest = db_session().scalar(select(func.max(LoginSession.updated_at)).where(LoginSession.uuid != uuid))
+    moment = utcnow().replace(microsecond=0)
+    if newest is not None and newest >= moment:
+        moment = newest.replace(microsecond=0) + timedelta(seconds=1)
+    row.updated_at = moment
+    db_session().commit()
+    return row

@@ -1,0 +1,192 @@
+"""The reconnect policy: how a dropped account comes back without tripping risk control.
+
+- Always the saved vid first: init(vid) → SetCallbackUrl → automaticLogin.
+- Debounced: a burst of disconnect signals schedules one reconnect (`next_action`), a little later.
+- Backoff with jitter between attempts. An upstream that cannot answer is retried for ever (capped
+  delay); an account the upstream refuses is retried RECONNECT_MAX_ATTEMPTS times, then a QR code is
+  fetched, the session waits for a person, and one alert is sent.
+- Nothing here starts a login while a person is scanning or typing a code.
+- Claims are atomic UPDATEs, so two processes never work on the same session at once.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from wxwork_demo.db import db_session
+from wxwork_demo.models import LoginSession, utcnow
+from wxwork_demo.services.alerts import alert_needs_person
+from wxwork_demo.services.events import record_event
+from wxwork_demo.services.monitor_lease import note_reconnect
+from wxwork_demo.services.session_state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
+from wxwork_demo.services.upstream_calls import client, traced
+from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, parse_qrcode
+
+RECONNECT = "reconnect"
+SECONDARY_VALIDATION = "secondary_validation"
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rand=random.random) -> float:
+    """Exponential backoff with "equal jitter": half the step fixed, half random (never zero)."""
+    step = min(cap_s, base_s * 2 ** max(attempt - 1, 0))
+    return step / 2 + rand() * step / 2
+
+
+def schedule_reconnect(row: LoginSession, cause: str, reason: str) -> bool:
+    """The account dropped: mark it offline and schedule one reconnect (not committed).
+
+    Returns False when one is already scheduled or running, or a person is needed: that is the debounce.
+    """
+    if not row.vid:
+        set_state(row, OFFLINE, cause, reason)
+        return False
+    if row.state in (RECONNECTING, NEEDS_PERSON) or row.next_action == RECONNECT:
+        return False
+    set_state(row, OFFLINE, cause, reason)
+    row.next_action = RECONNECT
+    row.next_action_at = utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEBOUNCE_S"])
+    return True
+
+
+def request_secondary_validation(row: LoginSession, cause: str, reason: str) -> None:
+    """100012: a person must scan a SecondaryValidation QR; the monitor fetches it (not committed)."""
+    set_state(row, NEEDS_PERSON, cause, reason)
+    row.next_action = SECONDARY_VALIDATION
+    row.next_action_at = utcnow()
+
+
+def due_actions(limit: int = 200) -> list[tuple[int, str]]:
+    query = (
+        select(LoginSession.id, LoginSession.next_action)
+        .where(LoginSession.next_action != "", LoginSession.next_action_at <= utcnow())
+        .order_by(LoginSession.next_action_at)
+        .limit(limit)
+    )
+    return [(row.id, row.next_action) for row in db_session().execute(query)]
+
+
+def claim(session_id: int, action: str) -> bool:
+    """Take a due action for this process; False if another process (or a person) got there first."""
+    session = db_session()
+    result = session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.next_action == action,
+            LoginSession.next_action_at <= utcnow(),
+        )
+        .values(next_action="", next_action_at=None)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def run_action(session_id: int, action: str) -> None:
+    if action == RECONNECT:
+        reconnect(session_id)
+    elif action == SECONDARY_VALIDATION:
+        fetch_secondary_validation(session_id)
+
+
+def reconnect(session_id: int) -> bool:
+    """One attempt: init(vid) → SetCallbackUrl → automaticLogin. True when the account is back online."""
+    session = db_session()
+    row = session.get(LoginSession, session_id)
+    if row is None or not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
+        return False
+    config = current_app.config
+    attempt = row.reconnect_attempts + 1
+    set_state(row, RECONNECTING, "monitor", f"attempt {attempt}", attempt=attempt)
+    session.commit()
+    api = client()
+    try:
+        reply = traced("reconnect", row.uuid, api.init, init_request({"vid": _as_id(row.vid)}))
+        new_uuid = str(reply.data.get("uuid") or "") if isinstance(reply.data, dict) else ""
+        if not new_uuid:
+            raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
+        _move_to_uuid(row, new_uuid)
+        traced("reconnect", row.uuid, api.set_callback_url, row.uuid, config["CALLBACK_URL"])
+        row.callback_registered_at = utcnow()
+        traced("reconnect", row.uuid, api.automatic_login, row.uuid)
+    except UpstreamError as exc:
+        _attempt_failed(row, attempt, exc)
+        return False
+    finally:
+        note_reconnect()
+    set_state(row, ONLINE, "reconnect", attempt=attempt)
+    session.commit()
+    return True
+
+
+def _attempt_failed(row: LoginSession, attempt: int, failure: UpstreamError) -> None:
+    config = current_app.config
+    session = db_session()
+    row.reconnect_attempts = attempt
+    refused = isinstance(failure, UpstreamRefused)
+    if refused and attempt >= config["RECONNECT_MAX_ATTEMPTS"]:
+        _wait_for_a_person(row, f"automatic login failed {attempt} times ({failure.message})")
+        return
+    delay = backoff_delay(attempt, config["RECONNECT_BACKOFF_S"], config["RECONNECT_BACKOFF_MAX_S"])
+    set_state(row, OFFLINE, "reconnect-failed", failure.message, attempt=attempt, retryInS=round(delay, 1))
+    row.next_action = RECONNECT
+    row.next_action_at = utcnow() + timedelta(seconds=delay)
+    session.commit()
+
+
+def _wait_for_a_person(row: LoginSession, reason: str) -> None:
+    """Fetch one QR code on the instance and hand over to a person, with one alert."""
+    session = db_session()
+    try:
+        reply = traced("reconnect", row.uuid, client().get_qrcode, row.uuid)
+    except UpstreamError as exc:
+        reason = f"{reason}; QR code unavailable ({exc.message})"
+    else:
+        qr = parse_qrcode(reply.data)
+        row.qrcode, row.qrcode_key = qr.image, qr.key
+        row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
+        reason = f"{reason}: scan the QR code"
+    set_state(row, NEEDS_PERSON, "reconnect-gave-up", reason)
+    session.commit()
+    alert_needs_person(row.id, reason)
+
+
+def fetch_secondary_validation(session_id: int) -> None:
+    """Get the SecondaryValidation QR for a person to scan, then alert once."""
+    session = db_session()
+    row = session.get(LoginSession, session_id)
+    if row is None or row.state != NEEDS_PERSON:
+        return
+    try:
+        reply = traced("secondary-validation", row.uuid, client().secondary_validation, row.uuid)
+    except UpstreamError as exc:
+        row.next_action = SECONDARY_VALIDATION
+        row.next_action_at = utcnow() + timedelta(seconds=current_app.config["RECONNECT_BACKOFF_S"])
+        row.last_error = exc.message
+        session.commit()
+        return
+    qr = parse_qrcode(reply.data)
+    row.qrcode, row.qrcode_key = qr.image, qr.key
+    row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
+    session.commit()
+    alert_needs_person(row.id, row.state_reason or "secondary verification required: scan the QR code")
+
+
+def _move_to_uuid(row: LoginSession, new_uuid: str) -> None:
+    """The account's row follows it to its new instance (one row per account)."""
+    session = db_session()
+    if new_uuid != row.uuid:
+        stale = session.scalars(select(LoginSession).where(LoginSession.uuid == new_uuid)).first()
+        if stale is not None and stale.id != row.id:
+            session.delete(stale)
+            session.flush()
+        record_event(row.uuid, "reconnect", "new-instance", {"from": row.uuid, "to": new_uuid, "vid": row.vid})
+        row.uuid = new_uuid
+    session.commit()
+
+
+def _as_id(vid: str) -> int | str:
+    return int(vid) if vid.isdigit() else vid

@@ -1,0 +1,50 @@
+"""The login state of a session, and the one function that changes it.
+
+    initialised ─getQrCode→ waiting_scan ─100004→ waiting_code ─104001→ online
+    online ─disconnect / failed check→ offline ─(monitor)→ reconnecting → online
+    reconnecting ─refused N times→ needs_person (QR to scan) ;  100012 → needs_person (secondary verification)
+
+Every change is recorded as an event (stage "state", type "old->new") with its cause, and `is_login`
+is kept in step for the old demo's clients.
+"""
+
+from __future__ import annotations
+
+from wxwork_demo.db import db_session
+from wxwork_demo.models import LoginSession, utcnow
+from wxwork_demo.services.events import add_event
+
+INITIALISED = "initialised"
+WAITING_SCAN = "waiting_scan"
+WAITING_CODE = "waiting_code"
+ONLINE = "online"
+RECONNECTING = "reconnecting"
+OFFLINE = "offline"
+NEEDS_PERSON = "needs_person"
+STATES = (INITIALISED, WAITING_SCAN, WAITING_CODE, ONLINE, RECONNECTING, OFFLINE, NEEDS_PERSON)
+# A person is in the middle of something: the monitor must not start a new login under them.
+PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
+
+
+def set_state(row: LoginSession, state: str, cause: str, reason: str = "", **details) -> bool:
+    """Move `row` to `state` (not committed). Returns False when nothing changed."""
+    assert state in STATES, state
+    old = row.state or INITIALISED
+    reason = reason[:255]
+    if old == state and (row.state_reason or "") == reason:
+        return False
+    row.state = state
+    row.state_reason = reason
+    row.state_changed_at = utcnow()
+    row.is_login = state == ONLINE
+    if state == ONLINE:
+        row.reconnect_attempts = 0
+        row.next_action = ""
+        row.next_action_at = None
+        row.alerted_at = None
+        row.last_error = ""
+    elif reason:
+        row.last_error = reason
+    payload = {"from": old, "to": state, "cause": cause, "reason": reason, **details}
+    add_event(db_session(), row.uuid, "state", f"{old}->{state}", payload)
+    return True
