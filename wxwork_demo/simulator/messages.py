@@ -1,0 +1,109 @@
+"""Message ids, the SendTextMsg echo (§2.12), incoming 102000 payloads (§4.2) and the sent-message store."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from typing import Any
+
+# Sent messages kept for inspection; a benchmark can send far more than a test needs to read back.
+_SENT_KEEP = 100_000
+
+
+class MessageFactory:
+    """Issues increasing msg_id/server_id values and builds message payloads."""
+
+    def __init__(self, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"messages:{seed}")
+        self._msg_id = 1011720
+        self._server_id = 7130717
+
+    def _next_ids(self) -> tuple[int, int, str]:
+        with self._lock:
+            self._msg_id += 1
+            self._server_id += self._rng.randint(1, 5)
+            app_info = str(self._rng.randrange(10**18, 10**19))
+            return self._msg_id, self._server_id, app_info
+
+    def sent_echo(self, sender: int, receiver: int, is_room: bool, content: str) -> dict[str, Any]:
+        """The `data` SendTextMsg answers with: the message as upstream stored it."""
+        msg_id, server_id, app_info = self._next_ids()
+        return {
+            "receiver": receiver,
+            "sender": sender,
+            "at_list": [],
+            "sender_name": "",
+            "app_info": f"from_msgid_{app_info}",
+            "is_room": 1 if is_room else 0,
+            "sendtime": int(time.time()),
+            "msg_id": msg_id,
+            "server_id": server_id,
+            "msgtype": 2,
+            "content": content,
+        }
+
+    def incoming(
+        self,
+        *,
+        receiver: int,
+        sender: int,
+        content: str,
+        is_room: bool,
+        room_conversation_id: str | None,
+        msgtype: int,
+        sender_name: str = "",
+    ) -> dict[str, Any]:
+        """A type-102000 payload for a message the account receives."""
+        msg_id, server_id, app_info = self._next_ids()
+        payload: dict[str, Any] = {
+            "flag": 16777216,
+            "kf_id": 0,
+            "receiver": receiver,
+            "sender_name": sender_name,
+            "is_room": 1 if is_room else 0,
+            "server_id": server_id,
+            "content": content,
+            "issync": False,
+            "send_time": int(time.time()),
+            "sender": sender,
+            "referid": 0,
+            "app_info": app_info,
+            "readuinscount": 0,
+            "msg_id": msg_id,
+            "msgtype": msgtype,
+            "atList": [],
+        }
+        if is_room:
+            payload["room_conversation_id"] = room_conversation_id or "R:10696051737489839"
+        return payload
+
+
+class SentStore:
+    """What SendTextMsg received, for tests and the control page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: deque[dict[str, Any]] = deque(maxlen=_SENT_KEEP)
+        self._total = 0
+
+    def add(self, message: dict[str, Any]) -> None:
+        """Remember one sent message."""
+        with self._lock:
+            self._messages.append(message)
+            self._total += 1
+
+    def list(self, uuid: str | None = None, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """(total ever sent, kept messages oldest first, filtered by uuid and cut to the last `limit`)."""
+        with self._lock:
+            items = [m for m in self._messages if uuid is None or m["uuid"] == uuid]
+            total = self._total
+        return total, (items[-limit:] if limit else items)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._messages.clear()
+            self._total = 0
