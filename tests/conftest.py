@@ -16,10 +16,12 @@ import responses
 from sqlalchemy import create_engine, text
 
 from wxwork_demo import create_app
+from wxwork_demo.models import Base
 from wxwork_demo.services.schema import upgrade_database
 
 UPSTREAM = "http://upstream.test"
 CALLBACK = "http://console.test/callback/wxwork"
+CALLBACK_TOKEN = "test-callback-token-0123456789"
 
 MYSQL_SERVER_URL = os.environ.get("TEST_MYSQL_URL", "").rstrip("/")
 REQUIRE_MYSQL = os.environ.get("REQUIRE_MYSQL", "") == "1"
@@ -77,8 +79,8 @@ def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("mysql_database_url")
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DELETE FROM events"))
-        connection.execute(text("DELETE FROM sessions"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
     engine.dispose()
     return url
 
@@ -89,6 +91,7 @@ def make_test_app(database_url: str, **overrides):
         "DATABASE_URL": database_url,
         "BASE_URL": UPSTREAM,
         "CALLBACK_URL": CALLBACK,
+        "CALLBACK_TOKEN": CALLBACK_TOKEN,
         "MAX_EVENTS": 100,
         "MONITOR_INTERVAL_MS": 45000,
         "UPSTREAM_CONNECT_TIMEOUT": 2.0,

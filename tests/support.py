@@ -9,6 +9,9 @@ from sqlalchemy import select
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Event, LoginSession
 
+# Where the upstream posts: the registered callback URL carries the token.
+CALLBACK_PATH = "/callback/wxwork?token=test-callback-token-0123456789"
+
 
 def envelope(data=None, errcode=0, errmsg="ok", **extra) -> dict:
     return {"data": data, "errcode": errcode, "errmsg": errmsg, **extra}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import CALLBACK, UPSTREAM
+from tests.conftest import CALLBACK, CALLBACK_TOKEN, UPSTREAM
 from tests.support import add_session, envelope, events_of, sent_json, session_row
 
 QR_DATA = {
@@ -72,8 +72,11 @@ def test_set_callback_defaults_to_callback_url_and_active_session(app, client, u
     add_session(app, "U1")
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
     body = client.post("/api/set-callback", json={}).get_json()
-    assert body == {"ok": True, "uuid": "U1", "callbackUrl": CALLBACK, "callback": envelope(None, 0, "设置成功")}
-    assert sent_json(upstream.calls[0]) == {"uuid": "U1", "url": CALLBACK}
+    # The upstream gets the URL with the secret token; the response never shows it.
+    shown = CALLBACK + "?token=***"
+    assert body == {"ok": True, "uuid": "U1", "callbackUrl": shown, "callback": envelope(None, 0, "设置成功")}
+    assert sent_json(upstream.calls[0]) == {"uuid": "U1", "url": CALLBACK + "?token=" + CALLBACK_TOKEN}
+    assert CALLBACK_TOKEN not in str([e.payload for e in events_of(app)])
 
 
 def test_set_callback_accepts_url_or_callbackUrl(app, client, upstream):
@@ -111,7 +114,7 @@ def test_start_login_runs_init_callback_and_qrcode(client, upstream):
     body = client.post("/api/start-login", json={"url": "http://me/cb"}).get_json()
     assert body["ok"] is True and body["uuid"] == "U9" and body["qrcodeKey"] == QR_DATA["Key"]
     assert [c.request.url.rsplit("/", 1)[1] for c in upstream.calls] == ["init", "SetCallbackUrl", "getQrCode"]
-    assert sent_json(upstream.calls[1]) == {"uuid": "U9", "url": "http://me/cb"}
+    assert sent_json(upstream.calls[1]) == {"uuid": "U9", "url": "http://me/cb"}  # not ours: no token
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", None, 12345, True])

@@ -5,14 +5,14 @@ import json
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.support import add_session, events_of, session_row
+from tests.support import CALLBACK_PATH, add_session, events_of, session_row
 
 LOGIN_PAYLOAD = {"user_id": 1688853790599424, "corp_id": 1970325109135931, "nickname": "姓名", "Vid": 0}
 
 
 def post(client, uuid, type_code, payload, as_string=True):
     body = {"uuid": uuid, "type": type_code, "json": json.dumps(payload) if as_string else payload}
-    return client.post("/callback/wxwork", json=body)
+    return client.post(CALLBACK_PATH, json=body)
 
 
 def test_login_success_marks_the_session_and_stores_the_vid(app, client):
@@ -70,7 +70,7 @@ def test_callback_for_an_unknown_uuid_is_still_stored(app, client):
     [("not json at all", {"text": "not json at all"}), ("", {}), (None, {}), ("[1,2]", {"value": [1, 2]})],
 )
 def test_payloads_that_are_not_objects_are_kept(app, client, json_field, stored):
-    assert client.post("/callback/wxwork", json={"uuid": "U", "type": 102000, "json": json_field}).status_code == 200
+    assert client.post(CALLBACK_PATH, json={"uuid": "U", "type": 102000, "json": json_field}).status_code == 200
     assert events_of(app, stage="callback")[0].payload == stored
 
 
@@ -79,7 +79,7 @@ def test_payloads_that_are_not_objects_are_kept(app, client, json_field, stored)
     [({"uuid": "U", "json": "{}"}, "type"), ({"uuid": "U", "type": "abc", "json": "{}"}, "type"), ([1], "body")],
 )
 def test_malformed_callbacks_are_400_and_not_stored(app, client, body, field):
-    response = client.post("/callback/wxwork", json=body)
+    response = client.post(CALLBACK_PATH, json=body)
     assert response.status_code == 400 and response.get_json()["field"] == field
     assert events_of(app) == []
 

@@ -5,7 +5,7 @@ import threading
 import time
 
 from tests.conftest import UPSTREAM, make_test_app
-from tests.support import add_session, envelope, session_row
+from tests.support import CALLBACK_PATH, add_session, envelope, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.terminal_qr import render_qr_image
 
@@ -30,7 +30,7 @@ def test_db_commands_create_and_report(tmp_path):
     app = make_test_app(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "current"])
-    assert "missing tables: events, monitor_lease, sessions" in result.output
+    assert "missing tables: app_secrets, callback_keys, counters, events, monitor_lease, sessions" in result.output
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "database at revision" in result.output
     assert "missing tables" not in runner.invoke(args=["db", "current"]).output
@@ -58,10 +58,10 @@ def test_login_first_draws_the_qr_asks_for_the_code_and_waits(app, runner, upstr
         # The upstream's callbacks, as they would arrive at the console while the command waits.
         while session_row(app, "U1") is None:
             time.sleep(0.05)
-        client.post("/callback/wxwork", json={"uuid": "U1", "type": 100004, "json": json.dumps({"Qrcode_key": "K1"})})
+        client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 100004, "json": json.dumps({"Qrcode_key": "K1"})})
         while not any(c.request.url.endswith("CheckCode") for c in upstream.calls):
             time.sleep(0.05)
-        client.post("/callback/wxwork", json={"uuid": "U1", "type": 104001, "json": json.dumps({"user_id": 1688})})
+        client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 104001, "json": json.dumps({"user_id": 1688})})
 
     thread = threading.Thread(target=phone)
     thread.start()

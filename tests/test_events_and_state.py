@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.conftest import CALLBACK, UPSTREAM, make_test_app
-from tests.support import add_session, envelope
+from tests.support import CALLBACK_PATH, add_session, envelope
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event
 from wxwork_demo.services.events import PRUNE_EVERY, mask_secrets, record_event
@@ -44,7 +44,7 @@ def test_state_shows_the_most_recently_updated_session(app, client):
     an_hour_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     add_session(app, "U1", vid="1", is_login=True, updated_at=an_hour_ago)
     add_session(app, "U2", vid="2", updated_at=an_hour_ago)
-    client.post("/callback/wxwork", json={"uuid": "U1", "type": 100001, "json": json.dumps({"Qrcode_key": "K"})})
+    client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 100001, "json": json.dumps({"Qrcode_key": "K"})})
     body = client.get("/api/state").get_json()
     assert body["active"]["uuid"] == "U1" and body["active"]["qrcodeKey"] == "K"
     assert body["active"]["updatedAt"].endswith("Z")
@@ -53,7 +53,7 @@ def test_state_shows_the_most_recently_updated_session(app, client):
 
 def test_events_newest_first_with_the_documented_shape(app, client):
     for n in range(3):
-        client.post("/callback/wxwork", json={"uuid": "U", "type": 102000, "json": json.dumps({"n": n})})
+        client.post(CALLBACK_PATH, json={"uuid": "U", "type": 102000, "json": json.dumps({"n": n})})
     events = client.get("/api/events").get_json()["events"]
     assert [e["payload"]["n"] for e in events] == [2, 1, 0]
     assert set(events[0]) == {"id", "sessionUuid", "stage", "eventType", "payload", "createdAt"}

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from tests.conftest import CALLBACK, UPSTREAM, make_test_app
-from tests.support import add_session, envelope, events_of, sent_json, session_row
+from tests.conftest import CALLBACK, CALLBACK_TOKEN, UPSTREAM, make_test_app
+from tests.support import CALLBACK_PATH, add_session, envelope, events_of, sent_json, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services import monitor_lease
 from wxwork_demo.services.monitor import check_pass, run_due_actions, stop_monitor
@@ -76,7 +76,7 @@ def test_a_dead_account_goes_offline_and_gets_one_reconnect(quick_app, upstream)
         assert run_due_actions(app) == 0
     assert actions(upstream) == ["GetRunClientByUuid", "init", "SetCallbackUrl", "automaticLogin"]
     assert sent_json(upstream.calls[1])["vid"] == int(VID)
-    assert sent_json(upstream.calls[2]) == {"uuid": "U2", "url": CALLBACK}
+    assert sent_json(upstream.calls[2]) == {"uuid": "U2", "url": CALLBACK + "?token=" + CALLBACK_TOKEN}
     assert session_row(app, "U1") is None
     row = session_row(app, "U2")
     assert row.state == "online" and row.is_login is True and row.vid == VID and row.reconnect_attempts == 0
@@ -92,8 +92,13 @@ def test_a_burst_of_disconnect_callbacks_gives_one_reconnect(quick_app, upstream
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
     upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
     client = app.test_client()
-    body = {"uuid": "U1", "type": 100007, "json": json.dumps({"vid": int(VID), "msg": "登陆缓存失效，请重新登录。"})}
-    threads = [threading.Thread(target=lambda: client.post("/callback/wxwork", json=body)) for _ in range(10)]
+    codes = [100005, 100007, 100008]
+    # Ten distinct signals (three kinds, different texts): not redeliveries, so all ten are stored.
+    bodies = [
+        {"uuid": "U1", "type": codes[n % 3], "json": json.dumps({"vid": int(VID), "msg": f"断开 {n}"})}
+        for n in range(10)
+    ]
+    threads = [threading.Thread(target=lambda b=body: client.post(CALLBACK_PATH, json=b)) for body in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -167,7 +172,7 @@ def test_failed_attempts_back_off_then_ask_a_person_with_exactly_one_alert(datab
         [alert] = events_of(app, stage="alert")
         assert alert.payload["delivery"] == "HTTP 204"
         # A further disconnect signal while a person is needed changes nothing and alerts nobody.
-        app.test_client().post("/callback/wxwork", json={"uuid": "U1", "type": 100007, "json": "{}"})
+        app.test_client().post(CALLBACK_PATH, json={"uuid": "U1", "type": 100007, "json": "{}"})
         with app.app_context():
             make_due(app, "U1")
             assert run_due_actions(app) == 0
@@ -208,7 +213,7 @@ def test_secondary_verification_fetches_its_qr_and_alerts_once(quick_app, upstre
     body = {"uuid": "U1", "type": 100012, "json": json.dumps({"vid": int(VID), "msg": "出现二次验证"})}
     client = app.test_client()
     for _ in range(3):
-        assert client.post("/callback/wxwork", json=body).status_code == 200
+        assert client.post(CALLBACK_PATH, json=body).status_code == 200
     with app.app_context():
         run_due_actions(app)
         run_due_actions(app)
@@ -221,7 +226,7 @@ def test_secondary_verification_fetches_its_qr_and_alerts_once(quick_app, upstre
 @pytest.mark.parametrize(("vid", "state"), [(VID, "needs_person"), ("", "offline")])
 def test_an_expired_qr_code_waits_for_a_person_or_ends(app, client, vid, state):
     add_session(app, "U1", vid=vid, state="waiting_scan", qrcode="http://qr")
-    client.post("/callback/wxwork", json={"uuid": "U1", "type": 100009, "json": json.dumps({"msg": "扫码超时"})})
+    client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 100009, "json": json.dumps({"msg": "扫码超时"})})
     row = session_row(app, "U1")
     assert row.state == state and row.qrcode == "" and row.next_action == ""
 

@@ -8,13 +8,14 @@ from wxwork_demo.config import PROJECT_ROOT, load_settings
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app: settings, database, upstream client, monitor state, views, errors, commands.
+    """Build the app: settings, database, upstream client, monitor, access control, views, errors, commands.
 
     Starts no thread and opens no connection: gunicorn may fork after this returns.
     """
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
     load_config(app, config)
     init_extensions(app)
+    register_access_control(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -38,6 +39,12 @@ def init_extensions(app: Flask) -> None:
     init_db(app)
     app.extensions[EXTENSION_KEY] = make_client(app.config)
     register_monitor(app)
+
+
+def register_access_control(app: Flask) -> None:
+    from wxwork_demo.access import register_access_control as register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

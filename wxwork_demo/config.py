@@ -6,8 +6,9 @@ work stops the app with a `ConfigError` naming the variable, instead of failing 
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import quote_plus, urlsplit
 
@@ -43,17 +44,23 @@ class Settings:
     reconnect_backoff_max_s: float = 300.0
     callback_refresh_s: float = 600.0
     alert_webhook_url: str = ""
+    # Access and intake (wxwork_demo/access.py, services/callbacks.py).
+    host: str = "127.0.0.1"
+    console_password: str = ""
+    api_token: str = ""
+    secret_key: str = ""
+    callback_token: str = ""
+    callback_allowed_ips: tuple = ()
+    callback_dedup_hours: float = 48.0
+    max_content_length: int = 1_048_576
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
     def as_flask_config(self) -> dict:
-        """The settings as upper-case Flask config keys (WXWORK_SETTINGS holds the object itself)."""
+        """The settings as upper-case Flask config keys."""
         values = {f.name.upper(): getattr(self, f.name) for f in fields(self)}
-        values["WXWORK_SETTINGS"] = self
+        values["MAX_CONTENT_LENGTH"] = self.max_content_length
         return values
-
-    def with_overrides(self, **changes) -> Settings:
-        return replace(self, **changes)
 
 
 def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
@@ -127,6 +134,41 @@ def _database_url(env: dict) -> str:
     return url
 
 
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_auth_beyond_loopback(host: str, console_password: str, api_token: str, name: str = "HOST") -> None:
+    """Listening beyond loopback with no password and no token would hand the accounts to anyone."""
+    if not is_loopback(host) and not (console_password or api_token):
+        raise ConfigError(
+            f"{name}={host} listens beyond loopback: set CONSOLE_PASSWORD (console login) and/or API_TOKEN "
+            "(scripts) first, or listen on 127.0.0.1"
+        )
+
+
+def _token(env: dict, name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and (len(value) < 16 or not value.replace("-", "").replace("_", "").isalnum()):
+        raise ConfigError(f"{name} must be at least 16 letters, digits, '-' or '_'")
+    return value
+
+
+def _networks(env: dict, name: str) -> tuple:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated IP addresses or networks: {exc}") from None
+
+
 def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
@@ -138,6 +180,8 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     if port > 65535:
         raise ConfigError(f"PORT must be at most 65535, got {port}")
     base_url_given = bool(env.get("BASE_URL", "").strip())
+    host = env.get("HOST", "").strip() or "127.0.0.1"
+    require_auth_beyond_loopback(host, env.get("CONSOLE_PASSWORD", ""), env.get("API_TOKEN", ""))
     return Settings(
         port=port,
         base_url=_http_url(env, "BASE_URL", "http://47.94.7.218:9952"),
@@ -157,5 +201,13 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
         callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
         alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
+        host=host,
+        console_password=env.get("CONSOLE_PASSWORD", ""),
+        api_token=env.get("API_TOKEN", ""),
+        secret_key=env.get("SECRET_KEY", ""),
+        callback_token=_token(env, "CALLBACK_TOKEN"),
+        callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
+        callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
+        max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
         base_url_is_default=not base_url_given,
     )

@@ -103,3 +103,29 @@ class MonitorLease(Base):
     pass_started_at: Mapped[datetime | None] = mapped_column(PreciseTime)
     pass_finished_at: Mapped[datetime | None] = mapped_column(PreciseTime)
     last_reconnect_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+
+
+class AppSecret(Base):
+    """A secret generated once and shared by every process (callback token, session key)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+class CallbackKey(Base):
+    """One row per callback taken in: a redelivery finds its key and is not stored again."""
+
+    __tablename__ = "callback_keys"
+    __table_args__ = (Index("idx_callback_keys_created_at", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)

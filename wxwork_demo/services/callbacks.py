@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from wxwork_demo.access import same_secret
 from wxwork_demo.db import db_session
-from wxwork_demo.errors import BadInput
-from wxwork_demo.models import LoginSession
-from wxwork_demo.services.events import add_event, prune_if_due
+from wxwork_demo.errors import AppError, BadInput
+from wxwork_demo.models import CallbackKey, LoginSession, utcnow
+from wxwork_demo.services.counters import increment
+from wxwork_demo.services.events import PRUNE_EVERY, add_event, prune_if_due
 from wxwork_demo.services.reconnect import request_secondary_validation, schedule_reconnect
+from wxwork_demo.services.secrets import callback_token
 from wxwork_demo.services.session_state import (
     INITIALISED,
     NEEDS_PERSON,
@@ -38,6 +49,8 @@ DISCONNECTS = {
     100009: "QR code not scanned in time",
     100012: "secondary verification required",
 }
+log = logging.getLogger(__name__)
+
 # Types that change a session row; every other type is only logged.
 SESSION_TYPES = {SCANNED, CONFIRMED, CANCELLED, NEEDS_CODE, LOGIN_SUCCESS, *DISCONNECTS}
 
@@ -77,20 +90,78 @@ def _decode_payload(value: Any) -> dict:
     return {} if value is None else {"value": value}
 
 
-def store_callback(callback: Callback) -> None:
-    """Record the callback and apply its effect on the session, in one commit."""
+def check_sender(token: str, address: str | None) -> None:
+    """Only the upstream knows the token in the URL we registered; refusals are counted, not stored."""
+    allowed = current_app.config.get("CALLBACK_ALLOWED_IPS") or ()
+    reason = ""
+    if not same_secret(token, callback_token()):
+        reason = "missing or wrong callback token"
+    elif allowed and not _address_allowed(address, allowed):
+        reason = f"callbacks are not accepted from {address}"
+    if reason:
+        increment("callbacks_rejected")
+        log.warning("callback refused from %s: %s", address, reason)
+        raise AppError(403, reason)
+
+
+def _address_allowed(address: str | None, allowed) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in allowed)
+
+
+def dedup_key(callback: Callback) -> str:
+    """What makes a callback the same one again: a message's own ids, else its whole content.
+
+    The uuid and type are always part of it, so distinct events are never merged; a redelivery, even
+    hours later, has the same key.
+    """
+    payload = callback.payload
+    if payload.get("msg_id") or payload.get("server_id"):
+        ids = [payload.get(name) for name in ("msg_id", "server_id", "referid", "send_time")]
+        basis = ["msg", *ids, payload.get("msgtype", payload.get("msgType"))]
+    else:
+        basis = ["body", json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)]
+    text = json.dumps([callback.uuid, callback.type, *basis], ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def store_callback(callback: Callback) -> bool:
+    """Record the callback and apply its effect on the session, in one commit.
+
+    Returns False for a redelivery of a callback already taken in (nothing is stored or applied again).
+    """
     session = db_session()
-    event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
+    key = dedup_key(callback)
     row = find_session(callback.uuid) if callback.uuid and callback.type in SESSION_TYPES else None
+    session.add(CallbackKey(key=key))
+    event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
     if row is None and callback.type == LOGIN_SUCCESS and callback.uuid:
         row = LoginSession(uuid=callback.uuid, state=INITIALISED)
         session.add(row)
     if row is not None:
         _apply(row, callback)
-    session.commit()
-    prune_if_due(session, event.id)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if session.get(CallbackKey, key) is not None:
+            return False
+        raise
+    if event.id and event.id % PRUNE_EVERY == 0:
+        prune_if_due(session, event.id)
+        _forget_old_keys(session)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_sessions_of(row.vid or "", row.uuid)
+    return True
+
+
+def _forget_old_keys(session) -> None:
+    cutoff = utcnow() - timedelta(hours=current_app.config["CALLBACK_DEDUP_HOURS"])
+    session.execute(delete(CallbackKey).where(CallbackKey.created_at < cutoff))
+    session.commit()
 
 
 def _apply(row: LoginSession, callback: Callback) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
+from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.reconnect import schedule_reconnect
 from wxwork_demo.services.session_state import INITIALISED, ONLINE, WAITING_SCAN, set_state
 from wxwork_demo.services.sessions import require_session, save_session
@@ -40,12 +39,12 @@ def init_instance(fields: dict) -> dict:
 
 
 def register_callback(uuid: str, url: str = "") -> dict:
-    """Tell the upstream where to POST this instance's events (CALLBACK_URL unless `url` is given)."""
+    """Tell the upstream where to POST this instance's events (CALLBACK_URL + token unless `url` is given)."""
     session = require_session(uuid)
-    url = url or current_app.config["CALLBACK_URL"]
-    reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, url)
+    reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, registered_callback_url(url))
     save_session(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
-    return {"ok": True, "uuid": session.uuid, "callbackUrl": url, "callback": reply.envelope}
+    shown = shown_callback_url(reply.request["url"])
+    return {"ok": True, "uuid": session.uuid, "callbackUrl": shown, "callback": reply.envelope}
 
 
 def fetch_qrcode(uuid: str) -> dict:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from wxwork_demo.db import db_session
 from wxwork_demo.models import LoginSession, iso_utc, utcnow
 from wxwork_demo.services import monitor_lease, reconnect
+from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.session_state import ONLINE, RECONNECTING
 from wxwork_demo.services.upstream_calls import client, record_failure
@@ -217,13 +218,13 @@ def _refresh_callback_if_due(row: LoginSession) -> None:
     if row.callback_registered_at is not None and row.callback_registered_at > due_before:
         return
     try:
-        client().set_callback_url(row.uuid, config["CALLBACK_URL"])
+        client().set_callback_url(row.uuid, registered_callback_url())
     except UpstreamError as exc:
         record_failure("monitor", row.uuid, exc)
         return
     row.callback_registered_at = utcnow()
     db_session().commit()
-    record_event(row.uuid, "monitor", "callback-refreshed", {"url": config["CALLBACK_URL"]})
+    record_event(row.uuid, "monitor", "callback-refreshed", {"url": shown_callback_url(registered_callback_url())})
 
 
 def run_due_actions(app: Flask) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from wxwork_demo.db import db_session
 from wxwork_demo.models import LoginSession, utcnow
 from wxwork_demo.services.alerts import alert_needs_person
+from wxwork_demo.services.callback_url import registered_callback_url
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.monitor_lease import note_reconnect
 from wxwork_demo.services.session_state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
@@ -98,7 +99,6 @@ def reconnect(session_id: int) -> bool:
     row = session.get(LoginSession, session_id)
     if row is None or not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
         return False
-    config = current_app.config
     attempt = row.reconnect_attempts + 1
     set_state(row, RECONNECTING, "monitor", f"attempt {attempt}", attempt=attempt)
     session.commit()
@@ -109,7 +109,7 @@ def reconnect(session_id: int) -> bool:
         if not new_uuid:
             raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
         _move_to_uuid(row, new_uuid)
-        traced("reconnect", row.uuid, api.set_callback_url, row.uuid, config["CALLBACK_URL"])
+        traced("reconnect", row.uuid, api.set_callback_url, row.uuid, registered_callback_url())
         row.callback_registered_at = utcnow()
         traced("reconnect", row.uuid, api.automatic_login, row.uuid)
     except UpstreamError as exc:

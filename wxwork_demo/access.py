@@ -1,0 +1,105 @@
+"""Who may use the console and the API, and what a request body must look like.
+
+- With neither CONSOLE_PASSWORD nor API_TOKEN set (allowed only on loopback, see config.py), everything
+  is open, as the old demo was.
+- Otherwise scripts send `Authorization: Bearer <API_TOKEN>`, and people log in at /login with
+  CONSOLE_PASSWORD, getting a session cookie; every state-changing request made with that cookie must
+  carry the session's CSRF token in `X-CSRF-Token` (the page reads it from its <meta name="csrf-token">).
+- The webhook has its own proof (the callback token) and /api/health stays open for load balancers.
+- Bodies: JSON only (415 otherwise), at most MAX_BODY_BYTES (413).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask.sessions import NullSession, SecureCookieSessionInterface
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+OPEN_ENDPOINTS = {"status.health", "auth.login", "auth.login_form", "callback.receive", "static"}
+FORM_ENDPOINTS = {"auth.login", "auth.logout"}
+
+
+def auth_required() -> bool:
+    config = current_app.config
+    return bool(config.get("CONSOLE_PASSWORD") or config.get("API_TOKEN"))
+
+
+def same_secret(given: str, expected: str) -> bool:
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use ("" when there is no cookie session)."""
+    if isinstance(session._get_current_object(), NullSession):
+        return ""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _json_error(status: int, message: str):
+    return jsonify({"ok": False, "message": message}), status
+
+
+def _check_content_type():
+    if request.method in SAFE_METHODS or request.endpoint in FORM_ENDPOINTS:
+        return None
+    if request.content_length == 0 or (request.content_length is None and not request.get_data(cache=True)):
+        return None
+    if not request.is_json:
+        return _json_error(415, f"Content-Type must be application/json, got {request.mimetype or 'none'!r}")
+    return None
+
+
+def _check_identity():
+    if not auth_required() or request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
+        return None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        if same_secret(header.removeprefix("Bearer ").strip(), current_app.config.get("API_TOKEN", "")):
+            g.identity = "token"
+            return None
+        return _json_error(401, "invalid API token")
+    if session.get("user"):
+        g.identity = "console"
+        if request.method not in SAFE_METHODS and not same_secret(
+            request.headers.get("X-CSRF-Token", ""), session.get("csrf", "")
+        ):
+            return _json_error(403, "missing or wrong X-CSRF-Token header")
+        return None
+    if request.path.startswith("/api/"):
+        return _json_error(401, "authentication required: send Authorization: Bearer <API_TOKEN>, or log in")
+    return redirect(url_for("auth.login_form", next=request.path))
+
+
+def register_access_control(app: Flask) -> None:
+    """Install the checks, the cookie signing, and the CSRF token for templates."""
+    app.secret_key = app.config.get("SECRET_KEY") or None
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.session_interface = SharedKeySessionInterface()
+    app.before_request(_check_content_type)
+    app.before_request(_check_identity)
+    app.context_processor(lambda: {"csrf_token": csrf_token, "auth_required": auth_required()})
+
+
+class SharedKeySessionInterface(SecureCookieSessionInterface):
+    """Signs session cookies with SECRET_KEY, or with a key generated once and kept in the database,
+    so every gunicorn worker accepts the cookies of the others."""
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            from wxwork_demo.services.secrets import shared_secret
+
+            try:
+                app.secret_key = shared_secret("session_key")
+            except Exception:  # no database yet: no cookie session (the request still gets its JSON error)
+                log.warning("session key unavailable: database not reachable or not migrated")
+                return None
+        return super().get_signing_serializer(app)
