@@ -2,7 +2,11 @@
 
 import os
 
-bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}")
+from wxwork_demo.config import load_settings, require_auth_beyond_loopback
+
+# The app's own settings (.env included), validated: a bad value stops gunicorn before it binds.
+_settings = load_settings()
+bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
@@ -10,10 +14,20 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# %(U)s is the path without the query string: the callback URL's ?token= never reaches the log.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # No preload: the monitor's scheduler thread must be started in a worker, after the fork.
 preload_app = False
+
+
+def on_starting(server):
+    """GUNICORN_BIND or -b can bypass HOST: check every address actually bound."""
+    for address in server.cfg.bind:
+        host = address.rsplit(":", 1)[0] if not address.startswith("unix:") else "127.0.0.1"
+        require_auth_beyond_loopback(host, _settings.console_password, _settings.api_token, name="bind")
 
 
 def post_worker_init(worker):
