@@ -36,6 +36,18 @@ def post_worker_init(worker):
     app = getattr(worker, "wsgi", None)
     if app is None or not hasattr(app, "extensions"):
         return
+    from wxwork_demo.db import get_db, missing_tables
+    from wxwork_demo.errors import MISSING_TABLES_HINT
+
+    with app.app_context():
+        try:
+            missing = missing_tables(get_db().engine)
+        except Exception as exc:  # the database is down: requests will say 503 until it is back
+            worker.log.error("database unreachable at start: %s", type(exc).__name__)
+            missing = []
+    if missing:
+        worker.log.error("missing tables %s: %s", ", ".join(missing), MISSING_TABLES_HINT)
+        return
     if app.config.get("MONITOR_AUTOSTART"):
         from wxwork_demo.services.monitor import autostart_monitor
 
