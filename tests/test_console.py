@@ -1,0 +1,175 @@
+"""The web console, server side: the page, its assets and their weight, and session activation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from tests.conftest import make_test_app
+from tests.support import add_session, session_row
+from wxwork_demo.models import utcnow
+from wxwork_demo.services.monitor import shutdown_monitor
+
+PAGE_BUDGET = 150 * 1024
+
+
+class AssetLinks(HTMLParser):
+    """Every URL the page makes the browser load by itself: stylesheets, scripts, images, icons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("script", "img", "iframe", "source") and values.get("src"):
+            self.urls.append(values["src"] or "")
+        if tag == "link" and values.get("href"):
+            self.urls.append(values["href"] or "")
+
+
+def page_assets(html: str) -> list[str]:
+    parser = AssetLinks()
+    parser.feed(html)
+    return [url for url in parser.urls if not url.startswith("data:")]
+
+
+def local_path(url: str) -> str:
+    parts = urlsplit(url)
+    assert not parts.netloc, f"the console must load nothing from another host: {url}"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_console_page_renders(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "企业微信登录控制台" in html
+    assert 'lang="zh-CN"' in html
+    # The pieces the script drives are on the page.
+    for element_id in ("wizard-steps", "qr-img", "code-form", "session-list", "monitor-toggle", "send-form"):
+        assert f'id="{element_id}"' in html
+    assert "/static/console.css?v=" in html
+    assert "/static/console.js?v=" in html
+    assert "http://upstream.test" in html  # BASE_URL, so a person sees which upstream they talk to
+
+
+def test_every_asset_exists_and_is_local(client):
+    assets = page_assets(client.get("/").get_data(as_text=True))
+    assert len(assets) >= 2
+    kinds = set()
+    for url in assets:
+        response = client.get(local_path(url))
+        assert response.status_code == 200, url
+        kinds.add(response.mimetype)
+        response.close()
+    assert {"text/css", "text/javascript"} <= kinds
+
+
+def test_page_weight_is_under_budget(client):
+    html = client.get("/").get_data()
+    total = len(html)
+    for url in page_assets(html.decode()):
+        response = client.get(local_path(url))
+        body = response.get_data()
+        total += len(body)
+        if response.mimetype == "text/css":
+            # Images or fonts a stylesheet pulls in count too.
+            for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)", body.decode()):
+                if not ref.startswith("data:"):
+                    total += len(client.get(local_path(ref)).get_data())
+        response.close()
+    print(f"console page weight: {total} bytes")
+    assert total < PAGE_BUDGET, f"the console weighs {total} bytes, over the {PAGE_BUDGET} budget"
+
+
+def test_script_never_puts_data_in_the_page_as_html(client):
+    script = client.get("/static/console.js").get_data(as_text=True)
+    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert unsafe not in script
+
+
+def test_script_calls_only_endpoints_that_exist(app, client):
+    script = client.get("/static/console.js").get_data(as_text=True)
+    called = set(re.findall(r"[\"'`](/api/[a-z\-/]+)", script))
+    assert {"/api/state", "/api/init", "/api/check-code", "/api/sessions/activate"} <= called
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert called <= rules, called - rules
+
+
+def test_activate_makes_a_session_the_active_one(app, client):
+    now = utcnow()
+    add_session(app, "old", vid="111", updated_at=now - timedelta(hours=1))
+    add_session(app, "new", vid="222", updated_at=now)
+    assert client.get("/api/state").get_json()["active"]["uuid"] == "new"
+
+    response = client.post("/api/sessions/activate", json={"uuid": "old"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True
+    assert body["active"]["uuid"] == "old"
+    assert body["active"]["vid"] == "111"
+
+    state = client.get("/api/state").get_json()
+    assert state["active"]["uuid"] == "old"
+    assert [s["uuid"] for s in state["sessions"]] == ["old", "new"]
+    # The API's default session follows: a body without uuid now means "old".
+    assert session_row(app, "old").updated_at > session_row(app, "new").updated_at
+
+
+def test_activate_wins_over_a_row_touched_in_the_same_second_or_later(app, client):
+    now = utcnow().replace(microsecond=0)
+    add_session(app, "a", updated_at=now)
+    add_session(app, "b", updated_at=now + timedelta(seconds=5))  # e.g. a clock slightly ahead
+    assert client.post("/api/sessions/activate", json={"uuid": "a"}).status_code == 200
+    assert client.get("/api/state").get_json()["active"]["uuid"] == "a"
+    assert client.post("/api/sessions/activate", json={"uuid": "b"}).status_code == 200
+    assert client.get("/api/state").get_json()["active"]["uuid"] == "b"
+
+
+def test_activate_unknown_uuid_is_404(client):
+    response = client.post("/api/sessions/activate", json={"uuid": "nope"})
+    assert response.status_code == 404
+    body = response.get_json()
+    assert body["ok"] is False
+    assert "nope" in body["message"]
+
+
+def test_activate_without_uuid_is_400(client):
+    for body in ({}, {"uuid": ""}, {"uuid": "   "}):
+        response = client.post("/api/sessions/activate", json=body)
+        assert response.status_code == 400
+        assert response.get_json()["field"] == "uuid"
+    response = client.post("/api/sessions/activate", data="not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["ok"] is False
+
+
+def test_open_console_has_no_logout_and_an_empty_csrf_token(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<meta name="csrf-token" content="">' in html
+    assert 'action="/logout"' not in html
+
+
+def test_console_behind_a_password_hands_its_script_the_csrf_token(database_url):
+    app = make_test_app(database_url, CONSOLE_PASSWORD="pw", SECRET_KEY="test-key")
+    client = app.test_client()
+    try:
+        assert client.get("/").status_code == 302
+        login_form = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', login_form).group(1)
+        assert client.post("/login", data={"password": "pw", "csrf": csrf, "next": "/"}).status_code == 302
+
+        html = client.get("/").get_data(as_text=True)
+        token = re.search(r'<meta name="csrf-token" content="([^"]*)">', html).group(1)
+        assert token
+        assert 'action="/logout"' in html
+        # What console.js does with it: the header makes a POST pass, its absence does not.
+        assert client.post("/api/monitor/stop", json={}, headers={"X-CSRF-Token": token}).status_code == 200
+        assert client.post("/api/monitor/stop", json={}).status_code == 403
+    finally:
+        shutdown_monitor(app)
+        app.extensions["wxwork_db"].engine.dispose()
