@@ -59,6 +59,9 @@ def test_events_newest_first_with_the_documented_shape(app, client):
     assert set(events[0]) == {"id", "sessionUuid", "stage", "eventType", "payload", "createdAt"}
     assert events[0]["stage"] == "callback" and events[0]["eventType"] == "102000"
     assert client.get("/api/events?type=none").get_json()["events"] == []
+    newer = client.get(f"/api/events?after={events[1]['id']}").get_json()["events"]
+    assert [e["payload"]["n"] for e in newer] == [2]
+    assert client.get("/api/events?after=x").status_code == 400
 
 
 def test_events_are_kept_at_max_events_plus_a_small_batch(database_url):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
+from wxwork_demo.errors import BadInput
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
 from wxwork_demo.services.monitor import monitor_status
 from wxwork_demo.services.sessions import active_session, all_sessions, session_to_dict
@@ -56,4 +57,7 @@ def events():
         "stage": request.args.get("stage", ""),
         "event_type": request.args.get("type", ""),
     }
-    return jsonify(events=[event_to_dict(event) for event in latest_events(**filters)])
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        raise BadInput("after", "after must be an event id (digits)")
+    return jsonify(events=[event_to_dict(event) for event in latest_events(after_id=int(after), **filters)])

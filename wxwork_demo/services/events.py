@@ -68,10 +68,12 @@ def prune_if_due(session: Session, newest_id: int | None) -> None:
         session.commit()
 
 
-def latest_events(limit: int | None = None, **filters: str) -> list[Event]:
-    """Newest first, at most `limit` (default MAX_EVENTS), optionally filtered by column values."""
+def latest_events(limit: int | None = None, after_id: int = 0, **filters: str) -> list[Event]:
+    """Newest first, at most `limit` (default MAX_EVENTS), newer than `after_id`, filtered by column values."""
     limit = limit or current_app.config["MAX_EVENTS"]
     query = select(Event).order_by(Event.id.desc()).limit(limit)
+    if after_id:
+        query = query.where(Event.id > after_id)
     for column in ("session_uuid", "stage", "event_type"):
         if filters.get(column):
             query = query.where(getattr(Event, column) == filters[column])
