@@ -454,3 +454,192 @@ class TestQrCodeExpiry:
         expect(page.locator("#qr-img")).to_be_visible()
         expect(page.locator("#wizard-error")).to_be_hidden()
         assert console.state()["active"]["uuid"] != first_uuid
+
+
+# ---------------------------------------------------------------- accounts that need a person
+
+# Reconnect fast and give up after one refusal, so a dropped account reaches needs_person in a second.
+NEEDS_PERSON_CONFIG = {"RECONNECT_MAX_ATTEMPTS": 1, "RECONNECT_DEBOUNCE_S": 0.2, "MONITOR_TICK_MS": 200}
+
+
+def _needs_person(console: Console) -> dict:
+    waiting = [s for s in console.state()["sessions"] if s["state"] == "needs_person"]
+    assert len(waiting) == 1, waiting
+    return waiting[0]
+
+
+def _wait_for_qr_image(page) -> None:
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#attention-list .qr-frame img');"
+        " return Boolean(img && img.complete && img.naturalWidth > 0); }"
+    )
+
+
+class TestNeedsPerson:
+    """The monitor gave up (or the upstream asked for a second verification): the page hands over to a person."""
+
+    @pytest.fixture
+    def console_config(self) -> dict:
+        return dict(NEEDS_PERSON_CONFIG)
+
+    def test_refused_reconnect_and_secondary_verification_are_solved_by_a_scan(self, page, console):
+        from playwright.sync_api import expect
+
+        page.goto(console.url + "/")
+        uuid, _vid = first_login(page, console)
+        banner = page.locator("#attention-banner")
+        expect(banner).to_be_hidden()
+        expect(page.locator("#attention-card")).to_be_hidden()
+        console.api("POST", "/api/monitor/start", json={})
+
+        # The phone's login cache is gone and automatic login is refused: the monitor fetches a QR code.
+        console.sim("drop", uuid=uuid, type=100007, require_scan=True)
+        expect(banner).to_be_visible(timeout=15_000)
+        expect(banner).to_contain_text("1 个账号需要人工处理")
+        entry = page.locator("#attention-list .np")
+        expect(entry).to_have_count(1)
+        expect(entry.locator(".np-title")).to_have_text("用手机企业微信扫码恢复登录")
+        expect(entry.locator(".np-reason")).to_contain_text("自动登录被上游拒绝 1 次")
+        expect(entry.locator(".countdown-text span").first).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        _wait_for_qr_image(page)
+        session = _needs_person(console)
+        assert session["qrcode"] and entry.locator(".qr-frame img").get_attribute("src") == session["qrcode"]
+        expect(page.locator(f'.session[data-uuid="{session["uuid"]}"] .badge')).to_have_text("需要人工处理")
+        # The alert the monitor sent is in the events log and noted next to the QR code.
+        expect(page.locator("#event-list .stage-alert").first).to_be_visible()
+        expect(entry).to_contain_text("发出告警")
+
+        # The banner stays in the sticky header and takes the person to the QR code.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        expect(banner).to_be_in_viewport()
+        expect(entry).not_to_be_in_viewport()
+        banner.click()
+        expect(entry).to_be_in_viewport()
+        page.wait_for_timeout(1700)  # the highlight fades
+        page.screenshot(path=str(ARTIFACTS / "console-needs-person.png"))
+
+        # The phone scans; the device is known, so no code: 100001 → 100002 → 104001, online by itself.
+        scan = console.sim("scan", uuid=session["uuid"])
+        assert scan["needCode"] is False
+        expect(entry.locator(".np-title")).to_have_text("已恢复在线")
+        expect(banner).to_be_hidden()
+        expect(page.locator(f'.session[data-uuid="{session["uuid"]}"] .badge')).to_have_text("在线")
+        assert console.state()["active"]["state"] == "online"
+
+        # Secondary verification (100012): the monitor fetches its QR code, the person scans it.
+        console.sim("drop", uuid=session["uuid"], type=100012)
+        expect(banner).to_contain_text("1 个账号需要人工处理")
+        expect(entry.locator(".np-title")).to_have_text("二次验证：用手机扫码确认")
+        _wait_for_qr_image(page)
+        page.locator("#attention-card").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "console-secondary.png"))
+        scan = console.sim("scan", uuid=session["uuid"])
+        assert scan["needCode"] is False
+        # The instance logged in before, so its 104001 repeats the first one word for word and the
+        # intake takes it for a redelivery; after the phone's 100002 the page asks the upstream itself.
+        expect(entry.locator(".np-title")).to_have_text("已恢复在线", timeout=15_000)
+        expect(banner).to_be_hidden()
+        assert console.state()["active"]["state"] == "online"
+        # "知道了" takes the recovered account off the card.
+        entry.get_by_role("button", name="知道了").click()
+        expect(page.locator("#attention-card")).to_be_hidden()
+
+    def test_without_a_qr_code_one_button_fetches_a_new_one(self, page, console, problems):
+        from playwright.sync_api import expect
+
+        page.goto(console.url + "/")
+        uuid, vid = first_login(page, console)
+        console.api("POST", "/api/monitor/start", json={})
+
+        # Automatic login is refused and the QR code the monitor then asks for fails as well.
+        console.sim("faults", mode="http500", count=1, actions=["getQrCode"])
+        console.sim("drop", uuid=uuid, type=100007, require_scan=True)
+        banner = page.locator("#attention-banner")
+        expect(banner).to_be_visible(timeout=15_000)
+        entry = page.locator("#attention-list .np")
+        expect(entry.locator(".np-title")).to_have_text("二维码已失效，请重新获取")
+        expect(entry.locator(".np-reason")).to_contain_text("获取二维码也失败了")
+        renew = entry.get_by_role("button", name="重新获取二维码")
+        expect(renew).to_have_count(1)
+        page.locator("#attention-card").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "console-needs-person-renew.png"))
+
+        renew.click()
+        expect(entry.locator(".np-title")).to_have_text("用手机企业微信扫码恢复登录")
+        _wait_for_qr_image(page)
+        # The person is still needed: to scan the new QR code (on the new instance the reconnect made).
+        new_uuid = console.state()["active"]["uuid"]
+        console.sim("scan", uuid=new_uuid)
+        expect(entry.locator(".np-title")).to_have_text("已恢复在线")
+
+        # 100009 destroys the instance: the button brings the account back on a new instance (init with
+        # its vid → automatic login, which works now that the phone has scanned on this device again).
+        console.sim("drop", uuid=new_uuid, type=100009)
+        expect(banner).to_be_visible()
+        expect(entry.locator(".np-title")).to_have_text("二维码已失效，请重新获取")
+        expect(entry.locator(".np-reason")).to_contain_text("二维码超时未扫码")
+        page.locator("#attention-card").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "console-needs-person-gone.png"))
+        entry.get_by_role("button", name="重新获取二维码").click()
+        expect(entry.locator(".np-title")).to_have_text("已恢复在线")
+        expect(banner).to_be_hidden()
+        state = console.state()["active"]
+        assert state["state"] == "online" and state["vid"] == vid and state["uuid"] != new_uuid
+
+
+# ---------------------------------------------------------------- the events list
+
+CALLBACK_TOKEN = "browser-test-callback-token"
+
+
+class TestEventsList:
+    @pytest.fixture
+    def console_config(self) -> dict:
+        return {"CALLBACK_TOKEN": CALLBACK_TOKEN, "MAX_EVENTS": 300}
+
+    def test_polls_fetch_only_new_events_and_the_list_stays_bounded(self, page, console):
+        from playwright.sync_api import expect
+
+        reads: list[str] = []
+        page.on("request", lambda request: reads.append(request.url) if "/api/events" in request.url else None)
+
+        def push(first: int, count: int) -> None:
+            with requests.Session() as http:
+                for n in range(first, first + count):
+                    body = {
+                        "uuid": "bulk",
+                        "type": 102000,
+                        "json": {"msg_id": n, "sender_name": "测试", "content": f"消息 {n}"},
+                    }
+                    response = http.post(f"{console.url}/callback/wxwork?token={CALLBACK_TOKEN}", json=body, timeout=5)
+                    assert response.status_code == 200, response.text
+
+        page.goto(console.url + "/")
+        expect(page.locator("#sync-text")).to_contain_text("实时同步")
+        push(0, 120)
+        rows = page.locator("#event-list .event")
+        expect(rows.filter(has_text="测试：消息")).to_have_count(120)
+        opened = rows.filter(has_text="消息 100").first
+        opened.locator("summary").click()
+        push(120, 120)
+        # At most 200 rows, newest first, the oldest dropped; an opened payload stays open.
+        expect(rows.first.locator(".event-summary")).to_have_text("测试：消息 239")
+        expect(rows).to_have_count(200)
+        expect(rows.last.locator(".event-summary")).to_have_text("测试：消息 40")
+        expect(page.locator("#events-shown")).to_have_text("显示最新 200 条")
+        assert page.locator("#event-list .event[open]").count() == 1
+        expect(page.locator("#event-list .event[open] pre")).to_contain_text('"msg_id": 100')
+
+        # The first read is the whole list; every poll after it asks only for what is newer.
+        polls = [url for url in reads if "type=104001" not in url]
+        assert "after=" not in polls[0]
+        assert len(polls) > 2 and all(re.search(r"[?&]after=\d+", url) for url in polls[1:]), polls
+        # A filter reads the whole (filtered) list once, then polls for what is newer again.
+        reads.clear()
+        page.locator("#filter-type").select_option("102000")
+        expect(rows.first.locator(".event-summary")).to_have_text("测试：消息 239")
+        push(240, 1)
+        expect(rows.first.locator(".event-summary")).to_have_text("测试：消息 240")
+        filtered = [url for url in reads if "type=102000" in url]
+        assert "after=" not in filtered[0] and all("after=" in url for url in filtered[1:]), filtered
+        assert all("type=102000" in url for url in reads if "session=" not in url), reads

@@ -57,6 +57,21 @@ def test_console_page_renders(client):
     assert "http://upstream.test" in html  # BASE_URL, so a person sees which upstream they talk to
 
 
+def test_needs_person_banner_and_card_start_hidden(client):
+    html = client.get("/").get_data(as_text=True)
+    header = html[html.index('<header class="topbar">') : html.index("</header>")]
+    # In the sticky header, so it stays in view wherever the page is scrolled; shown by the script.
+    assert re.search(r'<button type="button" class="banner" id="attention-banner" hidden>', header)
+    assert re.search(r'<section class="card card-attention" id="attention-card"[^>]* hidden>', html)
+    assert 'id="attention-list"' in html
+
+
+def test_script_reads_events_incrementally(client):
+    script = client.get("/static/console.js").get_data(as_text=True)
+    assert 'params.set("after"' in script
+    assert "EVENTS_KEPT = 200" in script
+
+
 def test_every_asset_exists_and_is_local(client):
     assets = page_assets(client.get("/").get_data(as_text=True))
     assert len(assets) >= 2

@@ -288,3 +288,32 @@ def test_stopped_monitor_reports_disabled(app, client):
     with app.app_context():
         stop_monitor(app)
     assert client.get("/api/state").get_json()["monitor"]["enabled"] is False
+
+
+def test_a_person_can_ask_for_a_reconnect_after_the_instance_is_gone(app, client, upstream):
+    add_session(app, "U1", vid=VID, state="needs_person", last_event="disconnect:100009")
+    upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
+    upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
+    upstream.post(url("automaticLogin"), json=envelope(None, 500, "自动登录失败"))
+    upstream.post(url("getQrCode"), json=envelope({"qrcode": "http://fresh.png", "Key": "K9", "Ttl": 600}))
+    body = client.post("/api/sessions/reconnect", json={"uuid": "U1"}).get_json()
+    assert body["ok"] is True and body["online"] is False
+    assert body["session"]["uuid"] == "U2" and body["session"]["qrcode"] == "http://fresh.png"
+    assert actions(upstream) == ["init", "SetCallbackUrl", "automaticLogin", "getQrCode"]
+    assert events_of(app, stage="alert") == []  # the person asking is already here
+    upstream.replace("POST", url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
+    upstream.replace("POST", url("init"), json=envelope({"uuid": "U3", "is_login": "false"}))
+    body = client.post("/api/sessions/reconnect", json={"uuid": "U2"}).get_json()
+    assert body["online"] is True and body["session"]["state"] == "online"
+    add_session(app, "NOVID")
+    assert client.post("/api/sessions/reconnect", json={"uuid": "NOVID"}).status_code == 400
+
+
+def test_a_person_can_renew_the_secondary_validation_qr(app, client, upstream):
+    add_session(app, "U1", vid=VID, state="needs_person", last_event="disconnect:100012")
+    add_session(app, "U2", vid="42", state="online")
+    upstream.post(url("SecondaryValidation"), json=envelope({"qrcode": "http://sv2.png", "Key": "K", "Ttl": 600}))
+    body = client.post("/api/sessions/secondary-validation", json={"uuid": "U1"}).get_json()
+    assert body["ok"] is True and body["session"]["qrcode"] == "http://sv2.png"
+    assert client.post("/api/sessions/secondary-validation", json={"uuid": "U2"}).status_code == 409
+    assert actions(upstream) == ["SecondaryValidation"]

@@ -1,11 +1,14 @@
-"""Sessions as the console manages them: choose which one the API uses by default."""
+"""Sessions as the console manages them: the default one, and a person's help when an account needs it."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
 from wxwork_demo.blueprints.body import json_body
-from wxwork_demo.services.sessions import activate_session, session_to_dict
+from wxwork_demo.db import db_session
+from wxwork_demo.errors import AppError
+from wxwork_demo.services import reconnect
+from wxwork_demo.services.sessions import activate_session, require_session, session_to_dict
 from wxwork_demo.validation import required_str
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
@@ -15,3 +18,25 @@ bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
 def activate():
     uuid = required_str(json_body(), "uuid", max_length=64)
     return jsonify(ok=True, active=session_to_dict(activate_session(uuid)))
+
+
+@bp.post("/reconnect")
+def reconnect_now():
+    """init(vid) → SetCallbackUrl → automaticLogin now; a refusal leaves a fresh QR code to scan."""
+    session = require_session(required_str(json_body(), "uuid", max_length=64))
+    if not session.vid:
+        raise AppError(400, "this session never logged in (no vid): start a first login instead", field="uuid")
+    back = reconnect.reconnect_now(session.id)
+    db_session().expire_all()
+    return jsonify(ok=True, online=back, session=session_to_dict(db_session().get(type(session), session.id)))
+
+
+@bp.post("/secondary-validation")
+def secondary_validation():
+    """Fetch a new SecondaryValidation QR (the account is waiting for secondary verification)."""
+    session = require_session(required_str(json_body(), "uuid", max_length=64))
+    if session.state != "needs_person" or session.last_event != "disconnect:100012":
+        raise AppError(409, f"no secondary verification pending (state {session.state})", field="uuid")
+    reconnect.fetch_secondary_validation(session.id)
+    db_session().expire_all()
+    return jsonify(ok=True, session=session_to_dict(db_session().get(type(session), session.id)))

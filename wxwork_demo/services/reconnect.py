@@ -155,7 +155,7 @@ def _wait_for_a_person(row: LoginSession, reason: str) -> None:
 
 
 def fetch_secondary_validation(session_id: int) -> None:
-    """Get the SecondaryValidation QR for a person to scan, then alert once."""
+    """Get the SecondaryValidation QR for a person to scan (again, when the last one expired), then alert once."""
     session = db_session()
     row = session.get(LoginSession, session_id)
     if row is None or row.state != NEEDS_PERSON:
@@ -190,3 +190,20 @@ def _move_to_uuid(row: LoginSession, new_uuid: str) -> None:
 
 def _as_id(vid: str) -> int | str:
     return int(vid) if vid.isdigit() else vid
+
+
+def reconnect_now(session_id: int) -> bool:
+    """A person asks to bring an account back now (e.g. after its QR expired and the instance is gone).
+
+    A person is present, so a refused automatic login goes straight to a fresh QR code on the new instance.
+    """
+    session = db_session()
+    row = session.get(LoginSession, session_id)
+    if row is None or not row.vid:
+        return False
+    row.next_action, row.next_action_at = "", None
+    row.reconnect_attempts = max(current_app.config["RECONNECT_MAX_ATTEMPTS"] - 1, 0)
+    row.alerted_at = utcnow()  # the person asking is already here: no alert for this episode
+    set_state(row, OFFLINE, "person", "reconnect requested in the console")
+    session.commit()
+    return reconnect(session_id)

@@ -7,10 +7,15 @@
 "use strict";
 
 const POLL_MS = 2000;
-// Events are re-read when the count moves; this bounds how stale the list can get when it does not
-// (the table is pruned, so the count alone can stand still while rows change).
-const EVENTS_MAX_AGE_MS = 10000;
+// The events list grows by what is newer than the newest row shown (`/api/events?after=`) and keeps
+// this many rows; it is read in full only when the filters change.
+const EVENTS_KEPT = 200;
+// An id missing between two rows may be a transaction that has not committed yet (MySQL hands ids out
+// at insert time): it is asked for again for this long, then taken for a rolled-back insert.
+const EVENT_GAP_WAIT_MS = 10000;
 const MAX_SESSIONS_SHOWN = 100;
+// How long an account that came back online stays in the "needs a person" card, saying so.
+const RECOVERED_SHOWN_MS = 20000;
 
 const STATE_LABELS = {
   initialised: "已初始化",
@@ -276,7 +281,7 @@ function sessionItem(session, isActive) {
   const state = sessionState(session);
   const account = accountOf(session);
   const title = sessionTitle(session);
-  const reason = session.stateReason || (state !== "online" ? session.lastError : "");
+  const reason = (session.stateReason || state !== "online") ? reasonText(session) : "";
   const actions = h("div", { class: "session-actions" });
   if (isActive) {
     actions.append(h("span", { class: "tag tag-active", title: "API 请求不带 uuid 时使用这个账号" }, "当前账号"));
@@ -286,7 +291,11 @@ function sessionItem(session, isActive) {
       onclick: (e) => activate(session.uuid, e.currentTarget),
     }, "设为当前"));
   }
-  if (state !== "online" && session.vid) {
+  if (state === "needs_person") {
+    actions.append(h("button", {
+      type: "button", class: "btn btn-small btn-primary", onclick: () => goToAttention(session.uuid),
+    }, "去处理"));
+  } else if (state !== "online" && session.vid) {
     actions.append(h("button", {
       type: "button", class: "btn btn-small btn-ghost", onclick: () => prepareAutoLogin(session.vid),
     }, "自动登录"));
@@ -300,7 +309,9 @@ function sessionItem(session, isActive) {
         session.vid ? h("span", {}, `vid ${session.vid}`) : null,
         session.vid || account ? h("span", { title: session.uuid }, `uuid ${shortId(session.uuid)}`) : null,
         session.updatedAt ? h("span", { title: clock(session.updatedAt) }, `更新于 ${ago(session.updatedAt)}`) : null),
-      reason ? h("div", { class: `session-reason${BAD_STATES.has(state) ? " session-reason-bad" : ""}` }, reason) : null,
+      reason ? h("div", {
+        class: `session-reason${BAD_STATES.has(state) ? " session-reason-bad" : ""}`, title: session.stateReason || null,
+      }, reason) : null,
       actions));
 }
 
@@ -325,8 +336,10 @@ function renderMonitor() {
   toggle.setAttribute("aria-checked", monitor.enabled ? "true" : "false");
   let status = "已停止";
   if (monitor.reconnecting) status = "正在重连掉线账号…";
-  else if (monitor.enabled && monitor.running) status = "运行中";
-  else if (monitor.enabled) status = "已开启（由其他进程运行）";
+  else if (monitor.enabled && monitor.running) status = "正在检查账号…";
+  // `owner`: the process holding the monitor's lease (servers without the field: taken as running).
+  else if (monitor.enabled && (monitor.owner || monitor.schedulerHere || monitor.owner === undefined)) status = "运行中";
+  else if (monitor.enabled) status = "已开启，等待监控进程接手";
   $("monitor-status").textContent = status;
   $("monitor-status").className = monitor.enabled ? "ok" : "muted";
   $("monitor-interval").textContent = monitor.intervalMs ? `${Math.round(monitor.intervalMs / 1000)} 秒` : "—";
@@ -349,6 +362,433 @@ async function toggleMonitor() {
   } finally {
     toggle.disabled = false;
   }
+}
+
+// ---------------------------------------------------------------- accounts that need a person
+
+/* A session in needs_person shows here with its QR code (the monitor fetched it after automatic login
+ * was refused, or for a 100012 secondary verification). The card keeps following it while the person
+ * scans and confirms, and says so when it is back online. */
+
+const attention = {
+  followed: new Map(),   // uuid -> {recoveredAt}: seen in needs_person on this page
+  entries: new Map(),    // uuid -> {node, signature, timer parts}
+  ui: new Map(),         // uuid -> {busy, error, code}: what the person did here
+  totals: new Map(),     // qrcode -> its lifetime in s when first seen (for the countdown bar)
+  alerts: new Map(),     // uuid -> the newest "alert" event seen for it
+  episodes: new Map(),   // uuid -> id of its newest "…->needs_person" state event: older alerts are history
+};
+
+function attentionUi(uuid) {
+  if (!attention.ui.has(uuid)) {
+    attention.ui.set(uuid, { busy: false, error: null, code: "", confirmedAt: 0, refreshedAt: 0, refreshes: 0 });
+  }
+  return attention.ui.get(uuid);
+}
+
+/* The phone confirmed (100002) but the login callback (104001) does not come: after a few seconds the
+ * upstream is asked directly (GetRunClientByUuid), which also marks the account online. A few times. */
+const CONFIRM_GRACE_MS = [3000, 10000, 20000];
+
+function followConfirmation(session, phase) {
+  const ui = attentionUi(session.uuid);
+  if (phase !== "scanned") return;
+  if (session.lastEvent === "confirmed" && !ui.confirmedAt) ui.confirmedAt = Date.now();
+  if (!ui.confirmedAt || ui.refreshing || ui.refreshes >= CONFIRM_GRACE_MS.length) return;
+  if (Date.now() - (ui.refreshedAt || ui.confirmedAt) < CONFIRM_GRACE_MS[ui.refreshes]) return;
+  ui.refreshing = true;
+  ui.refreshes += 1;
+  api("/api/refresh-run-client", { uuid: session.uuid })
+    .then(() => refreshNow())
+    .catch(() => {}) // the next poll shows whatever the state is; nothing for the person to do
+    .finally(() => {
+      ui.refreshing = false;
+      ui.refreshedAt = Date.now();
+    });
+}
+
+function confirmationGaveUp(ui) {
+  return ui.refreshes >= CONFIRM_GRACE_MS.length && !ui.refreshing;
+}
+
+/** What the entry of a followed session shows, or "" when it no longer belongs in the card. */
+function attentionPhase(session) {
+  const state = sessionState(session);
+  if (state === "online") return "recovered";
+  if (state === "waiting_code") return "code";
+  if (state === "waiting_scan") {
+    if (["scanned", "confirmed"].includes(session.lastEvent)) return "scanned";
+    if (session.lastEvent === "refresh-run-client" && attentionUi(session.uuid).confirmedAt) return "scanned";
+    return session.qrcode && !qrExpired(session) ? "scan" : "renew";
+  }
+  if (state !== "needs_person") return "";
+  if (session.qrcode && !qrExpired(session)) return "scan";
+  // After 100012 the monitor fetches the SecondaryValidation QR code by itself.
+  if (isSecondary(session) && !session.qrcode) return "fetching";
+  return "renew";
+}
+
+function isSecondary(session) {
+  return session.lastEvent === "disconnect:100012";
+}
+
+function qrExpired(session) {
+  const expires = parseTime(session.qrcodeExpiresAt);
+  return expires !== null && expires <= Date.now();
+}
+
+const REASON_WORDS = {
+  "scan the QR code with WeChat Work on the phone": "请用手机企业微信扫码",
+  "scanned: confirm on the phone": "已扫码，请在手机上确认",
+  "enter the 6-digit code shown on the phone": "请输入手机上显示的 6 位验证码",
+  "the scan was cancelled on the phone": "手机上取消了登录，可以再扫一次",
+  "phone ended the login": "手机端结束了登录",
+  "login cache invalid": "登录缓存失效",
+  "logged in on another device": "账号在其他设备登录",
+  "QR code not scanned in time": "二维码超时未扫码",
+  "secondary verification required": "企业微信要求二次验证",
+  "upstream reports the instance is not logged in": "上游报告这个实例未登录",
+};
+
+/** "upstream automaticLogin refused: errcode 500, 自动登录失败" → "自动登录失败（errcode 500）". */
+function upstreamWords(text) {
+  const refused = /^upstream \w+ refused: errcode (-?\d+),? ?(.*)$/.exec(text || "");
+  if (refused) return refused[2] ? `${refused[2]}（errcode ${refused[1]}）` : `errcode ${refused[1]}`;
+  return REASON_WORDS[text] || text || "";
+}
+
+/** A state's reason (English, for the log) in words a person reads. */
+function reasonWords(raw) {
+  const failed = /^automatic login failed (\d+) times? \((.*)\)(?:: scan the QR code|; QR code unavailable)/.exec(raw || "");
+  if (failed) {
+    const extra = /; QR code unavailable/.test(raw) ? "；获取二维码也失败了" : "";
+    return `自动登录被上游拒绝 ${failed[1]} 次：${upstreamWords(failed[2])}${extra}`;
+  }
+  const attempt = /^attempt (\d+)$/.exec(raw || "");
+  if (attempt) return `第 ${attempt[1]} 次自动重连`;
+  return upstreamWords(raw);
+}
+
+/** Why the session is where it is; the raw reason stays available as a tooltip. */
+function reasonText(session) {
+  if (session.lastEvent === "disconnect:100009" && sessionState(session) === "needs_person") {
+    return "二维码超时未扫码，上游已销毁这个实例";
+  }
+  return reasonWords(session.stateReason || session.lastError || "");
+}
+
+const ATTENTION_TITLES = {
+  scan: "用手机企业微信扫码恢复登录",
+  scanSecondary: "二次验证：用手机扫码确认",
+  renew: "二维码已失效，请重新获取",
+  fetching: "二次验证：正在获取二维码…",
+  scanned: "已扫码，请在手机上确认",
+  code: "请输入手机上显示的 6 位验证码",
+  recovered: "已恢复在线",
+};
+
+function attentionSessions() {
+  const sessions = (store.state && store.state.sessions) || [];
+  const now = Date.now();
+  for (const session of sessions) {
+    if (sessionState(session) === "needs_person" && !attention.followed.has(session.uuid)) {
+      attention.followed.set(session.uuid, { recoveredAt: 0 });
+    }
+  }
+  const shown = [];
+  for (const session of sessions) {
+    const follow = attention.followed.get(session.uuid);
+    if (!follow) continue;
+    const phase = attentionPhase(session);
+    if (phase === "recovered") {
+      if (!follow.recoveredAt) attention.ui.delete(session.uuid); // an old error no longer matters
+      follow.recoveredAt = follow.recoveredAt || now;
+      if (now - follow.recoveredAt > RECOVERED_SHOWN_MS) {
+        attention.followed.delete(session.uuid);
+        continue;
+      }
+    } else if (!phase) {
+      attention.followed.delete(session.uuid); // back with the monitor (offline, reconnecting…)
+      continue;
+    } else {
+      follow.recoveredAt = 0;
+    }
+    shown.push([session, phase]);
+  }
+  for (const uuid of [...attention.followed.keys()]) {
+    if (!sessions.some((s) => s.uuid === uuid)) attention.followed.delete(uuid);
+  }
+  return shown;
+}
+
+function renderAttention() {
+  if (!store.state) return;
+  const shown = attentionSessions();
+  const waiting = ((store.state.sessions) || []).filter((s) => sessionState(s) === "needs_person");
+  const monitorOn = Boolean(store.state.monitor && store.state.monitor.enabled);
+
+  const nodes = shown.map(([session, phase]) => {
+    followConfirmation(session, phase);
+    const ui = attentionUi(session.uuid);
+    const sent = attention.alerts.get(session.uuid);
+    const alert = sent && sent.id > (attention.episodes.get(session.uuid) || 0) ? sent : null;
+    const expired = qrExpired(session);
+    const signature = JSON.stringify([phase, session.qrcode, session.qrcodeExpiresAt, expired, session.stateReason,
+      session.lastError, session.lastEvent, session.vid, accountOf(session), ui.busy, ui.error && ui.error.title,
+      monitorOn, alert && alert.id, confirmationGaveUp(ui)]);
+    let entry = attention.entries.get(session.uuid);
+    if (!entry || entry.signature !== signature) {
+      entry = attentionEntry(session, phase, ui, { monitorOn, alert });
+      entry.signature = signature;
+      attention.entries.set(session.uuid, entry);
+    }
+    return entry.node;
+  });
+  for (const uuid of [...attention.entries.keys()]) {
+    if (!shown.some(([s]) => s.uuid === uuid)) attention.entries.delete(uuid);
+  }
+  const list = $("attention-list");
+  if (nodes.length !== list.children.length || nodes.some((node, i) => list.children[i] !== node)) {
+    list.replaceChildren(...nodes);
+  }
+  show($("attention-card"), nodes.length > 0);
+  $("attention-count").textContent = waiting.length ? `${waiting.length} 个待处理` : "";
+  tickAttention();
+
+  const banner = $("attention-banner");
+  const bannerText = waiting.length ? `${waiting.length} 个账号需要人工处理` : "";
+  if ($("attention-banner-text").textContent !== bannerText) {
+    $("attention-banner-text").textContent = bannerText;
+    show(banner, waiting.length > 0);
+    document.title = waiting.length ? `（${waiting.length} 个账号需要处理）${BASE_TITLE}` : BASE_TITLE;
+    measureTopbar();
+  }
+}
+
+const BASE_TITLE = document.title;
+
+/** The sticky header grows with the banner: the side column and scroll targets keep clear of it. */
+function measureTopbar() {
+  const header = document.querySelector(".topbar");
+  if (header) document.documentElement.style.setProperty("--topbar-h", `${header.offsetHeight}px`);
+}
+
+function attentionEntry(session, phase, ui, { monitorOn, alert }) {
+  const account = accountOf(session);
+  const title = sessionTitle(session);
+  const state = sessionState(session);
+  const secondary = isSecondary(session);
+  const heading = phase === "scan" && secondary ? ATTENTION_TITLES.scanSecondary : ATTENTION_TITLES[phase];
+  const parts = {};
+
+  // The QR code (or what stands in its place).
+  let visual = null;
+  if (phase === "scan" || phase === "scanned") {
+    const img = h("img", { src: session.qrcode, alt: secondary ? "二次验证二维码" : "登录二维码", width: "220", height: "220" });
+    img.addEventListener("error", () => {
+      attentionUi(session.uuid).error = new ApiError("二维码图片加载失败：上游给出的图片地址打不开", "");
+      attention.entries.delete(session.uuid);
+      renderAttention();
+    });
+    visual = h("div", { class: "qr-frame" }, img,
+      phase === "scanned" ? h("div", { class: "qr-cover" }, "已扫码") : null);
+  } else if (phase === "recovered") {
+    visual = h("div", { class: "np-mark np-mark-ok", "aria-hidden": "true" }, "✓");
+  } else if (phase !== "code") {
+    visual = h("div", { class: "qr-frame qr-empty" },
+      phase === "fetching" ? "正在获取二维码…" : (session.qrcode ? "二维码已过期" : "没有可用的二维码"));
+  }
+
+  const side = h("div", { class: "qr-side" });
+  side.append(h("div", { class: "np-account" },
+    avatarNode(account, title, "md"),
+    h("div", { class: "np-account-main" },
+      h("div", { class: "session-title" }, h("span", { class: "session-name" }, title), stateBadge(state)),
+      h("div", { class: "session-meta" },
+        account && account.corp ? h("span", {}, account.corp) : null,
+        session.vid ? h("span", {}, `vid ${session.vid}`) : null,
+        h("span", { title: session.uuid }, `uuid ${shortId(session.uuid)}`)))));
+  side.append(h("h3", { class: `np-title np-title-${phase}` }, heading));
+
+  if (phase === "scan") {
+    side.append(h("ol", { class: "howto" },
+      h("li", {}, "打开手机企业微信，点右上角 ＋ → 扫一扫"),
+      h("li", {}, secondary ? "扫描左边的二维码，在手机上确认是本人操作" : "扫描左边的二维码，在手机上确认登录"),
+      h("li", {}, "确认后这里会自动显示「已恢复在线」")));
+  } else if (phase === "scanned") {
+    let words = "手机已确认，正在完成登录…";
+    if (session.lastEvent === "scanned") words = "手机已扫码。请在手机上点「确认登录」，账号随后会自动恢复在线。";
+    else if (confirmationGaveUp(ui)) words = "手机已确认，但上游一直没有报告登录成功。可以再等等，或者换一张二维码重新扫。";
+    side.append(h("p", { class: "status-line" }, words));
+  } else if (phase === "renew") {
+    side.append(h("p", { class: "status-line" }, session.qrcode
+      ? "原来的二维码已经过期了。点下面的按钮换一张新的，再用手机企业微信扫码。"
+      : "现在没有可用的二维码。点下面的按钮获取一张，再用手机企业微信扫码。"));
+  } else if (phase === "fetching") {
+    side.append(h("p", { class: "status-line" }, monitorOn
+      ? "自动重连监控正在向上游获取二次验证二维码，几秒后会显示在这里。"
+      : "二次验证二维码由自动重连监控获取，但监控现在是关闭的：请打开右侧的「自动重连监控」开关。"));
+  } else if (phase === "recovered") {
+    side.append(h("p", { class: "status-line np-ok" }, `账号已重新登录，当前在线 · ${clock(new Date().toISOString())}`));
+  }
+
+  const reason = state === "needs_person" ? reasonText(session) : "";
+  if (reason) {
+    side.append(h("p", { class: "np-reason", title: session.stateReason || null }, `原因：${reason}`));
+  }
+
+  if (phase === "scan" && parseTime(session.qrcodeExpiresAt) !== null) {
+    parts.countdown = h("span", {}, "--:--");
+    parts.bar = h("span", {});
+    parts.box = h("div", { class: "countdown" },
+      h("div", { class: "countdown-text" }, parts.countdown, " ", h("span", {}, "后二维码过期")),
+      h("div", { class: "bar" }, parts.bar));
+    parts.expiresAt = parseTime(session.qrcodeExpiresAt);
+    if (!attention.totals.has(session.qrcode)) {
+      attention.totals.set(session.qrcode, Math.max(1, (parts.expiresAt - Date.now()) / 1000));
+    }
+    parts.total = attention.totals.get(session.qrcode);
+    side.append(parts.box);
+  } else if (phase === "scan") {
+    side.append(h("p", { class: "muted small" }, "二维码有效期未知"));
+  }
+
+  if (phase === "code") side.append(attentionCodeForm(session, ui));
+
+  const actions = h("div", { class: "actions" });
+  if (phase === "renew" || (phase === "scanned" && confirmationGaveUp(ui))) {
+    actions.append(h("button", {
+      type: "button", class: "btn btn-primary", "data-renew": session.uuid, disabled: ui.busy,
+      onclick: () => attentionRenew(session),
+    }, ui.busy ? "正在获取…" : "重新获取二维码"));
+  }
+  if (phase === "recovered") {
+    actions.append(h("button", {
+      type: "button", class: "btn btn-small", onclick: () => {
+        attention.followed.delete(session.uuid);
+        renderAttention();
+      },
+    }, "知道了"));
+  }
+  if (actions.children.length) side.append(actions);
+
+  if (ui.error) {
+    const fallback = session.vid && phase === "renew"
+      ? h("div", { class: "alert-actions" }, h("button", {
+        type: "button", class: "btn btn-small", onclick: () => prepareAutoLogin(session.vid),
+      }, "改用「自动登录」重新登录"))
+      : null;
+    side.append(h("div", { class: "alert alert-error np-error", role: "alert" },
+      h("strong", {}, ui.error.title),
+      ui.error.detail && ui.error.detail !== ui.error.title ? h("span", { class: "alert-detail" }, ui.error.detail) : null,
+      fallback ? h("span", { class: "alert-detail" }, "实例可能已被上游销毁：可以用它的 vid 重新登录，必要时改用扫码。") : null,
+      fallback));
+  }
+  if (alert && phase !== "recovered") {
+    const delivery = (alert.payload && alert.payload.delivery) || "";
+    side.append(h("p", { class: "muted small" },
+      `已于 ${clock(alert.createdAt)} 发出告警${delivery ? `（通知地址：${delivery === "not configured" ? "未配置" : delivery}）` : ""}`));
+  }
+
+  const node = h("article", { class: `np np-${phase}`, "data-needs-person": session.uuid }, visual, side);
+  return { node, ...parts };
+}
+
+function attentionCodeForm(session, ui) {
+  const input = h("input", {
+    inputmode: "numeric", maxlength: "6", pattern: "[0-9]{6}", autocomplete: "one-time-code", placeholder: "······",
+    class: "code-input", "aria-label": "手机上显示的 6 位验证码",
+  });
+  input.value = ui.code;
+  input.addEventListener("input", () => {
+    input.value = input.value.replace(/\D/g, "").slice(0, 6);
+    ui.code = input.value;
+  });
+  const form = h("form", { class: "code-form", autocomplete: "off" },
+    h("label", {}, "手机上显示的 6 位验证码"),
+    h("div", { class: "code-row" }, input,
+      h("button", { type: "submit", class: "btn btn-primary", disabled: ui.busy }, ui.busy ? "提交中…" : "提交验证码")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attentionCheckCode(session.uuid);
+  });
+  return form;
+}
+
+async function attentionAct(uuid, call) {
+  const ui = attentionUi(uuid);
+  if (ui.busy) return;
+  ui.busy = true;
+  ui.error = null;
+  renderAttention();
+  try {
+    await call();
+    await refreshNow();
+  } catch (err) {
+    ui.error = err;
+  } finally {
+    ui.busy = false;
+    renderAttention();
+  }
+}
+
+/**
+ * A fresh QR code for an account that needs a person: a new SecondaryValidation QR for a 100012, else a
+ * reconnect now (init with the vid on a new instance, automatic login, a login QR if that is refused),
+ * since an expired QR code's instance is gone. A session without a vid can only fetch a new login QR.
+ */
+function attentionRenew(session) {
+  const uuid = session.uuid;
+  return attentionAct(uuid, async () => {
+    let path = "/api/get-qrcode";
+    if (session.vid) path = isSecondary(session) ? "/api/sessions/secondary-validation" : "/api/sessions/reconnect";
+    const answer = await api(path, { uuid });
+    // The account may now live on a new instance: follow it there.
+    const moved = (answer.session && answer.session.uuid) || answer.uuid;
+    if (moved && moved !== uuid) attention.followed.set(moved, { recoveredAt: 0 });
+  });
+}
+
+function attentionCheckCode(uuid) {
+  const ui = attentionUi(uuid);
+  if (!/^\d{6}$/.test(ui.code)) {
+    ui.error = new ApiError("验证码是 6 位数字", "");
+    attention.entries.delete(uuid);
+    renderAttention();
+    return undefined;
+  }
+  return attentionAct(uuid, () => api("/api/check-code", { uuid, code: ui.code }));
+}
+
+/** Once a second: the countdowns; an entry whose QR code just ran out is redrawn with its button. */
+function tickAttention() {
+  let expired = false;
+  for (const entry of attention.entries.values()) {
+    if (!entry.expiresAt) continue;
+    const left = Math.max(0, (entry.expiresAt - Date.now()) / 1000);
+    if (left <= 0) expired = true;
+    entry.countdown.textContent = mmss(left);
+    entry.bar.style.width = `${Math.min(100, (left / entry.total) * 100)}%`;
+    entry.box.classList.toggle("countdown-low", left < 60);
+  }
+  return expired;
+}
+
+function goToAttention(uuid) {
+  const target = document.querySelector(`[data-needs-person="${CSS.escape(uuid)}"]`) || $("attention-card");
+  // The first entry is shown with its card's title; the others on their own.
+  const scrollTo = target === $("attention-list").firstElementChild ? $("attention-card") : target;
+  scrollTo.scrollIntoView({ behavior: "smooth", block: "start" });
+  target.classList.remove("np-flash");
+  void target.offsetWidth; // restart the highlight
+  target.classList.add("np-flash");
+  const button = target.querySelector("button, input");
+  if (button) button.focus({ preventScroll: true });
+}
+
+function goToFirstAttention() {
+  const waiting = ((store.state && store.state.sessions) || []).find((s) => sessionState(s) === "needs_person");
+  goToAttention(waiting ? waiting.uuid : "");
 }
 
 // ---------------------------------------------------------------- login wizard
@@ -630,18 +1070,26 @@ function wizardSucceeded() {
 function wizardRenderSuccess() {
   if (wizard.phase !== "success") return;
   const sessions = (store.state && store.state.sessions) || [];
-  const session = sessions.find((s) => s.uuid === wizard.uuid) || { uuid: wizard.uuid, vid: wizard.vid };
+  let session = sessions.find((s) => s.uuid === wizard.uuid);
+  if (session && session.vid) wizard.vid = session.vid;
+  // A reconnect moves the account to a new instance: the panel follows it by its vid.
+  if (!session && wizard.vid) session = sessions.find((s) => s.vid === wizard.vid);
+  session = session || { uuid: wizard.uuid, vid: wizard.vid };
   const account = accountOf(session);
   const title = account && account.name ? account.name : "已登录";
   // Redrawn only when it changes: every poll calls this, and a new <img> would re-fetch the avatar.
-  const signature = JSON.stringify([session.uuid, session.vid, account]);
+  // The account may have dropped since: the badge says how it is now (a poll older than the login
+  // itself may still report a state from before it, which is not shown).
+  const live = sessionState(session);
+  const state = ["offline", "reconnecting", "needs_person"].includes(live) ? live : "online";
+  const signature = JSON.stringify([session.uuid, session.vid, account, state]);
   const box = $("success-account");
   if (box.dataset.signature === signature) return;
   box.dataset.signature = signature;
   box.replaceChildren(
     avatarNode(account, title, "lg"),
     h("div", { class: "account-main" },
-      h("div", { class: "account-name" }, title, stateBadge("online")),
+      h("div", { class: "account-name" }, title, stateBadge(state)),
       account && account.corp ? h("div", { class: "muted" }, account.corp) : null,
       h("dl", { class: "facts facts-inline" },
         h("dt", {}, "vid"), h("dd", {}, h("code", { id: "success-vid" }, session.vid || "等待上游回报…")),
@@ -1006,13 +1454,14 @@ function renderReceiverPicker() {
 // ---------------------------------------------------------------- events
 
 const events = {
-  nodes: new Map(), // id -> <details>; kept so an opened payload stays open across polls
-  order: "",
+  nodes: new Map(), // id -> <details>, as shown (newest first); an opened payload stays open
   stages: new Set(),
   types: new Set(),
-  fetchedAt: 0,
-  count: -1,
-  loading: false,
+  lastId: 0,        // the newest id shown: the next poll asks only for what is newer
+  loaded: false,    // the list holds a full read for the current filters
+  generation: 0,    // bumped when the filters change: answers to older requests are dropped
+  loading: 0,       // the generation of the request under way, 0 for none
+  gaps: new Map(),  // id -> when it was found missing (unfiltered list only), asked for again a while
 };
 
 function eventTypeLabel(event) {
@@ -1033,10 +1482,15 @@ function eventSummary(event) {
   }
   if (event.stage === "state") {
     const change = p.from && p.to ? `${STATE_LABELS[p.from] || p.from} → ${STATE_LABELS[p.to] || p.to}` : "";
-    return [change, p.reason].filter(Boolean).join("：");
+    return [change, reasonWords(p.reason)].filter(Boolean).join("：");
   }
+  if (event.stage === "alert") {
+    const who = p.account || (p.vid ? `vid ${p.vid}` : "");
+    return [who, reasonWords(p.reason)].filter(Boolean).join("：");
+  }
+  if (event.stage === "reconnect" && event.eventType === "new-instance" && p.to) return `账号换到新实例 ${shortId(p.to)}`;
   if (p.msg) return String(p.msg);
-  if (p.error && p.error.message) return String(p.error.message);
+  if (p.error && p.error.message) return upstreamWords(String(p.error.message));
   if (p.response && typeof p.response === "object" && p.response.errmsg) return String(p.response.errmsg);
   return "";
 }
@@ -1062,53 +1516,100 @@ function eventFilters() {
   return params;
 }
 
-async function loadEvents(force) {
-  const count = store.state ? store.state.eventsCount : -1;
-  const stale = Date.now() - events.fetchedAt > EVENTS_MAX_AGE_MS;
-  if (events.loading || (!force && !stale && count === events.count)) return;
-  events.loading = true;
+/** Read what is new (or, with `reload`, the whole list for the current filters) and show it. */
+async function loadEvents(reload) {
+  if (reload) {
+    events.generation += 1;
+    events.loaded = false;
+  } else if (events.loading) {
+    return;
+  }
+  const generation = events.generation;
+  events.loading = generation;
   try {
-    const query = eventFilters().toString();
+    const params = eventFilters();
+    const filtered = params.toString() !== "";
+    if (events.loaded) params.set("after", String(eventsAfter(filtered)));
+    const query = params.toString();
     const data = await api(`/api/events${query ? `?${query}` : ""}`);
-    events.count = count;
-    events.fetchedAt = Date.now();
-    renderEvents(data.events || []);
+    if (generation !== events.generation) return; // the filters changed while this was on its way
+    if (!events.loaded) {
+      events.nodes.clear();
+      events.gaps.clear();
+      events.lastId = 0;
+      $("event-list").replaceChildren();
+      events.loaded = true;
+    }
+    addEvents(data.events || [], filtered);
   } catch {
-    events.fetchedAt = 0; // the sync indicator already says the server is unreachable
+    // the sync indicator already says the server is unreachable; the next poll tries again
   } finally {
-    events.loading = false;
+    if (events.loading === generation) events.loading = 0;
   }
 }
 
-function renderEvents(list) {
-  const seen = new Set();
-  const nodes = list.map((event) => {
-    seen.add(event.id);
-    events.stages.add(event.stage);
-    events.types.add(event.eventType);
-    if (event.stage === "callback" && String(event.eventType) === "104001") {
-      const account = accountFromPayload(event.payload);
-      if (account && event.sessionUuid && !store.accounts.has(event.sessionUuid)) store.accounts.set(event.sessionUuid, account);
-    }
-    let node = events.nodes.get(event.id);
-    if (!node) {
-      node = eventNode(event);
-      events.nodes.set(event.id, node);
-    }
-    return node;
-  });
-  for (const id of [...events.nodes.keys()]) {
-    if (!seen.has(id)) events.nodes.delete(id);
+/** The `after` of the next read: the newest id shown, or just before an id still missing. */
+function eventsAfter(filtered) {
+  if (filtered) return events.lastId;
+  let after = events.lastId;
+  for (const [id, since] of events.gaps) {
+    if (Date.now() - since > EVENT_GAP_WAIT_MS) events.gaps.delete(id);
+    else after = Math.min(after, id - 1);
   }
-  const order = list.map((e) => e.id).join(",");
-  if (order !== events.order) {
-    events.order = order;
-    $("event-list").replaceChildren(...nodes);
+  return after;
+}
+
+/** Put events (newest first, as the API sends them) into the list, in id order, at most EVENTS_KEPT. */
+function addEvents(list, filtered) {
+  const container = $("event-list");
+  const fresh = list.filter((event) => !events.nodes.has(event.id));
+  const newest = list.reduce((max, event) => Math.max(max, event.id), 0);
+  // Unfiltered, ids come one after another: one missing below the newest may still be committing.
+  if (!filtered && events.lastId && newest - events.lastId <= EVENTS_KEPT) {
+    const got = new Set(list.map((event) => event.id));
+    for (let id = events.lastId + 1; id < newest; id += 1) {
+      if (!got.has(id) && !events.nodes.has(id) && !events.gaps.has(id)) events.gaps.set(id, Date.now());
+    }
   }
-  show($("events-empty"), list.length === 0);
-  $("events-shown").textContent = list.length ? `显示最新 ${list.length} 条` : "";
+  for (const event of list) events.gaps.delete(event.id);
+  events.lastId = Math.max(events.lastId, newest);
+
+  // Oldest first, each before the first row that is older than it (for new events: at the top).
+  for (const event of [...fresh].sort((a, b) => a.id - b.id)) {
+    learnFromEvent(event);
+    const node = eventNode(event);
+    events.nodes.set(event.id, node);
+    let before = container.firstElementChild;
+    while (before && Number(before.dataset.id) > event.id) before = before.nextElementSibling;
+    container.insertBefore(node, before);
+  }
+  while (events.nodes.size > EVENTS_KEPT && container.lastElementChild) {
+    events.nodes.delete(Number(container.lastElementChild.dataset.id));
+    container.lastElementChild.remove();
+  }
+  const shown = events.nodes.size;
+  show($("events-empty"), shown === 0);
+  $("events-shown").textContent = shown ? `显示最新 ${shown} 条` : "";
   fillFilter("filter-stage", events.stages, (v) => `${STAGE_LABELS[v] || v}（${v}）`);
   fillFilter("filter-type", events.types, (v) => (CALLBACK_LABELS[v] ? `${v} ${CALLBACK_LABELS[v]}` : v));
+  if (fresh.some((event) => event.stage === "alert" || event.stage === "state")) renderAttention();
+}
+
+/** What other cards take from an event: filter choices, an account's name (104001), an alert. */
+function learnFromEvent(event) {
+  events.stages.add(event.stage);
+  events.types.add(event.eventType);
+  if (event.stage === "callback" && String(event.eventType) === "104001") {
+    const account = accountFromPayload(event.payload);
+    if (account && event.sessionUuid && !store.accounts.has(event.sessionUuid)) store.accounts.set(event.sessionUuid, account);
+  }
+  if (event.stage === "state" && event.sessionUuid && /->needs_person$/.test(event.eventType)) {
+    attention.episodes.set(event.sessionUuid, Math.max(event.id, attention.episodes.get(event.sessionUuid) || 0));
+  }
+  if (event.stage === "alert" && event.sessionUuid) {
+    const known = attention.alerts.get(event.sessionUuid);
+    if (!known || known.id < event.id) attention.alerts.set(event.sessionUuid, event);
+  }
 }
 
 function fillFilter(id, values, label) {
@@ -1158,6 +1659,7 @@ function poll() {
       wizardResume();
       wizardFollow();
       renderSessions();
+      renderAttention();
       renderMonitor();
       renderKnownAccounts();
       renderSendAs();
@@ -1237,11 +1739,18 @@ function wire() {
     loadEvents(true);
   });
 
-  // The countdown is the only thing that changes every second.
-  setInterval(() => { if (wizard.phase === "qr") renderCountdown(); }, 1000);
+  $("attention-banner").addEventListener("click", goToFirstAttention);
+  window.addEventListener("resize", measureTopbar);
+
+  // The countdowns are the only things that change every second.
+  setInterval(() => {
+    if (wizard.phase === "qr") renderCountdown();
+    if (tickAttention()) renderAttention();
+  }, 1000);
 }
 
 wire();
+measureTopbar();
 wizardReset("first");
 poll();
 checkUpstream();
