@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import CALLBACK_TOKEN, UPSTREAM, make_test_app
+from tests.conftest import UPSTREAM, make_test_app
 from tests.support import CALLBACK_PATH, add_session, envelope, events_of
 from wxwork_demo.config import ConfigError, load_settings
 from wxwork_demo.services.counters import all_counters

@@ -21,7 +21,15 @@ from flask.sessions import NullSession, SecureCookieSessionInterface
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-OPEN_ENDPOINTS = {"status.health", "auth.login", "auth.login_form", "auth.logout", "callback.receive", "static"}
+OPEN_ENDPOINTS = {
+    "status.health",
+    "openapi.spec",
+    "auth.login",
+    "auth.login_form",
+    "auth.logout",
+    "callback.receive",
+    "static",
+}
 FORM_ENDPOINTS = {"auth.login", "auth.logout"}
 
 

@@ -60,7 +60,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return jsonify({"ok": False, "message": exc.description or exc.name}), exc.code
+        # Keep the exception's own headers (`Allow` on a 405 is required), not its HTML content type.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return jsonify({"ok": False, "message": exc.description or exc.name}), exc.code, headers
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):

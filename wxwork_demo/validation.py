@@ -9,6 +9,7 @@ from wxwork_demo.errors import BadInput
 
 CODE_PATTERN = re.compile(r"^\d{6}$")
 ID_PATTERN = re.compile(r"^\d{1,20}$")
+MAX_ID = 2**64 - 1
 MAX_TEXT = 10_000
 
 
@@ -64,11 +65,11 @@ def parse_id(body: dict, *names: str, required: bool, default: int = 0) -> int:
         return default
     if isinstance(value, bool):
         raise BadInput(name, f"{name} must be a numeric id")
-    if isinstance(value, int) and value >= 0:
-        return value
     if isinstance(value, str) and ID_PATTERN.match(value.strip()):
-        return int(value.strip())
-    raise BadInput(name, f"{name} must be a numeric id (digits only)")
+        value = int(value.strip())
+    if isinstance(value, int) and 0 <= value <= MAX_ID:
+        return value
+    raise BadInput(name, f"{name} must be a numeric id (digits only, at most {MAX_ID})")
 
 
 def parse_positive_int(value: Any, name: str, *, default: int, maximum: int = 1000) -> int:
@@ -76,8 +77,9 @@ def parse_positive_int(value: Any, name: str, *, default: int, maximum: int = 10
         return default
     if isinstance(value, bool):
         raise BadInput(name, f"{name} must be a positive integer")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and value.strip().isdecimal():
+        # isdecimal, not isdigit: "²" is a digit that int() refuses; very long strings are simply too big.
+        value = int(value.strip()) if len(value.strip()) <= 18 else maximum + 1
     if not isinstance(value, int) or value < 1:
         raise BadInput(name, f"{name} must be a positive integer")
     if value > maximum:

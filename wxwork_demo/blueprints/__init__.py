@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from wxwork_demo.blueprints import auth, business, callback, login, monitor, pages, sessions, status
+    from wxwork_demo.blueprints import auth, business, callback, login, monitor, openapi, pages, sessions, status
 
-    for module in (status, login, business, monitor, callback, pages, sessions, auth):
+    for module in (status, login, business, monitor, callback, pages, sessions, auth, openapi):
         app.register_blueprint(module.bp)

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services import business
-from wxwork_demo.validation import MAX_TEXT, optional_str, parse_bool, parse_id, parse_positive_int
+from wxwork_demo.validation import ID_PATTERN, MAX_ID, MAX_TEXT, optional_str, parse_bool, parse_id, parse_positive_int
 
 bp = Blueprint("business", __name__, url_prefix="/api")
 
@@ -39,11 +39,11 @@ def _section(body: dict, name: str) -> dict:
 def _cursor(value, field: str) -> int:
     if value in (None, ""):
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, str) and ID_PATTERN.match(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise BadInput(field, f"{field} must be a non-negative integer cursor")
+    raise BadInput(field, f"{field} must be a non-negative integer cursor (at most {MAX_ID})")
 
 
 @bp.post("/contacts")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, jsonify
 
 from wxwork_demo.blueprints.body import json_body
@@ -42,6 +44,13 @@ def _callback_url(body: dict) -> str:
     url = optional_str(body, "url", "callbackUrl", max_length=512)
     if url and not url.startswith(("http://", "https://")):
         raise BadInput("url", "url must be an http(s) URL")
+    if url:
+        try:
+            host = urlsplit(url).netloc
+        except ValueError:  # e.g. "http://[" (an unclosed IPv6 bracket)
+            host = ""
+        if not host:
+            raise BadInput("url", "url must be an http(s) URL with a host")
     return url
 
 
