@@ -6,13 +6,21 @@ A request, a CLI command or one scheduled job run each get their own session (th
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 EXTENSION_KEY = "wxwork_db"
+# PyMySQL waits forever, by default, on a server that took the TCP connection but does not answer (frozen,
+# overloaded, or behind a network that drops packets): every request would hang. Bounded, such a request
+# fails within about 2 × MYSQL_READ_TIMEOUT_S (the pre-ping, then one new connection) and answers 503.
+MYSQL_CONNECT_TIMEOUT_S = 5
+MYSQL_READ_TIMEOUT_S = 10
+MYSQL_WRITE_TIMEOUT_S = 10
 
 
 @dataclass
@@ -21,7 +29,7 @@ class Database:
     sessions: scoped_session[Session]
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """An engine with the options each backend needs to be safe under threads and restarts."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -36,31 +44,82 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
+        connect_args={
+            "connect_timeout": MYSQL_CONNECT_TIMEOUT_S,
+            "read_timeout": MYSQL_READ_TIMEOUT_S,
+            "write_timeout": MYSQL_WRITE_TIMEOUT_S,
+        },
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_recycle=3600,
         # Each statement sees what others committed: the monitor and the callback intake share rows.
         isolation_level="READ COMMITTED",
+        # Rolled back on return only when a statement ran since the last commit (see below).
+        pool_reset_on_return=None,
     )
+    _roll_back_only_what_is_open(engine)
+    return engine
+
+
+def _roll_back_only_what_is_open(engine: Engine) -> None:
+    """Skip the pool's ROLLBACK of a connection whose last act was a COMMIT or a ROLLBACK.
+
+    The pool rolls every returned connection back, even one whose transaction was just committed: a round
+    trip per unit of work that does nothing. A statement run since the last commit or rollback marks the
+    connection; only a marked connection is rolled back when it returns (as before: a read-only request
+    still ends its transaction there). A failed rollback invalidates the connection, as the pool's own does.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _mark_open(conn, _cursor, _statement, _parameters, _context, _executemany):
+        conn.connection.info["open"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _mark_closed(conn):
+        conn.connection.info["open"] = False
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection, record, reset_state):
+        if record is not None and not record.info.get("open", True):
+            return
+        dbapi_connection.rollback()
+        if record is not None:
+            record.info["open"] = False
+
+
+def pool_size_for(config) -> tuple[int, int]:
+    """(pool_size, max_overflow): a connection per request thread, kept; the monitor's bursts on top.
+
+    Request threads are GUNICORN_THREADS (gunicorn.conf.py); the monitor, in the process that holds its
+    lease, runs up to MONITOR_CONCURRENCY checks and as many actions at once, plus its scheduler jobs.
+    """
+    threads = int(os.environ.get("GUNICORN_THREADS", "").strip() or 8)
+    monitor = int(config.get("MONITOR_CONCURRENCY") or 8)
+    return max(threads, 8) + 2, 2 * monitor + 3
 
 
 def init_db(app: Flask) -> None:
     """Create the engine for the app's DATABASE_URL and remove the session after each app context."""
     url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    ensure_sqlite_folder(url)
+    pool_size, max_overflow = pool_size_for(app.config)
+    engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     database = Database(engine=engine, sessions=scoped_session(sessionmaker(bind=engine, expire_on_commit=False)))
     app.extensions[EXTENSION_KEY] = database
 
     @app.teardown_appcontext
     def _remove_session(_exc):
         database.sessions.remove()
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the file but not its folder (instance/ is not in a fresh clone)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def get_db() -> Database:

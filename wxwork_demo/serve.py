@@ -41,13 +41,17 @@ def main() -> int:
         sim_port = int(os.environ.get("SIMULATOR_PORT", "9952"))
         sim_url = f"http://127.0.0.1:{sim_port}"
         children.append(
-            subprocess.Popen([sys.executable, "-m", "wxwork_demo.simulator", "--port", str(sim_port)], cwd=PROJECT_ROOT)
+            subprocess.Popen(
+                [sys.executable, "-m", "wxwork_demo.simulator", "--port", str(sim_port)],
+                cwd=PROJECT_ROOT,
+                start_new_session=True,  # Ctrl-C reaches only this launcher, which stops each child once
+            )
         )
         _wait_until_up(f"{sim_url}/_sim/state")
         env["BASE_URL"] = sim_url
         print(f"BASE_URL not set: using the bundled upstream simulator at {sim_url} (scan page {sim_url}/_sim/)")
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    children.append(subprocess.Popen(gunicorn, cwd=PROJECT_ROOT, env=env))
+    children.append(subprocess.Popen(gunicorn, cwd=PROJECT_ROOT, env=env, start_new_session=True))
     print(f"console: http://127.0.0.1:{settings.port}/")
 
     def stop(*_args) -> None:
@@ -56,14 +60,16 @@ def main() -> int:
                 child.terminate()
 
     signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
     stop()
     for child in children:
-        child.wait(timeout=15)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
     return 0
 
 

@@ -10,7 +10,7 @@ from wxwork_demo.models import utcnow
 from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.reconnect import schedule_reconnect
 from wxwork_demo.services.session_state import INITIALISED, ONLINE, WAITING_SCAN, set_state
-from wxwork_demo.services.sessions import require_session, save_session
+from wxwork_demo.services.sessions import find_session, require_session, save_session
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import (
     Reply,
@@ -94,7 +94,8 @@ def check_code(uuid: str, code: str, qrcode_key: str = "") -> dict:
     except UpstreamRefused as exc:
         save_session(session.uuid, last_error=exc.errmsg or exc.message)
         raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
-    save_session(session.uuid, last_event="check-code", last_error="")
+    # No last_event here: the callbacks that follow (100002, 104001) may already have set a newer one.
+    save_session(session.uuid, last_error="")
     return {"ok": True, "raw": reply.envelope}
 
 
@@ -106,9 +107,11 @@ def automatic_login(uuid: str) -> dict:
     except UpstreamError as exc:
         save_session(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
         raise
-    row = save_session(session.uuid, last_event="automatic-login")
-    set_state(row, ONLINE, "automatic-login")
-    db_session().commit()
+    row = find_session(session.uuid)
+    if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
+        row.last_event = "automatic-login"
+        set_state(row, ONLINE, "automatic-login")
+        db_session().commit()
     return {"ok": True, "raw": reply.envelope}
 
 

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
 from wxwork_demo.config import PROJECT_ROOT
+from wxwork_demo.db import ensure_sqlite_folder
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 
@@ -22,6 +23,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_database(database_url: str, revision: str = "head") -> None:
     """Create or bring the tables up to `revision` (idempotent)."""
+    ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -33,7 +33,9 @@ def active_session() -> LoginSession | None:
 
 
 def find_session(uuid: str) -> LoginSession | None:
-    return db_session().scalars(select(LoginSession).where(LoginSession.uuid == uuid)).first()
+    """The row as the database has it now (a callback may have changed it since this request loaded it)."""
+    query = select(LoginSession).where(LoginSession.uuid == uuid).execution_options(populate_existing=True)
+    return db_session().scalars(query).first()
 
 
 def all_sessions() -> list[LoginSession]:

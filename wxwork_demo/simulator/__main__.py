@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (docker stop, kill) shuts down as cleanly as Ctrl+C.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        threading.Event().wait()
+        while not threading.Event().wait(0.5):  # in slices: a wait without timeout can sleep through a signal
+            pass
     except KeyboardInterrupt:
         pass
     finally:

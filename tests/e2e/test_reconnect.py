@@ -1,0 +1,116 @@
+"""Dropped accounts come back by themselves: disconnect callbacks, the monitor's reconnect, secondary verification."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.live import ConsoleApi, SimulatorControl, first_login, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def start_monitor(api: ConsoleApi) -> None:
+    started = api.ok("/api/monitor/start")
+    assert started["monitor"]["enabled"] is True and started["monitor"]["intervalMs"] == 1000
+    wait_until(lambda: api.state()["monitor"]["owner"], 5, what="the monitor to take its lease")
+
+
+@pytest.mark.parametrize("drop_type", [100007, 100008])
+def test_a_disconnect_is_reconnected_by_the_monitor(api: ConsoleApi, sim: SimulatorControl, drop_type: int):
+    old = first_login(api, sim)
+    vid, old_uuid = old["vid"], old["uuid"]
+    start_monitor(api)
+    sim.reset_calls()
+    dropped_at = time.monotonic()
+
+    sim.drop(old_uuid, drop_type)
+
+    def back_online() -> dict | None:
+        row = api.session_of_vid(vid)
+        return row if row and row["uuid"] != old_uuid and row["state"] == "online" and row["isLogin"] else None
+
+    row = wait_until(back_online, 10, what="the account back online on a new instance")
+    took = time.monotonic() - dropped_at
+    new_uuid = row["uuid"]
+    assert row["vid"] == vid and row["reconnectAttempts"] == 0
+    # The upstream agrees: the new instance is logged in as the same account; the old one is not.
+    instances = {i["uuid"]: i for i in sim.instances()}
+    assert instances[new_uuid]["isLogin"] is True and str(instances[new_uuid]["user_id"]) == vid
+    assert instances[old_uuid]["isLogin"] is False
+    # init(vid) → SetCallbackUrl → automaticLogin, once; no QR code, no code.
+    calls = sim.calls()
+    assert calls["by_action"]["init"] == 1
+    assert calls["by_uuid"][new_uuid].get("SetCallbackUrl") == 1
+    assert calls["by_uuid"][new_uuid].get("automaticLogin") == 1
+    assert calls["by_action"].get("getQrCode", 0) == 0 and calls["by_action"].get("CheckCode", 0) == 0
+    wait_until(lambda: api.events(session=new_uuid, type="104001"), 5, what="104001 of the new instance")
+    assert api.events(session=old_uuid, type=str(drop_type)), "the disconnect callback was not stored"
+    assert [e for e in api.events(stage="reconnect") if e["eventType"] == "new-instance"]
+
+    # Settled: further monitor passes find it online; nothing reconnects twice, nothing is left over.
+    time.sleep(2.0)
+    calls = sim.calls()
+    assert calls["by_action"]["init"] == 1, calls["by_action"]
+    assert calls["by_uuid"][new_uuid].get("GetRunClientByUuid", 0) >= 2  # checked by the monitor
+    row = api.session_of_vid(vid)
+    assert row["uuid"] == new_uuid and row["state"] == "online" and row["nextActionAt"] == ""
+    assert [r["vid"] for r in api.sessions()].count(vid) == 1
+    monitor = api.state()["monitor"]
+    assert monitor["enabled"] is True and monitor["lastReconnectAt"] and monitor["lastCheckAt"]
+    print(f"\n[measure] {drop_type}: back online {took:.2f} s after the drop")
+
+
+# Callback dedup (services/callbacks.py `dedup_key`) keys a non-message callback on uuid + type + payload for
+# CALLBACK_DEDUP_HOURS; a second genuine 104001 on the same instance has the same payload and is dropped.
+SAME_INSTANCE_RELOGIN_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="a second 104001 on the same uuid is discarded as a redelivery (callbacks.dedup_key); see the e2e report",
+)
+
+
+def secondary_verification_pending(api: ConsoleApi, sim: SimulatorControl) -> dict:
+    """Log in, start the monitor, have the upstream demand secondary verification; wait for its QR code."""
+    uuid = first_login(api, sim)["uuid"]
+    start_monitor(api)
+    sim.reset_calls()
+    sim.drop(uuid, 100012)
+
+    def qr_ready() -> dict | None:
+        current = api.session(uuid)
+        return current if current and current["state"] == "needs_person" and current["qrcode"] else None
+
+    return wait_until(qr_ready, 10, what="needs_person with a SecondaryValidation QR")
+
+
+def test_secondary_verification_waits_for_a_person_with_its_qr(api: ConsoleApi, sim: SimulatorControl):
+    row = secondary_verification_pending(api, sim)
+    uuid = row["uuid"]
+    instance = next(i for i in sim.instances() if i["uuid"] == uuid)
+    assert instance["secondary_pending"] is True
+    assert row["qrcodeKey"] == instance["secondary_qr_key"]
+    assert row["isLogin"] is False and row["stateReason"]
+    assert api.events(session=uuid, type="100012")
+    # While verification is pending, calls fail with the upstream's -11025, reported as such.
+    body = {"uuid": uuid, "send_userid": 7881302555913738, "isRoom": False, "content": "x"}
+    refused = api.post("/api/send-text", body)
+    assert refused.status_code == 502 and refused.json()["ok"] is False
+    assert "-11025" in refused.json()["message"]
+    # The monitor fetched one QR and then left the session alone: no re-init under a person's feet.
+    time.sleep(1.5)
+    calls = sim.calls()["by_action"]
+    assert calls.get("SecondaryValidation") == 1 and calls.get("init", 0) == 0
+    assert api.session(uuid)["state"] == "needs_person"
+
+
+@SAME_INSTANCE_RELOGIN_BUG
+def test_after_secondary_verification_the_scan_brings_it_back_online(api: ConsoleApi, sim: SimulatorControl):
+    row = secondary_verification_pending(api, sim)
+    uuid, vid = row["uuid"], row["vid"]
+
+    scanned = sim.scan(uuid)  # a person scans the SecondaryValidation QR: the same instance logs in again
+
+    assert scanned["needCode"] is False
+    api.wait_session(uuid, "login after secondary verification", timeout=2, state="online", isLogin=True, vid=vid)
+    assert sim.calls()["by_action"].get("init", 0) == 0
