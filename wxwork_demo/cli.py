@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
 from wxwork_demo.services import login, monitor, schema
+from wxwork_demo.services.session_state import ONLINE, WAITING_CODE
 from wxwork_demo.services.sessions import all_sessions, find_session, session_to_dict
 from wxwork_demo.services.terminal_qr import image_bytes, render_qr_image
 from wxwork_demo.services.upstream_calls import client
@@ -89,9 +90,9 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
         row = find_session(uuid)
         if row is None:
             _fail(f"session {uuid} disappeared")
-        if row.is_login:
+        if row.state == ONLINE:
             return session_to_dict(row)
-        if row.last_event == "need-code" and not asked:
+        if row.state == WAITING_CODE and not asked:
             asked = True
             typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
             result = _call(lambda typed=typed: login.check_code(uuid, typed.strip()))
