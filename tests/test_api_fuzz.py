@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import CALLBACK_TOKEN, make_test_app
-from tests.e2e.helpers import free_port
+from tests.e2e.live import free_port
 from tests.support import add_session
 from wxwork_demo.services.monitor import shutdown_monitor
 from wxwork_demo.simulator import SimulatorServer

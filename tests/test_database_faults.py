@@ -32,7 +32,7 @@ import requests
 from sqlalchemy import create_engine, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.e2e.helpers import free_port
+from tests.e2e.live import free_port
 from wxwork_demo import create_app, db
 from wxwork_demo.models import Event, LoginSession
 from wxwork_demo.services.schema import upgrade_database
