@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 
-.PHONY: run test lint format db simulator monitor bench clean
+.PHONY: run test lint format db simulator monitor bench bench-smoke clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,14 @@ simulator: $(VENV)/.installed
 
 monitor: $(VENV)/.installed
 	$(FLASK) monitor run
+
+# Benchmarks against the local MariaDB (BENCH_MYSQL_URL, default root@127.0.0.1:3306): bench/RESULTS.md.
+# bench-smoke runs everything small (< 2 minutes) and writes bench/RESULTS-smoke.md.
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
+
+bench-smoke: $(VENV)/.installed
+	BENCH_QUICK=1 $(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance

@@ -9,7 +9,9 @@ _settings = load_settings()
 bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Threads per worker: requests mostly wait (upstream, database), and concurrent callbacks share one commit
+# (services/callbacks.py), so more threads make larger batches; the database pool is sized from this.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
 keepalive = 5

@@ -92,3 +92,16 @@ def test_callback_not_stored_is_not_acknowledged(app, client, monkeypatch):
     response = post(client, "U1", 102000, {"msgtype": 2})
     assert response.status_code == 503
     assert response.get_json()["ok"] is False and "errcode" not in response.get_json()
+
+
+def test_a_login_repeated_after_the_session_moved_on_is_applied_but_a_redelivery_is_not(app, client):
+    add_session(app, "U1", state="waiting_scan")
+    assert "duplicate" not in post(client, "U1", 104001, LOGIN_PAYLOAD).get_json()
+    assert post(client, "U1", 104001, LOGIN_PAYLOAD).get_json()["duplicate"] is True  # redelivered
+    # Secondary verification, then the same account logs in again on the same instance: same payload.
+    post(client, "U1", 100012, {"vid": 1688853790599424, "msg": "出现二次验证"})
+    assert session_row(app, "U1").state == "needs_person"
+    assert "duplicate" not in post(client, "U1", 104001, LOGIN_PAYLOAD).get_json()
+    assert session_row(app, "U1").state == "online"
+    assert post(client, "U1", 104001, LOGIN_PAYLOAD).get_json()["duplicate"] is True
+    assert [e.event_type for e in events_of(app, stage="callback")] == ["104001", "100012", "104001"]

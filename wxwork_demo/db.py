@@ -92,14 +92,16 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
 
 
 def pool_size_for(config) -> tuple[int, int]:
-    """(pool_size, max_overflow): a connection per request thread, kept; the monitor's bursts on top.
+    """(pool_size, max_overflow) from what may use a connection at once in one process.
 
-    Request threads are GUNICORN_THREADS (gunicorn.conf.py); the monitor, in the process that holds its
-    lease, runs up to MONITOR_CONCURRENCY checks and as many actions at once, plus its scheduler jobs.
+    Request threads: GUNICORN_THREADS (gunicorn.conf.py). The monitor, in the process holding its lease:
+    MONITOR_CONCURRENCY checks, each holding a connection across its upstream call, as many due actions, and
+    three scheduler jobs. The larger of the two steady users is kept in the pool (a pass over many accounts
+    would otherwise open and close its overflow connections check after check); the rest may overflow.
     """
-    threads = int(os.environ.get("GUNICORN_THREADS", "").strip() or 8)
+    threads = int(os.environ.get("GUNICORN_THREADS", "").strip() or 16)
     monitor = int(config.get("MONITOR_CONCURRENCY") or 8)
-    return max(threads, 8) + 2, 2 * monitor + 3
+    return max(threads, monitor), threads + monitor + 3
 
 
 def init_db(app: Flask) -> None:

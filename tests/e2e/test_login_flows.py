@@ -132,10 +132,6 @@ def test_automatic_login_failure_then_the_qr_fallback(api: ConsoleApi, sim: Simu
     assert row["lastError"] == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second 104001 on the same uuid is discarded as a redelivery (callbacks.dedup_key); see the e2e report",
-)
 def test_a_new_qr_login_on_the_same_instance_after_a_drop(api: ConsoleApi, sim: SimulatorControl):
     row = first_login(api, sim)
     uuid, vid = row["uuid"], row["vid"]

@@ -64,10 +64,6 @@ def test_a_disconnect_is_reconnected_by_the_monitor(api: ConsoleApi, sim: Simula
 
 # Callback dedup (services/callbacks.py `dedup_key`) keys a non-message callback on uuid + type + payload for
 # CALLBACK_DEDUP_HOURS; a second genuine 104001 on the same instance has the same payload and is dropped.
-SAME_INSTANCE_RELOGIN_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="a second 104001 on the same uuid is discarded as a redelivery (callbacks.dedup_key); see the e2e report",
-)
 
 
 def secondary_verification_pending(api: ConsoleApi, sim: SimulatorControl) -> dict:
@@ -104,7 +100,6 @@ def test_secondary_verification_waits_for_a_person_with_its_qr(api: ConsoleApi, 
     assert api.session(uuid)["state"] == "needs_person"
 
 
-@SAME_INSTANCE_RELOGIN_BUG
 def test_after_secondary_verification_the_scan_brings_it_back_online(api: ConsoleApi, sim: SimulatorControl):
     row = secondary_verification_pending(api, sim)
     uuid, vid = row["uuid"], row["vid"]

@@ -6,20 +6,23 @@ import hashlib
 import ipaddress
 import json
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from wxwork_demo.access import same_secret
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, LoginSession, utcnow
 from wxwork_demo.services.counters import increment
-from wxwork_demo.services.events import PRUNE_EVERY, add_event, prune_if_due
+from wxwork_demo.services.events import INSERT_EVENT, PRUNE_EVERY, add_event, event_values, prune
 from wxwork_demo.services.reconnect import request_secondary_validation, schedule_reconnect
 from wxwork_demo.services.secrets import callback_token
 from wxwork_demo.services.session_state import (
@@ -112,11 +115,13 @@ def _address_allowed(address: str | None, allowed) -> bool:
     return any(ip in network for network in allowed)
 
 
-def dedup_key(callback: Callback) -> str:
+def dedup_key(callback: Callback, row: LoginSession | None = None) -> str:
     """What makes a callback the same one again: a message's own ids, else its whole content.
 
     The uuid and type are always part of it, so distinct events are never merged; a redelivery, even
-    hours later, has the same key.
+    hours later, has the same key. A callback that changes a session (login, scan, disconnect) repeats
+    word for word when the same thing happens again (a second login on the same instance), so its key
+    also holds the session's state and when it began: see `_store_alone`.
     """
     payload = callback.payload
     if payload.get("msg_id") or payload.get("server_id"):
@@ -124,6 +129,9 @@ def dedup_key(callback: Callback) -> str:
         basis = ["msg", *ids, payload.get("msgtype", payload.get("msgType"))]
     else:
         basis = ["body", json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)]
+    if row is not None:
+        changed = row.state_changed_at.isoformat() if row.state_changed_at else ""
+        basis += ["state", row.state or INITIALISED, changed]
     text = json.dumps([callback.uuid, callback.type, *basis], ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -132,17 +140,37 @@ def store_callback(callback: Callback) -> bool:
     """Record the callback and apply its effect on the session, in one commit.
 
     Returns False for a redelivery of a callback already taken in (nothing is stored or applied again).
+    A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
+    the group commit with those of concurrent requests; the others take a transaction of their own.
+    """
+    if callback.type not in SESSION_TYPES:
+        event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
+        if group_commit().store(dedup_key(callback), event):
+            return True
+        # The batch held a key taken before: alone, this callback finds out whether it was the one.
+    return _store_alone(callback)
+
+
+def _store_alone(callback: Callback) -> bool:
+    """One transaction: the dedup key, the event, the session's change.
+
+    For a session callback the key is taken *after* applying it, with the state it led to. A redelivery
+    finds the session still in that state and so computes the same key: it is recognised. The same
+    callback after the session has moved on (logged in again on the same instance) computes another key,
+    and is applied.
     """
     session = db_session()
-    key = dedup_key(callback)
     row = find_session(callback.uuid) if callback.uuid and callback.type in SESSION_TYPES else None
-    session.add(CallbackKey(key=key))
-    event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
+    if row is not None and session.get(CallbackKey, dedup_key(callback, row)) is not None:
+        return False
     if row is None and callback.type == LOGIN_SUCCESS and callback.uuid:
         row = LoginSession(uuid=callback.uuid, state=INITIALISED)
         session.add(row)
     if row is not None:
         _apply(row, callback)
+    key = dedup_key(callback, row)
+    session.add(CallbackKey(key=key))
+    add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
     try:
         session.commit()
     except IntegrityError:
@@ -150,15 +178,175 @@ def store_callback(callback: Callback) -> bool:
         if session.get(CallbackKey, key) is not None:
             return False
         raise
-    if event.id and event.id % PRUNE_EVERY == 0:
-        prune_if_due(session, event.id)
-        _forget_old_keys(session)
+    group_commit().stored(session, 1)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_sessions_of(row.vid or "", row.uuid)
     return True
 
 
-def _forget_old_keys(session) -> None:
+# ----- group commit ---------------------------------------------------------------------------------
+
+STORED = "stored"
+ALONE = "alone"
+GROUP_COMMIT_KEY = "wxwork_callback_group_commit"
+# Dedup keys older than CALLBACK_DEDUP_HOURS are deleted at most this often (per process).
+FORGET_KEYS_EVERY_S = 60.0
+INSERT_KEY = insert(CallbackKey.__table__)
+
+
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(eq=False)
+class _Queued:
+    key: str
+    event: dict
+    outcome: str | BaseException | None = None
+    # Held until the request may go on: its outcome is known, or it is to write the next batch.
+    wake: Any = field(default_factory=_held_lock)
+
+
+class GroupCommit:
+    """One transaction for the plain callbacks of concurrent requests: one commit (one disk flush) for all.
+
+    A request writes its callback at once when fewer than WRITERS batches are being written: its own and
+    whatever is queued (at most MAX_BATCH), with one multi-row INSERT for the dedup keys and one for the
+    events, then the commit. Otherwise it queues and waits. When a batch is committed its writer wakes each
+    request of the batch and hands the writing on to the first request still queued, which takes what is
+    queued by then. No thread and no timer of its own: a lone callback is a batch of one, written at once,
+    and each request answers only after the commit that holds its callback.
+
+    A batch that hits a key taken before (a redelivery) stores nothing, and each of its requests stores its
+    callback alone, which tells the redelivery from the others. Any other database error is the answer of
+    every request in the batch (503), so the upstream sends them all again.
+
+    Every PRUNE_EVERY callbacks stored by this process, a writer trims `events` to MAX_EVENTS rows after
+    handing over; dedup keys past CALLBACK_DEDUP_HOURS are deleted at most once a minute.
+    """
+
+    MAX_BATCH = 64
+    # Batches written at once. One: the callbacks that arrive while a batch commits make the next batch, as
+    # large as it gets; two writers halved the batches and cost more CPU per callback than they saved.
+    WRITERS = 1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Queued] = []
+        self._writers = 0
+        self._since_prune = 0
+        self._keys_forgotten_at: float | None = None
+
+    def store(self, key: str, event: dict) -> bool:
+        """True once committed; False when the callback must be stored alone. Raises a database error."""
+        item = _Queued(key, event)
+        with self._lock:
+            writes = self._writers < self.WRITERS
+            if writes:
+                self._writers += 1
+            else:
+                self._queue.append(item)
+        if not writes:
+            item.wake.acquire()  # released with an outcome, or to write the next batch
+        # No outcome yet: this request writes a batch, its own callback first.
+        if item.outcome is None and self._write(item):
+            self._tidy(db_session())
+        if isinstance(item.outcome, BaseException):
+            raise item.outcome
+        return item.outcome == STORED
+
+    def stored(self, session: Session, count: int) -> None:
+        """Count callbacks stored outside a batch; tidy up when due."""
+        with self._lock:
+            due = self._count(count)
+        if due:
+            self._tidy(session)
+
+    def _write(self, own: _Queued) -> bool:
+        """Write `own` and what is queued, give each request of the batch its outcome, hand over to the
+        next request in the queue (or stop writing when there is none).
+
+        True when the events table is due for trimming."""
+        with self._lock:
+            batch = [own, *self._queue[: self.MAX_BATCH - 1]]
+            del self._queue[: len(batch) - 1]
+        outcome: str | BaseException = RuntimeError("the callback batch was interrupted")
+        try:
+            outcome = _insert_batch(db_session(), batch)
+        except Exception as exc:  # the answer of every request in the batch
+            outcome = exc
+        finally:
+            with self._lock:
+                for item in batch:
+                    item.outcome = outcome
+                following = self._queue.pop(0) if self._queue else None
+                if following is None:
+                    self._writers -= 1
+                due = outcome == STORED and self._count(len(batch))
+            for item in batch[1:]:
+                item.wake.release()
+            if following is not None:
+                following.wake.release()  # no outcome: it writes the next batch
+        return due
+
+    def _count(self, count: int) -> bool:
+        self._since_prune += count
+        if self._since_prune < PRUNE_EVERY:
+            return False
+        self._since_prune = 0
+        return True
+
+    def _tidy(self, session: Session) -> None:
+        """Trim `events`; forget expired dedup keys when a minute has passed. The callbacks are stored
+        already: a failure here is logged, not answered."""
+        now = time.monotonic()
+        forget = self._keys_forgotten_at is None or now - self._keys_forgotten_at >= FORGET_KEYS_EVERY_S
+        if forget:
+            self._keys_forgotten_at = now
+        try:
+            prune(session)
+            if forget:
+                _forget_old_keys(session)
+        except SQLAlchemyError:
+            log.warning("trimming the events table failed; the next batch tries again", exc_info=True)
+            _rollback_quietly(session)
+
+
+def _insert_batch(session: Session, batch: list[_Queued]) -> str:
+    now = utcnow()
+    try:
+        connection = session.connection()
+        connection.execute(INSERT_KEY, [{"key": item.key, "created_at": now} for item in batch])
+        connection.execute(INSERT_EVENT, [item.event for item in batch])
+        session.commit()
+    except IntegrityError:
+        _rollback_quietly(session)
+        return ALONE
+    except SQLAlchemyError:
+        _rollback_quietly(session)
+        raise
+    return STORED
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except Exception:  # the connection may be what failed
+        log.debug("rollback failed", exc_info=True)
+
+
+def group_commit() -> GroupCommit:
+    """This app's group commit (one per app and process, made on first use: gunicorn forks before)."""
+    extensions = current_app.extensions
+    found = extensions.get(GROUP_COMMIT_KEY)
+    if found is None:
+        found = extensions.setdefault(GROUP_COMMIT_KEY, GroupCommit())
+    return found
+
+
+def _forget_old_keys(session: Session) -> None:
     cutoff = utcnow() - timedelta(hours=current_app.config["CALLBACK_DEDUP_HOURS"])
     session.execute(delete(CallbackKey).where(CallbackKey.created_at < cutoff))
     session.commit()

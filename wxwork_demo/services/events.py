@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import Event, iso_utc
+from wxwork_demo.models import Event, iso_utc, utcnow
 
 SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
 SECRET_QUERY = re.compile(r"([?&](?:token|secret|password|api_token)=)[^&#\s\"]*", re.IGNORECASE)
@@ -18,6 +18,8 @@ MASK = "***"
 # Retention runs on one insert in PRUNE_EVERY, so the table holds at most MAX_EVENTS + PRUNE_EVERY rows
 # and no insert ever counts the table.
 PRUNE_EVERY = 20
+# Built once: a statement made per call costs more to build (and to find in the cache) than to run.
+INSERT_EVENT = insert(Event.__table__)
 
 
 def mask_secrets(value: Any) -> Any:
@@ -34,25 +36,37 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
-def add_event(session: Session, session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
-    """Add an event to `session` without committing (the caller's transaction decides)."""
+def event_values(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> dict:
+    """The column values of one event row: secrets masked, strings cut to their columns."""
     if not isinstance(payload, dict):
         payload = {"value": payload}
-    event = Event(
-        session_uuid=(session_uuid or "")[:64],
-        stage=stage[:64],
-        event_type=event_type[:64],
-        payload=mask_secrets(payload),
-    )
+    return {
+        "session_uuid": (session_uuid or "")[:64],
+        "stage": stage[:64],
+        "event_type": event_type[:64],
+        "payload": mask_secrets(payload),
+        "created_at": utcnow(),
+    }
+
+
+def add_event(session: Session, session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
+    """Add an event to `session` without committing (the caller's transaction decides)."""
+    event = Event(**event_values(session_uuid, stage, event_type, payload))
     session.add(event)
     return event
 
 
 def record_event(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
-    """Store one event in its own commit, so it survives a failure of the request that made it."""
+    """Store one event in its own commit, so it survives a failure of the request that made it.
+
+    A plain INSERT on the session's connection (no unit of work to flush for it); the commit also commits
+    whatever the caller's session holds, as it always has.
+    """
     session = db_session()
-    event = add_event(session, session_uuid, stage, event_type, payload)
+    values = event_values(session_uuid, stage, event_type, payload)
+    result = session.connection().execute(INSERT_EVENT, values)
     session.commit()
+    event = Event(id=result.inserted_primary_key[0], **values)
     prune_if_due(session, event.id)
     return event
 
@@ -61,11 +75,20 @@ def prune_if_due(session: Session, newest_id: int | None) -> None:
     """Delete what lies beyond the newest MAX_EVENTS rows, once every PRUNE_EVERY inserts."""
     if not newest_id or newest_id % PRUNE_EVERY:
         return
+    prune(session)
+
+
+def prune(session: Session) -> None:
+    """Delete what lies beyond the newest MAX_EVENTS rows: one DELETE, one commit.
+
+    The cut-off is the id MAX_EVENTS entries down the primary key, found inside the DELETE (through a derived
+    table, which MySQL requires to read the table it deletes from), never by counting the table.
+    """
     keep = current_app.config["MAX_EVENTS"]
-    cutoff = session.scalar(select(Event.id).order_by(Event.id.desc()).offset(keep - 1).limit(1))
-    if cutoff is not None:
-        session.execute(delete(Event).where(Event.id < cutoff))
-        session.commit()
+    newest = select(Event.id).order_by(Event.id.desc()).offset(keep - 1).limit(1).subquery()
+    cutoff = select(newest.c.id).scalar_subquery()
+    session.connection().execute(delete(Event.__table__).where(Event.__table__.c.id < cutoff))
+    session.commit()
 
 
 def latest_events(limit: int | None = None, after_id: int = 0, **filters: str) -> list[Event]:

@@ -1,0 +1,78 @@
+"""One monitor pass, timed against the same upstream calls made bare (run as a subprocess by bench/run.py).
+
+    python -m bench.monitor_pass DATABASE_URL BASE_URL CONCURRENCY [ROUNDS]
+
+Baseline: GetRunClientByUuid for every online session with a plain requests.Session and a thread pool of
+CONCURRENCY, no database. Then `check_pass(app)` of the app with MONITOR_CONCURRENCY=CONCURRENCY. Prints
+one JSON object: the times of each round, the pass summary, and this process's peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from requests.adapters import HTTPAdapter
+from sqlalchemy import select
+
+from wxwork_demo import create_app
+from wxwork_demo.db import db_session
+from wxwork_demo.models import LoginSession
+from wxwork_demo.services.monitor import check_pass
+from wxwork_demo.upstream import is_logged_in
+
+
+def bare_calls(base_url: str, uuids: list[str], concurrency: int) -> tuple[float, int]:
+    """Seconds to ask the upstream about every uuid, `concurrency` at a time; and how many said online."""
+    http = requests.Session()
+    http.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=concurrency))
+
+    def ask(uuid: str) -> bool:
+        reply = http.post(f"{base_url}/wxwork/GetRunClientByUuid", json={"uuid": uuid}, timeout=(5, 15))
+        return is_logged_in(reply.json().get("data"))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        online = sum(pool.map(ask, uuids))
+    elapsed = time.perf_counter() - started
+    http.close()
+    return elapsed, online
+
+
+def main(argv: list[str]) -> int:
+    database_url, base_url, concurrency = argv[0], argv[1].rstrip("/"), int(argv[2])
+    rounds = int(argv[3]) if len(argv) > 3 else 1
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "BASE_URL": base_url,
+            "MONITOR_CONCURRENCY": concurrency,
+            "MONITOR_AUTOSTART": False,
+            "CALLBACK_TOKEN": "bench-callback-token-0123456789",
+        }
+    )
+    with app.app_context():
+        uuids = list(db_session().scalars(select(LoginSession.uuid).where(LoginSession.state == "online")))
+    result: dict = {"sessions": len(uuids), "concurrency": concurrency, "bare_s": [], "pass_s": [], "summaries": []}
+    for _ in range(rounds):
+        bare_s, online = bare_calls(base_url, uuids, concurrency)
+        result["bare_s"].append(bare_s)
+        result["bare_online"] = online
+        with app.app_context():
+            started = time.perf_counter()
+            summary = check_pass(app)
+            result["pass_s"].append(time.perf_counter() - started)
+        result["summaries"].append(summary)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    app.extensions["wxwork_db"].engine.dispose()
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
