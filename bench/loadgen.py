@@ -180,7 +180,16 @@ def summarise(recorder: Recorder, began: float, ended: float, warmup: float, cpu
         "generator_cpu_s": cpu,
         "generator_cores": cpu / (ended - began) if ended > began else 0.0,
         "decile_rps": _decile_rates(ordered, began),
+        "decile_ends": _decile_ends(ordered, began),
     }
+
+
+def _decile_ends(done_sorted: list[float], began: float) -> list[float]:
+    """perf_counter() (system-wide monotonic) at the start and at the end of each tenth of the completions."""
+    n = len(done_sorted)
+    if n < 20:
+        return []
+    return [began, *(done_sorted[(n * k) // 10 - 1] for k in range(1, 11))]
 
 
 def _decile_rates(done_sorted: list[float], began: float) -> list[float]:
