@@ -41,6 +41,7 @@ import requests
 
 from bench import procs
 from bench.baseline_app import CREATE_TABLE, TABLE, connect_args
+from wxwork_demo.services.events import PRUNE_EVERY
 
 BENCH_DIR = Path(__file__).resolve().parent
 CALLBACK_TOKEN = "bench-callback-token-0123456789"
@@ -360,10 +361,18 @@ def bench_retention(run: Run, app: procs.Server, database_url: str) -> None:
         "stored": stored,
     }
     r = run.results["retention"]
+    bound = retention_bound(plan)
+    run.check(r["max_rows"] <= bound, f"retention: events reached {r['max_rows']} rows, more than {bound}")
     log(
         f"  {r['rps']:.0f}/s, events max {r['max_rows']} rows ({r['samples']} samples), first 10% "
         f"{first:.0f}/s, last 10% {last:.0f}/s"
     )
+
+
+def retention_bound(plan: Plan) -> int:
+    """The most rows `events` may hold: MAX_EVENTS after a trim, PRUNE_EVERY more until the next one, and
+    the batch that crosses PRUNE_EVERY (at most one callback per connection)."""
+    return MAX_EVENTS + PRUNE_EVERY + plan.connections
 
 
 def bench_monitor(run: Run, sim: procs.Server, database_url: str) -> None:
@@ -487,7 +496,7 @@ def render(run: Run, started: float) -> str:
         )
     if "retention" in res:
         r = res["retention"]
-        bound = MAX_EVENTS + 20 + 2 * plan.connections
+        bound = retention_bound(plan)
         lines += [
             f"| 4 | events table during {r['callbacks']} callbacks, MAX_EVENTS={MAX_EVENTS} | max {r['max_rows']} rows "
             f"({r['samples']} samples), {r['final_rows']} at the end | MAX_EVENTS = {MAX_EVENTS} | "
@@ -562,7 +571,9 @@ def render(run: Run, started: float) -> str:
         lines += [
             f"**4. Retention.** {r['callbacks']} callbacks on {plan.connections} connections at "
             f"{r['rps']:.0f}/s (p99 {r['p99_ms']:.1f} ms); `SELECT COUNT(*) FROM events` sampled every 50 ms from "
-            f"another connection. Rate per tenth of the run: {', '.join(f'{d:.0f}' for d in r['deciles'])} /s; "
+            f"another connection; the bound is MAX_EVENTS + PRUNE_EVERY ({PRUNE_EVERY}) + one batch (at most "
+            f"one callback per connection). Rate per tenth of the run: "
+            f"{', '.join(f'{d:.0f}' for d in r['deciles'])} /s; "
             f"worker CPU per callback: {', '.join(f'{c:.2f}' for c in r['cpu_ms'])} ms. By the end "
             f"`callback_keys` (the dedup history, kept CALLBACK_DEDUP_HOURS) holds all {r['callbacks']} keys.",
             "",

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services import login, monitor, schema
+from wxwork_demo.services import login, monitor
 from wxwork_demo.services.session_state import ONLINE, WAITING_CODE
 from wxwork_demo.services.sessions import all_sessions, find_session, session_to_dict
 from wxwork_demo.services.terminal_qr import image_bytes, render_qr_image
@@ -40,6 +40,8 @@ def _fail(message: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
+    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+
     schema.upgrade_database(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
 
@@ -48,6 +50,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Go back to REVISION ("base" drops every table)."""
+    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+
     schema.downgrade_database(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
 
@@ -55,6 +59,8 @@ def db_downgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the revision the database is at, and any missing table."""
+    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+
     click.echo(schema.current_revision(current_app.config["DATABASE_URL"]) or "empty database (no revision)")
     missing = missing_tables(get_db().engine)
     if missing:

@@ -223,8 +223,9 @@ class GroupCommit:
     callback alone, which tells the redelivery from the others. Any other database error is the answer of
     every request in the batch (503), so the upstream sends them all again.
 
-    Every PRUNE_EVERY callbacks stored by this process, a writer trims `events` to MAX_EVENTS rows after
-    handing over; dedup keys past CALLBACK_DEDUP_HOURS are deleted at most once a minute.
+    Every PRUNE_EVERY callbacks stored by this process, the writer trims `events` to MAX_EVENTS rows once
+    its batch is answered, before it hands over: the table holds at most MAX_EVENTS + PRUNE_EVERY rows plus
+    one batch. Dedup keys past CALLBACK_DEDUP_HOURS are deleted at most once a minute.
     """
 
     MAX_BATCH = 64
@@ -250,9 +251,8 @@ class GroupCommit:
                 self._queue.append(item)
         if not writes:
             item.wake.acquire()  # released with an outcome, or to write the next batch
-        # No outcome yet: this request writes a batch, its own callback first.
-        if item.outcome is None and self._write(item):
-            self._tidy(db_session())
+        if item.outcome is None:  # no outcome yet: this request writes a batch, its own callback first
+            self._write(item)
         if isinstance(item.outcome, BaseException):
             raise item.outcome
         return item.outcome == STORED
@@ -264,11 +264,10 @@ class GroupCommit:
         if due:
             self._tidy(session)
 
-    def _write(self, own: _Queued) -> bool:
-        """Write `own` and what is queued, give each request of the batch its outcome, hand over to the
-        next request in the queue (or stop writing when there is none).
-
-        True when the events table is due for trimming."""
+    def _write(self, own: _Queued) -> None:
+        """Write `own` and what is queued and give each request of the batch its outcome; trim `events`
+        when due, before handing over (so no batch commits while it trims); then hand the writing to the
+        next request in the queue, or stop writing when there is none."""
         with self._lock:
             batch = [own, *self._queue[: self.MAX_BATCH - 1]]
             del self._queue[: len(batch) - 1]
@@ -281,15 +280,19 @@ class GroupCommit:
             with self._lock:
                 for item in batch:
                     item.outcome = outcome
-                following = self._queue.pop(0) if self._queue else None
-                if following is None:
-                    self._writers -= 1
                 due = outcome == STORED and self._count(len(batch))
             for item in batch[1:]:
                 item.wake.release()
-            if following is not None:
-                following.wake.release()  # no outcome: it writes the next batch
-        return due
+            try:
+                if due:
+                    self._tidy(db_session())
+            finally:
+                with self._lock:
+                    following = self._queue.pop(0) if self._queue else None
+                    if following is None:
+                        self._writers -= 1
+                if following is not None:
+                    following.wake.release()  # no outcome: it writes the next batch
 
     def _count(self, count: int) -> bool:
         self._since_prune += count
