@@ -7,7 +7,9 @@ from wxwork_demo.config import load_settings, require_auth_beyond_loopback
 # The app's own settings (.env included), validated: a bad value stops gunicorn before it binds.
 _settings = load_settings()
 bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
+# its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
+workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
 worker_class = "gthread"
 # Threads per worker: requests mostly wait (upstream, database), and concurrent callbacks share one commit
 # (services/callbacks.py), so more threads make larger batches; the database pool is sized from this.

@@ -85,13 +85,18 @@ def test_malformed_callbacks_are_400_and_not_stored(app, client, body, field):
 
 
 def test_callback_not_stored_is_not_acknowledged(app, client, monkeypatch):
-    def broken_commit(self):
+    def broken_commit(self, dbapi_connection):
         raise OperationalError("COMMIT", {}, Exception("Lost connection to MySQL server"))
 
-    monkeypatch.setattr("sqlalchemy.orm.Session.commit", broken_commit)
+    # Every commit fails, whichever way a callback is written (ORM session or the batch's driver connection).
+    monkeypatch.setattr("sqlalchemy.engine.default.DefaultDialect.do_commit", broken_commit)
     response = post(client, "U1", 102000, {"msgtype": 2})
     assert response.status_code == 503
     assert response.get_json()["ok"] is False and "errcode" not in response.get_json()
+    monkeypatch.undo()
+    assert events_of(app) == []  # rolled back: the upstream sends it again, and it is stored then
+    assert post(client, "U1", 102000, {"msgtype": 2}).get_json() == {"errcode": 0, "errmsg": "ok"}
+    assert len(events_of(app)) == 1
 
 
 def test_a_login_repeated_after_the_session_moved_on_is_applied_but_a_redelivery_is_not(app, client):

@@ -55,12 +55,18 @@ def test_login_first_draws_the_qr_asks_for_the_code_and_waits(app, runner, upstr
     client = app.test_client()
 
     def phone():
-        # The upstream's callbacks, as they would arrive at the console while the command waits.
-        while session_row(app, "U1") is None:
-            time.sleep(0.05)
+        # The upstream's callbacks, as they would arrive at the console while the command waits: the scan
+        # once the QR code is shown, the login once the code was checked. Bounded, so a failed command
+        # cannot leave the thread waiting.
+        deadline = time.monotonic() + 20
+
+        def wait_for(condition):
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+        wait_for(lambda: getattr(session_row(app, "U1"), "state", None) == "waiting_scan")
         client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 100004, "json": json.dumps({"Qrcode_key": "K1"})})
-        while not any(c.request.url.endswith("CheckCode") for c in upstream.calls):
-            time.sleep(0.05)
+        wait_for(lambda: any(c.request.url.endswith("CheckCode") for c in upstream.calls))
         client.post(CALLBACK_PATH, json={"uuid": "U1", "type": 104001, "json": json.dumps({"user_id": 1688})})
 
     thread = threading.Thread(target=phone)

@@ -127,3 +127,44 @@ def test_quirk_readers():
     assert is_logged_in({"loginType": 2}) and not is_logged_in({"loginType": 1, "user_info": None})
     assert is_logged_in({"loginType": 1, "user_info": {"isLogin": True}})
     assert not is_logged_in(None)
+
+
+def test_the_proxy_of_the_environment_is_read_once_and_used(monkeypatch):
+    """HTTP_PROXY / NO_PROXY are honoured (read when the client is made, not on every call): a real local
+    proxy receives the call, with the upstream's absolute URL, and NO_PROXY bypasses it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.path)
+            body = json.dumps(envelope({"uuid": "U1", "is_login": "false"})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("NO_PROXY", "bypassed.invalid")
+        proxied = UpstreamClient("http://upstream.invalid:9952", connect_timeout=1, read_timeout=2)
+        bypassed = UpstreamClient("http://bypassed.invalid:9952", connect_timeout=1, read_timeout=2)
+        monkeypatch.delenv("HTTP_PROXY")  # read once: changing the environment later changes nothing
+        assert proxied.init({}).envelope["data"]["uuid"] == "U1"
+        assert seen == ["http://upstream.invalid:9952/wxwork/init"]
+        with pytest.raises(UpstreamUnreachable):
+            bypassed.init({})
+        assert len(seen) == 1
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -56,6 +56,9 @@ def _json_error(status: int, message: str):
 
 
 def _check_content_type():
+    declared = request.environ.get("CONTENT_TYPE", "")
+    if declared == "application/json" or declared.startswith("application/json;"):
+        return None  # the common case, decided without parsing the header
     if request.method in SAFE_METHODS or request.endpoint in FORM_ENDPOINTS:
         return None
     if request.content_length == 0 or (request.content_length is None and not request.get_data(cache=True)):
@@ -66,7 +69,7 @@ def _check_content_type():
 
 
 def _check_identity():
-    if not auth_required() or request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
+    if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None or not auth_required():
         return None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -99,7 +102,19 @@ def register_access_control(app: Flask) -> None:
 
 class SharedKeySessionInterface(SecureCookieSessionInterface):
     """Signs session cookies with SECRET_KEY, or with a key generated once and kept in the database,
-    so every gunicorn worker accepts the cookies of the others."""
+    so every gunicorn worker accepts the cookies of the others.
+
+    The serializer is made once per key, and a request without cookies (the webhook, scripts with a
+    token) gets an empty session without one: signing is paid only by requests that carry or set a cookie.
+    """
+
+    def __init__(self) -> None:
+        self._serializer: tuple[object, object] | None = None  # (key, serializer)
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask):
         if not app.secret_key:
@@ -110,4 +125,7 @@ class SharedKeySessionInterface(SecureCookieSessionInterface):
             except Exception:  # no database yet: no cookie session (the request still gets its JSON error)
                 log.warning("session key unavailable: database not reachable or not migrated")
                 return None
-        return super().get_signing_serializer(app)
+        cached = self._serializer
+        if cached is None or cached[0] != app.secret_key:
+            cached = self._serializer = (app.secret_key, super().get_signing_serializer(app))
+        return cached[1]

@@ -7,20 +7,24 @@ A request, a CLI command or one scheduled job run each get their own session (th
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 EXTENSION_KEY = "wxwork_db"
 # PyMySQL waits forever, by default, on a server that took the TCP connection but does not answer (frozen,
 # overloaded, or behind a network that drops packets): every request would hang. Bounded, such a request
-# fails within about 2 × MYSQL_READ_TIMEOUT_S (the pre-ping, then one new connection) and answers 503.
+# fails within about 2 × MYSQL_READ_TIMEOUT_S (the ping, then one new connection) and answers 503.
 MYSQL_CONNECT_TIMEOUT_S = 5
 MYSQL_READ_TIMEOUT_S = 10
 MYSQL_WRITE_TIMEOUT_S = 10
+# A pooled connection is pinged on checkout only when it sat unused this long (see _ping_when_idle).
+PING_AFTER_IDLE_S = 1.0
 
 
 @dataclass
@@ -51,7 +55,6 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
             "read_timeout": MYSQL_READ_TIMEOUT_S,
             "write_timeout": MYSQL_WRITE_TIMEOUT_S,
         },
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=3600,
@@ -61,7 +64,37 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
         pool_reset_on_return=None,
     )
     _roll_back_only_what_is_open(engine)
+    _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout when it sat unused for PING_AFTER_IDLE_S or more.
+
+    A connection back in the pool a moment ago was working a moment ago: pinging it (a round trip on every
+    checkout, as `pool_pre_ping` does) is what busy request paths would pay most. One that sat idle may
+    have been dropped (server restart, wait_timeout): a failed ping discards it and the pool connects
+    again. A connection lost within the last second fails its statement instead (503), and SQLAlchemy
+    then discards every connection of the pool, so the next request connects afresh.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer a ping")
 
 
 def _roll_back_only_what_is_open(engine: Engine) -> None:

@@ -7,6 +7,7 @@ A single `requests.Session` (keep-alive pooling) shared by the views and the mon
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
 EXTENSION_KEY = "wxwork_upstream"
 
@@ -101,6 +103,11 @@ class UpstreamClient:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.http = requests.Session()
+        # The environment (HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the one
+        # upstream address: requests would otherwise read it again on every call.
+        self.http.proxies = {k: v for k, v in get_environ_proxies(self.base_url).items() if k != "no"}
+        self.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.http.trust_env = False
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)

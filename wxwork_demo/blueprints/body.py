@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import request
 
 from wxwork_demo.errors import BadInput
@@ -15,8 +17,8 @@ def json_body(*, allow_empty: bool = True) -> dict:
             return {}
         raise BadInput("body", "a JSON object body is required")
     try:
-        body = request.get_json(force=True, silent=False)
-    except Exception:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # also a body that is not UTF-8, or nested too deep
         raise BadInput("body", "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadInput("body", "body must be a JSON object")

@@ -13,16 +13,18 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert
+from sqlalchemy import Connection, Engine, delete
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from wxwork_demo.access import same_secret
-from wxwork_demo.db import db_session
+from wxwork_demo.bulk_insert import BulkInsert, insert_and_commit
+from wxwork_demo.db import db_session, get_db
 from wxwork_demo.errors import AppError, BadInput
-from wxwork_demo.models import CallbackKey, LoginSession, utcnow
+from wxwork_demo.models import CallbackKey, Event, LoginSession, utcnow
 from wxwork_demo.services.counters import increment
-from wxwork_demo.services.events import INSERT_EVENT, PRUNE_EVERY, add_event, event_values, prune
+from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, add_event, event_values, prune, prune_due
 from wxwork_demo.services.reconnect import request_secondary_validation, schedule_reconnect
 from wxwork_demo.services.secrets import callback_token
 from wxwork_demo.services.session_state import (
@@ -170,7 +172,7 @@ def _store_alone(callback: Callback) -> bool:
         _apply(row, callback)
     key = dedup_key(callback, row)
     session.add(CallbackKey(key=key))
-    add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
+    event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
     try:
         session.commit()
     except IntegrityError:
@@ -178,7 +180,7 @@ def _store_alone(callback: Callback) -> bool:
         if session.get(CallbackKey, key) is not None:
             return False
         raise
-    group_commit().stored(session, 1)
+    group_commit().stored(session, event.id)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_sessions_of(row.vid or "", row.uuid)
     return True
@@ -191,7 +193,19 @@ ALONE = "alone"
 GROUP_COMMIT_KEY = "wxwork_callback_group_commit"
 # Dedup keys older than CALLBACK_DEDUP_HOURS are deleted at most this often (per process).
 FORGET_KEYS_EVERY_S = 60.0
-INSERT_KEY = insert(CallbackKey.__table__)
+
+
+@dataclass(frozen=True)
+class _BatchInserts:
+    keys: BulkInsert
+    events: BulkInsert
+
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> _BatchInserts:
+        return cls(
+            keys=BulkInsert(CallbackKey.__table__, ("key", "created_at"), dialect),
+            events=BulkInsert(Event.__table__, EVENT_COLUMNS, dialect),
+        )
 
 
 def _held_lock() -> threading.Lock:
@@ -223,9 +237,11 @@ class GroupCommit:
     callback alone, which tells the redelivery from the others. Any other database error is the answer of
     every request in the batch (503), so the upstream sends them all again.
 
-    Every PRUNE_EVERY callbacks stored by this process, the writer trims `events` to MAX_EVENTS rows once
-    its batch is answered, before it hands over: the table holds at most MAX_EVENTS + PRUNE_EVERY rows plus
-    one batch. Dedup keys past CALLBACK_DEDUP_HOURS are deleted at most once a minute.
+    When a batch's event ids cross a multiple of PRUNE_EVERY, its writer trims `events` to MAX_EVENTS rows
+    once the batch is answered, before it hands over: the table holds at most MAX_EVENTS + PRUNE_EVERY rows
+    plus the batches in flight, whatever the number of processes (on SQLite, whose driver tells no ids,
+    each process trims after PRUNE_EVERY of its callbacks). Dedup keys past CALLBACK_DEDUP_HOURS are
+    deleted at most once a minute.
     """
 
     MAX_BATCH = 64
@@ -233,7 +249,9 @@ class GroupCommit:
     # large as it gets; two writers halved the batches and cost more CPU per callback than they saved.
     WRITERS = 1
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._inserts = _BatchInserts.for_dialect(engine.dialect)
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []
         self._writers = 0
@@ -257,10 +275,10 @@ class GroupCommit:
             raise item.outcome
         return item.outcome == STORED
 
-    def stored(self, session: Session, count: int) -> None:
-        """Count callbacks stored outside a batch; tidy up when due."""
+    def stored(self, session: Session, event_id: int | None) -> None:
+        """Note a callback stored outside a batch (its event's id); tidy up when due."""
         with self._lock:
-            due = self._count(count)
+            due = self._due(event_id, 1)
         if due:
             self._tidy(session)
 
@@ -272,20 +290,22 @@ class GroupCommit:
             batch = [own, *self._queue[: self.MAX_BATCH - 1]]
             del self._queue[: len(batch) - 1]
         outcome: str | BaseException = RuntimeError("the callback batch was interrupted")
+        first_id = None
         try:
-            outcome = _insert_batch(db_session(), batch)
+            outcome, first_id = _insert_batch(self._engine, self._inserts, batch)
         except Exception as exc:  # the answer of every request in the batch
             outcome = exc
         finally:
             with self._lock:
                 for item in batch:
                     item.outcome = outcome
-                due = outcome == STORED and self._count(len(batch))
+                due = outcome == STORED and self._due(first_id, len(batch))
             for item in batch[1:]:
                 item.wake.release()
             try:
                 if due:
-                    self._tidy(db_session())
+                    with self._engine.connect() as connection:
+                        self._tidy(connection)
             finally:
                 with self._lock:
                     following = self._queue.pop(0) if self._queue else None
@@ -294,14 +314,19 @@ class GroupCommit:
                 if following is not None:
                     following.wake.release()  # no outcome: it writes the next batch
 
-    def _count(self, count: int) -> bool:
+    def _due(self, first_id: int | None, count: int) -> bool:
+        """Trim when the new event ids cross a multiple of PRUNE_EVERY (once per PRUNE_EVERY rows, whatever
+        the number of processes); when the driver tells no ids (sqlite3), after PRUNE_EVERY of this
+        process's callbacks."""
+        if first_id:
+            return prune_due(first_id, count)
         self._since_prune += count
         if self._since_prune < PRUNE_EVERY:
             return False
         self._since_prune = 0
         return True
 
-    def _tidy(self, session: Session) -> None:
+    def _tidy(self, target: Session | Connection) -> None:
         """Trim `events`; forget expired dedup keys when a minute has passed. The callbacks are stored
         already: a failure here is logged, not answered."""
         now = time.monotonic()
@@ -309,33 +334,34 @@ class GroupCommit:
         if forget:
             self._keys_forgotten_at = now
         try:
-            prune(session)
+            prune(target)
             if forget:
-                _forget_old_keys(session)
+                _forget_old_keys(target)
         except SQLAlchemyError:
             log.warning("trimming the events table failed; the next batch tries again", exc_info=True)
-            _rollback_quietly(session)
+            _rollback_quietly(target)
 
 
-def _insert_batch(session: Session, batch: list[_Queued]) -> str:
+def _insert_batch(engine: Engine, inserts: _BatchInserts, batch: list[_Queued]) -> tuple[str, int | None]:
+    """Two multi-row INSERTs and a commit on a connection of the pool (no ORM session: nothing to track).
+
+    Returns the outcome and the id of the batch's first event when the driver tells it.
+    """
     now = utcnow()
-    try:
-        connection = session.connection()
-        connection.execute(INSERT_KEY, [{"key": item.key, "created_at": now} for item in batch])
-        connection.execute(INSERT_EVENT, [item.event for item in batch])
-        session.commit()
-    except IntegrityError:
-        _rollback_quietly(session)
-        return ALONE
-    except SQLAlchemyError:
-        _rollback_quietly(session)
-        raise
-    return STORED
+    keys = [{"key": item.key, "created_at": now} for item in batch]
+    with engine.connect() as connection:
+        try:
+            _, first_event_id = insert_and_commit(
+                connection, [(inserts.keys, keys), (inserts.events, [item.event for item in batch])]
+            )
+        except IntegrityError:
+            return ALONE, None
+    return STORED, first_event_id
 
 
-def _rollback_quietly(session: Session) -> None:
+def _rollback_quietly(target: Session | Connection) -> None:
     try:
-        session.rollback()
+        target.rollback()
     except Exception:  # the connection may be what failed
         log.debug("rollback failed", exc_info=True)
 
@@ -345,14 +371,14 @@ def group_commit() -> GroupCommit:
     extensions = current_app.extensions
     found = extensions.get(GROUP_COMMIT_KEY)
     if found is None:
-        found = extensions.setdefault(GROUP_COMMIT_KEY, GroupCommit())
+        found = extensions.setdefault(GROUP_COMMIT_KEY, GroupCommit(get_db().engine))
     return found
 
 
-def _forget_old_keys(session: Session) -> None:
+def _forget_old_keys(target: Session | Connection) -> None:
     cutoff = utcnow() - timedelta(hours=current_app.config["CALLBACK_DEDUP_HOURS"])
-    session.execute(delete(CallbackKey).where(CallbackKey.created_at < cutoff))
-    session.commit()
+    target.execute(delete(CallbackKey.__table__).where(CallbackKey.__table__.c.created_at < cutoff))
+    target.commit()
 
 
 def _apply(row: LoginSession, callback: Callback) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Connection, Delete, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from wxwork_demo.db import db_session
@@ -15,11 +16,13 @@ from wxwork_demo.models import Event, iso_utc, utcnow
 SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
 SECRET_QUERY = re.compile(r"([?&](?:token|secret|password|api_token)=)[^&#\s\"]*", re.IGNORECASE)
 MASK = "***"
-# Retention runs on one insert in PRUNE_EVERY, so the table holds at most MAX_EVENTS + PRUNE_EVERY rows
-# and no insert ever counts the table.
+# Retention runs on one insert in PRUNE_EVERY (by id, see prune_due), so the table holds at most
+# MAX_EVENTS + PRUNE_EVERY rows plus the inserts in flight, and no insert ever counts the table.
 PRUNE_EVERY = 20
 # Built once: a statement made per call costs more to build (and to find in the cache) than to run.
 INSERT_EVENT = insert(Event.__table__)
+# The columns event_values() fills.
+EVENT_COLUMNS = ("session_uuid", "stage", "event_type", "payload", "created_at")
 
 
 def mask_secrets(value: Any) -> Any:
@@ -73,22 +76,38 @@ def record_event(session_uuid: str | None, stage: str, event_type: str, payload:
 
 def prune_if_due(session: Session, newest_id: int | None) -> None:
     """Delete what lies beyond the newest MAX_EVENTS rows, once every PRUNE_EVERY inserts."""
-    if not newest_id or newest_id % PRUNE_EVERY:
-        return
-    prune(session)
+    if prune_due(newest_id):
+        prune(session)
 
 
-def prune(session: Session) -> None:
+def prune_due(first_id: int | None, count: int = 1) -> bool:
+    """Whether the event ids first_id .. first_id + count - 1 hold a multiple of PRUNE_EVERY.
+
+    The ids are the table's own, shared by every process that writes to it: whatever the number of
+    workers, the table is trimmed once per PRUNE_EVERY rows, by the process that wrote the row crossing it.
+    """
+    if not first_id:
+        return False
+    return (first_id + count - 1) // PRUNE_EVERY > (first_id - 1) // PRUNE_EVERY
+
+
+def prune(target: Session | Connection) -> None:
     """Delete what lies beyond the newest MAX_EVENTS rows: one DELETE, one commit.
 
     The cut-off is the id MAX_EVENTS entries down the primary key, found inside the DELETE (through a derived
     table, which MySQL requires to read the table it deletes from), never by counting the table.
     """
-    keep = current_app.config["MAX_EVENTS"]
-    newest = select(Event.id).order_by(Event.id.desc()).offset(keep - 1).limit(1).subquery()
-    cutoff = select(newest.c.id).scalar_subquery()
-    session.connection().execute(delete(Event.__table__).where(Event.__table__.c.id < cutoff))
-    session.commit()
+    connection = target.connection() if isinstance(target, Session) else target
+    connection.execute(_prune_statement(current_app.config["MAX_EVENTS"]))
+    target.commit()
+
+
+@functools.lru_cache(maxsize=4)
+def _prune_statement(keep: int) -> Delete:
+    """Built once per MAX_EVENTS: building it costs more than running it."""
+    table = Event.__table__
+    newest = select(table.c.id).order_by(table.c.id.desc()).offset(keep - 1).limit(1).subquery()
+    return delete(table).where(table.c.id < select(newest.c.id).scalar_subquery())
 
 
 def latest_events(limit: int | None = None, after_id: int = 0, **filters: str) -> list[Event]:
