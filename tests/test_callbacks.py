@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from flask import request
 from sqlalchemy.exc import OperationalError
 
 from tests.support import CALLBACK_PATH, add_session, events_of, session_row
@@ -110,3 +111,70 @@ def test_a_login_repeated_after_the_session_moved_on_is_applied_but_a_redelivery
     assert session_row(app, "U1").state == "online"
     assert post(client, "U1", 104001, LOGIN_PAYLOAD).get_json()["duplicate"] is True
     assert [e.event_type for e in events_of(app, stage="callback")] == ["104001", "100012", "104001"]
+
+
+# ----- the message lane (blueprints/callback.py): the same answers as the view, without Flask -----------
+
+
+@pytest.fixture
+def through_flask(app):
+    """The paths of the requests Flask itself handled (it tore their request context down)."""
+    seen: list[str] = []
+    app.teardown_request(lambda _exc: seen.append(request.path))
+    return seen
+
+
+def test_message_callbacks_take_the_lane_and_answer_as_the_view_does(app, client, through_flask):
+    from werkzeug.test import Client
+
+    view_only = Client(app.wsgi_app.flask)  # the same app with the lane left out: Flask and the blueprint
+    body = {"uuid": "U1", "type": 102000, "json": json.dumps({"msg_id": 1, "content": "hi"})}
+    by_lane = client.post(CALLBACK_PATH, json=body)
+    assert through_flask == []
+    by_view = view_only.post(CALLBACK_PATH, json={**body, "json": json.dumps({"msg_id": 2, "content": "hi"})})
+    assert through_flask == ["/callback/wxwork"]
+    for answer in (by_lane, by_view):
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+        assert json.loads(answer.data) == {"errcode": 0, "errmsg": "ok"}
+    assert [e.payload["msg_id"] for e in events_of(app, stage="callback")] == [1, 2]
+    # A redelivery is recognised on either door.
+    assert client.post(CALLBACK_PATH, json=body).get_json()["duplicate"] is True
+    assert json.loads(view_only.post(CALLBACK_PATH, json=body).data)["duplicate"] is True
+    assert len(events_of(app, stage="callback")) == 2
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status"),
+    [
+        ({"json": {"uuid": "U1", "type": 104001, "json": "{}"}}, 200),  # a session callback
+        ({"json": {"uuid": "U1", "type": "abc", "json": "{}"}}, 400),  # no type code
+        ({"json": [1, 2]}, 400),  # not an object
+        ({"data": b"{broken", "content_type": "application/json"}, 400),
+        ({"data": b"", "content_type": "application/json"}, 400),
+        ({"data": b"uuid=U1", "content_type": "application/x-www-form-urlencoded"}, 415),
+    ],
+    ids=["session-callback", "bad-type", "array", "broken-json", "empty", "form"],
+)
+def test_what_the_lane_does_not_take_flask_answers(app, client, through_flask, request_kwargs, status):
+    response = client.post(CALLBACK_PATH, **request_kwargs)
+    assert response.status_code == status, response.data
+    assert through_flask == ["/callback/wxwork"]
+    assert response.get_json().get("ok") is False or status == 200
+
+
+def test_a_refused_callback_is_counted_once_and_answered_by_flask(app, client, through_flask):
+    from wxwork_demo.services.counters import all_counters
+
+    response = client.post("/callback/wxwork?token=wrong", json={"uuid": "U1", "type": 102000, "json": "{}"})
+    assert response.status_code == 403 and through_flask == ["/callback/wxwork"]
+    with app.app_context():
+        assert all_counters()["callbacks_rejected"] == 1
+    assert events_of(app) == []
+
+
+def test_a_body_over_the_limit_is_413_from_flask(app, client, through_flask):
+    app.config["MAX_CONTENT_LENGTH"] = 2048
+    payload = {"uuid": "U1", "type": 102000, "json": json.dumps({"content": "x" * 4096})}
+    response = client.post(CALLBACK_PATH, json=payload)
+    assert response.status_code == 413 and response.get_json()["ok"] is False
+    assert events_of(app) == []

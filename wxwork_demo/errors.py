@@ -67,17 +67,29 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
         _rollback()
-        if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
-            log.error("database schema missing: %s", MISSING_TABLES_HINT)
-            return jsonify({"ok": False, "message": MISSING_TABLES_HINT}), 503
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            log.error("database unavailable: %s", exc.orig)
-            return jsonify({"ok": False, "message": "database unavailable, try again shortly"}), 503
-        log.exception("database error")
-        return jsonify({"ok": False, "message": "database error"}), 500
+        body, status = database_error_reply(exc)
+        return jsonify(body), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         _rollback()
-        log.exception("unexpected error")
-        return jsonify({"ok": False, "message": "internal error", "detail": type(exc).__name__}), 500
+        body, status = unexpected_error_reply(exc)
+        return jsonify(body), status
+
+
+def database_error_reply(exc: DBAPIError) -> tuple[dict, int]:
+    """The body and status for a database failure (logged here): 503 when it is unavailable or not migrated."""
+    if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
+        log.error("database schema missing: %s", MISSING_TABLES_HINT)
+        return {"ok": False, "message": MISSING_TABLES_HINT}, 503
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        log.error("database unavailable: %s", exc.orig)
+        return {"ok": False, "message": "database unavailable, try again shortly"}, 503
+    log.error("database error", exc_info=exc)
+    return {"ok": False, "message": "database error"}, 500
+
+
+def unexpected_error_reply(exc: Exception) -> tuple[dict, int]:
+    """The body and status for a failure nothing else handles (logged here with its traceback)."""
+    log.error("unexpected error", exc_info=exc)
+    return {"ok": False, "message": "internal error", "detail": type(exc).__name__}, 500

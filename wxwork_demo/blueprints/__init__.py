@@ -8,3 +8,4 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (status, login, business, monitor, callback, pages, sessions, auth, openapi):
         app.register_blueprint(module.bp)
+    callback.install_message_lane(app)

@@ -89,7 +89,7 @@ def _decode_payload(value: Any) -> dict:
             return {}
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {"text": value}
         return decoded if isinstance(decoded, dict) else {"value": decoded}
     return {} if value is None else {"value": value}
@@ -97,16 +97,21 @@ def _decode_payload(value: Any) -> dict:
 
 def check_sender(token: str, address: str | None) -> None:
     """Only the upstream knows the token in the URL we registered; refusals are counted, not stored."""
-    allowed = current_app.config.get("CALLBACK_ALLOWED_IPS") or ()
-    reason = ""
-    if not same_secret(token, callback_token()):
-        reason = "missing or wrong callback token"
-    elif allowed and not _address_allowed(address, allowed):
-        reason = f"callbacks are not accepted from {address}"
+    reason = sender_refusal(token, address)
     if reason:
         increment("callbacks_rejected")
         log.warning("callback refused from %s: %s", address, reason)
         raise AppError(403, reason)
+
+
+def sender_refusal(token: str, address: str | None) -> str:
+    """Why a callback with this token from this address is refused, or "" when it is accepted."""
+    if not same_secret(token, callback_token()):
+        return "missing or wrong callback token"
+    allowed = current_app.config.get("CALLBACK_ALLOWED_IPS") or ()
+    if allowed and not _address_allowed(address, allowed):
+        return f"callbacks are not accepted from {address}"
+    return ""
 
 
 def _address_allowed(address: str | None, allowed) -> bool:
