@@ -169,9 +169,12 @@ def pct(values: list[float], fraction: float) -> float:
 # ----- benchmarks -----------------------------------------------------------------------------------
 
 
-def bench_intake(run: Run, app: procs.Server, baseline: procs.Server, database_url: str) -> None:
+def bench_intake(
+    run: Run, app: procs.Server, baseline: procs.Server, database_url: str, key: str = "intake", rounds_wanted: int = 0
+) -> None:
     plan = run.plan
-    log(f"intake: {plan.intake_rounds} round(s) of {plan.intake_seconds}s, {plan.connections} connections")
+    rounds_wanted = rounds_wanted or plan.intake_rounds
+    log(f"{key}: {rounds_wanted} round(s) of {plan.intake_seconds}s, {plan.connections} connections")
     targets = {
         "baseline": f"{baseline.url}/callback/wxwork",
         "app": f"{app.url}/callback/wxwork?token={CALLBACK_TOKEN}",
@@ -179,7 +182,8 @@ def bench_intake(run: Run, app: procs.Server, baseline: procs.Server, database_u
     keys_before = scalar(database_url, "SELECT COUNT(*) FROM callback_keys")
     rows_before = scalar(database_url, f"SELECT COUNT(*) FROM {TABLE}")
     rounds: list[dict] = []
-    for number in range(plan.intake_rounds):
+    id_offset = 0 if key == "intake" else 500_000_000
+    for number in range(rounds_wanted):
         order = ("baseline", "app") if number % 2 == 0 else ("app", "baseline")
         found = {}
         for which in order:
@@ -191,8 +195,8 @@ def bench_intake(run: Run, app: procs.Server, baseline: procs.Server, database_u
                 targets[which],
                 duration=plan.intake_seconds,
                 warmup=plan.intake_warmup,
-                id_base=(number + 1) * 10_000_000 + (1 if which == "app" else 0) * 1_000_000_000,
-                record=number == 0,
+                id_base=id_offset + (number + 1) * 10_000_000 + (1 if which == "app" else 0) * 1_000_000_000,
+                record=number == 0 and key == "intake",
             )
             done = max(f["requests"], 1)
             f["worker_cpu_ms"] = (procs.cpu_seconds(workers) - cpu_before[0]) / done * 1000
@@ -218,7 +222,7 @@ def bench_intake(run: Run, app: procs.Server, baseline: procs.Server, database_u
     def med(which: str, key: str) -> float:
         return statistics.median(r[which][key] for r in rounds)
 
-    run.results["intake"] = {
+    run.results[key] = {
         "rounds": rounds,
         "ratios": per_round,
         "ratio": statistics.median(per_round),
@@ -474,6 +478,13 @@ def render(run: Run, started: float) -> str:
             f"{ratio(i['app_cpu_ms'], i['base_cpu_ms']):.2f}× / {ratio(i['app_db_cpu_ms'], i['base_db_cpu_ms']):.2f}× "
             "| — | |",
         ]
+    if "intake_one_worker" in res:
+        o = res["intake_one_worker"]
+        each = ", ".join(f"{x:.2f}" for x in o["ratios"])
+        lines.append(
+            f"| 1 | the same with one worker each (WEB_CONCURRENCY=1), for comparison | "
+            f"{o['app_rps']:.0f} callbacks/s | {o['base_rps']:.0f}/s | **{o['ratio']:.2f}×** (rounds: {each}) | — | |"
+        )
     if "api" in res:
         a = res["api"]
         ok = a["added_p50"] <= 3 and a["added_p99"] <= 10
@@ -663,19 +674,18 @@ def main(argv: list[str] | None = None) -> int:
         common = {k: os.environ[k] for k in ("WEB_CONCURRENCY", "GUNICORN_THREADS") if k in os.environ}
         run.machine["gunicorn (app and baseline)"] = gunicorn_settings()
         common["GUNICORN_ACCESSLOG"] = os.environ.get("GUNICORN_ACCESSLOG", "-")
-        app = procs.gunicorn_server(
-            "app",
-            "wsgi:app",
-            app_port,
-            logs,
-            DATABASE_URL=database_url,
-            BASE_URL=sim.url,
-            CALLBACK_URL=f"http://127.0.0.1:{app_port}/callback/wxwork",
-            CALLBACK_TOKEN=CALLBACK_TOKEN,
-            MONITOR_AUTOSTART="false",
-            MAX_EVENTS=str(MAX_EVENTS),
-            **common,
-        )
+
+        def app_env(port: int) -> dict[str, str]:
+            return {
+                "DATABASE_URL": database_url,
+                "BASE_URL": sim.url,
+                "CALLBACK_URL": f"http://127.0.0.1:{port}/callback/wxwork",
+                "CALLBACK_TOKEN": CALLBACK_TOKEN,
+                "MONITOR_AUTOSTART": "false",
+                "MAX_EVENTS": str(MAX_EVENTS),
+            }
+
+        app = procs.gunicorn_server("app", "wsgi:app", app_port, logs, **app_env(app_port), **common)
         baseline = procs.gunicorn_server(
             "baseline", "bench.baseline_app:app", base_port, logs, BASELINE_DATABASE_URL=database_url, **common
         )
@@ -695,6 +705,29 @@ def main(argv: list[str] | None = None) -> int:
             bench_retention(run, app, database_url)
         if "memory" in only:
             bench_memory(run, app, baseline)
+        if "intake" in only and not plan.quick:
+            # For comparison: both servers again with one worker each (the app's default is one per core).
+            one = {**common, "WEB_CONCURRENCY": "1"}
+            port_app, port_base = procs.free_port(), procs.free_port()
+            pair = [
+                procs.gunicorn_server("app-1-worker", "wsgi:app", port_app, logs, **app_env(port_app), **one),
+                procs.gunicorn_server(
+                    "baseline-1-worker",
+                    "bench.baseline_app:app",
+                    port_base,
+                    logs,
+                    BASELINE_DATABASE_URL=database_url,
+                    **one,
+                ),
+            ]
+            for each in pair:
+                servers.append(each.start())
+            warm = {"uuid": "warm", "type": 1}
+            requests.post(f"{pair[0].url}/callback/wxwork?token={CALLBACK_TOKEN}", json=warm, timeout=30)
+            bench_intake(run, pair[0], pair[1], database_url, key="intake_one_worker", rounds_wanted=2)
+            for each in pair:
+                each.stop()
+                servers.remove(each)
         if "monitor" in only:
             bench_monitor(run, sim, database_url)
     finally:

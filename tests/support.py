@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from sqlalchemy import select
+from werkzeug.serving import WSGIRequestHandler, make_server
 
+from wxwork_demo import create_app
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Event, LoginSession
 
@@ -40,3 +43,39 @@ def events_of(app, **filters) -> list[Event]:
 def session_row(app, uuid) -> LoginSession | None:
     with app.app_context():
         return get_db().sessions().scalars(select(LoginSession).where(LoginSession.uuid == uuid)).first()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+class ThreadedConsole:
+    """The console app (built from `config`) behind werkzeug's threaded server, in a daemon thread here.
+
+    The socket is bound first (port 0), so CALLBACK_URL can name the real port before the app is built.
+    """
+
+    def __init__(self, config: dict) -> None:
+        self.app = None
+        self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True, request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.app = create_app({**config, "CALLBACK_URL": f"{self.url}/callback/wxwork", "PORT": self.server.port})
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-http", daemon=True
+        )
+        self.thread.start()
+
+    def _dispatch(self, environ, start_response):
+        return self.app(environ, start_response)
+
+    def stop(self) -> None:
+        from wxwork_demo.services.monitor import shutdown_monitor
+
+        shutdown_monitor(self.app)
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+        assert not self.thread.is_alive(), "console server thread did not stop"
+        self.app.extensions["wxwork_upstream"].http.close()
+        self.app.extensions["wxwork_db"].engine.dispose()

@@ -30,10 +30,10 @@ import pymysql
 import pytest
 import requests
 from sqlalchemy import create_engine, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.e2e.live import free_port
-from wxwork_demo import create_app, db
+from tests.support import ThreadedConsole
+from wxwork_demo import db
 from wxwork_demo.models import Event, LoginSession
 from wxwork_demo.services.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
@@ -172,35 +172,6 @@ def mariadb():
         shutil.rmtree(root, ignore_errors=True)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
-class Console:
-    """The console app behind werkzeug's threaded server, in a thread of this process."""
-
-    def __init__(self, config: dict) -> None:
-        self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.app = create_app({**config, "CALLBACK_URL": f"{self.url}/callback/wxwork", "PORT": self.server.port})
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
-
-    def _dispatch(self, environ, start_response):
-        return self.app(environ, start_response)
-
-    def stop(self) -> None:
-        from wxwork_demo.services.monitor import shutdown_monitor
-
-        shutdown_monitor(self.app)
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-        self.app.extensions["wxwork_upstream"].http.close()
-        self.app.extensions["wxwork_db"].engine.dispose()
-
-
 @pytest.fixture
 def simulator():
     server = SimulatorServer(port=0, settings={"callback_retries": 0}).start()
@@ -219,10 +190,10 @@ def make_console(mariadb, simulator):
         for table in ("events", "callback_keys", "sessions"):
             connection.exec_driver_sql(f"DELETE FROM {table}")
     engine.dispose()
-    started: list[Console] = []
+    started: list[ThreadedConsole] = []
 
-    def make() -> Console:
-        console = Console(
+    def make() -> ThreadedConsole:
+        console = ThreadedConsole(
             {
                 "DATABASE_URL": database_url,
                 "BASE_URL": simulator.url,
@@ -242,7 +213,7 @@ def make_console(mariadb, simulator):
 
 
 @pytest.fixture
-def console(make_console) -> Console:
+def console(make_console) -> ThreadedConsole:
     return make_console()
 
 
@@ -334,7 +305,7 @@ def stored_message_ids(database_url: str) -> Counter:
         engine.dispose()
 
 
-def _logged_in_session(console: Console, simulator: SimulatorServer) -> str:
+def _logged_in_session(console: ThreadedConsole, simulator: SimulatorServer) -> str:
     reply = requests.post(f"{simulator.url}/_sim/bulk-login", json={"count": 1}, timeout=10)
     reply.raise_for_status()
     instance = reply.json()["instances"][0]

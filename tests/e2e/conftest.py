@@ -14,7 +14,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.e2e.live import (
     PROJECT_ROOT,
@@ -34,6 +32,7 @@ from tests.e2e.live import (
     kill_leftovers,
     wait_until,
 )
+from tests.support import ThreadedConsole
 from wxwork_demo.simulator import SimulatorServer
 
 # Upstream calls give up after this long; the fault tests measure against it.
@@ -89,59 +88,13 @@ def sim(simulator: SimulatorServer) -> Iterator[SimulatorControl]:
 # ----- the console in a thread --------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
-class ThreadedConsole:
-    """The console app behind werkzeug's threaded server, in a daemon thread of this process.
-
-    The socket is bound first (port 0), so CALLBACK_URL can name the real port before the app is built.
-    """
-
-    def __init__(self, database_url: str, base_url: str, **overrides) -> None:
-        from wxwork_demo import create_app
-
-        self.app = None
-        self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        config = {
-            **CONSOLE_CONFIG,
-            "DATABASE_URL": database_url,
-            "BASE_URL": base_url,
-            "CALLBACK_URL": f"{self.url}/callback/wxwork",
-            "PORT": self.server.port,
-            **overrides,
-        }
-        self.app = create_app(config)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-http", daemon=True
-        )
-        self.thread.start()
-
-    def _dispatch(self, environ, start_response):
-        return self.app(environ, start_response)
-
-    def stop(self) -> None:
-        from wxwork_demo.services.monitor import shutdown_monitor
-
-        shutdown_monitor(self.app)
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-        assert not self.thread.is_alive(), "console server thread did not stop"
-        self.app.extensions["wxwork_upstream"].http.close()
-        self.app.extensions["wxwork_db"].engine.dispose()
-
-
 @pytest.fixture
 def make_console(db_url: str, simulator: SimulatorServer) -> Iterator[Callable[..., ThreadedConsole]]:
     """Start a threaded console on this test's database and simulator (with config overrides)."""
     started: list[ThreadedConsole] = []
 
     def make(**overrides) -> ThreadedConsole:
-        console = ThreadedConsole(db_url, simulator.url, **overrides)
+        console = ThreadedConsole({**CONSOLE_CONFIG, "DATABASE_URL": db_url, "BASE_URL": simulator.url, **overrides})
         started.append(console)
         return console
 

@@ -16,15 +16,15 @@ DEFAULT_SCORP_ID = "ww75a3e1f0b2c9ccc9e"
 CORP_LOGO = "https://wework.qpic.cn/wwpic/mingyue_logo/0"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Account:
     """One WeCom user: the profile upstream reports plus what the simulator remembers about its logins."""
 
     user_id: int
-    corp_id: int
-    corp_name: str
-    corp_full_name: str
-    scorp_id: str
+    corp_id: int = DEFAULT_CORP_ID
+    corp_name: str = DEFAULT_CORP_NAME
+    corp_full_name: str = DEFAULT_CORP_FULL_NAME
+    scorp_id: str = DEFAULT_SCORP_ID
     realname: str
     nickname: str
     acctid: str
@@ -138,10 +138,6 @@ def demo_account() -> Account:
     """The fixed account a scan logs in when nobody is named."""
     return Account(
         user_id=DEMO_USER_ID,
-        corp_id=DEFAULT_CORP_ID,
-        corp_name=DEFAULT_CORP_NAME,
-        corp_full_name=DEFAULT_CORP_FULL_NAME,
-        scorp_id=DEFAULT_SCORP_ID,
         realname="刘演示",
         nickname="小刘",
         acctid="LiuYanShi",
@@ -155,15 +151,11 @@ def demo_account() -> Account:
 
 
 def generated_account(user_id: int, seed: int) -> Account:
-    """A deterministic profile for any other user_id, in the default corp."""
+    """A deterministic profile for any other user_id (in the default corp, as every account)."""
     rng = random.Random(f"account:{seed}:{user_id}")
     realname, acctid = names.chinese_name(rng)
     return Account(
         user_id=user_id,
-        corp_id=DEFAULT_CORP_ID,
-        corp_name=DEFAULT_CORP_NAME,
-        corp_full_name=DEFAULT_CORP_FULL_NAME,
-        scorp_id=DEFAULT_SCORP_ID,
         realname=realname,
         nickname=realname if rng.random() < 0.6 else rng.choice(names.NICKNAME_PHRASES),
         acctid=acctid,
@@ -181,9 +173,6 @@ def account_from_person(person: dict[str, Any]) -> Account:
     return Account(
         user_id=int(person["user_id"]),
         corp_id=int(person["corp_id"]),
-        corp_name=DEFAULT_CORP_NAME,
-        corp_full_name=DEFAULT_CORP_FULL_NAME,
-        scorp_id=DEFAULT_SCORP_ID,
         realname=person["realname"],
         nickname=person["nickname"],
         acctid=person["acctid"],
