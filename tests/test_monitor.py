@@ -317,3 +317,45 @@ def test_a_person_can_renew_the_secondary_validation_qr(app, client, upstream):
     assert body["ok"] is True and body["session"]["qrcode"] == "http://sv2.png"
     assert client.post("/api/sessions/secondary-validation", json={"uuid": "U2"}).status_code == 409
     assert actions(upstream) == ["SecondaryValidation"]
+
+
+PROXY = {"ip": "10.20.30.40", "port": 1080, "proxyType": 2, "userName": "proxy-user", "passward": "pr0xy-s3cret"}
+
+
+def test_a_reconnect_goes_through_the_proxy_the_account_logged_in_with(quick_app, upstream):
+    """The init's proxy is kept sealed on the session and sent again by the monitor's re-init; the
+    password is nowhere in clear: not in the row, not in any event."""
+    app = quick_app
+    client = app.test_client()
+    upstream.post(url("init"), json=envelope({"uuid": "U1", "is_login": "true"}))
+    upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
+    upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
+    upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
+    assert client.post("/api/init", json={"vid": VID, **PROXY, "proxySituation": 1}).status_code == 200
+    sealed = session_row(app, "U1").proxy_sealed
+    assert sealed and "pr0xy-s3cret" not in sealed and "10.20.30.40" not in sealed
+    disconnect = {"uuid": "U1", "type": 100007, "json": json.dumps({"msg": "登陆缓存失效"})}
+    assert client.post(CALLBACK_PATH, json=disconnect).status_code == 200
+    make_due(app, "U1")
+    with app.app_context():
+        assert run_due_actions(app) == 1
+    first, again = (sent_json(c) for c in upstream.calls if c.request.url.endswith("/init"))
+    assert again == {**first, "vid": int(VID)}
+    assert {k: str(again[k]) for k in PROXY} == {k: str(v) for k, v in PROXY.items()}
+    assert again["proxySituation"] == 1
+    assert session_row(app, "U2").state == "online"
+    stored = json.dumps([e.payload for e in events_of(app)], ensure_ascii=False)
+    assert "pr0xy-s3cret" not in stored and '"passward": "***"' in stored
+
+
+def test_a_seal_opens_only_with_its_key(app):
+    from wxwork_demo.services.proxy_vault import proxy_fields, seal, unseal
+
+    with app.app_context():
+        assert proxy_fields({"vid": 1, "ip": "", "port": 1080}) == {}  # no address: no proxy
+        assert seal({}) is None and unseal(None) == {}
+        sealed = seal(proxy_fields({"vid": 1, **PROXY}))
+        assert unseal(sealed) == PROXY
+        app.config["SECRET_KEY"] = "another-key-altogether-0123456789"
+        assert unseal(sealed) == {}  # a changed key: reconnect without the proxy rather than fail
+        assert unseal(sealed[:-4] + "AAAA") == {}

@@ -73,6 +73,9 @@ class LoginSession(Base):
     callback_registered_at: Mapped[datetime | None] = mapped_column(PreciseTime)
     alerted_at: Mapped[datetime | None] = mapped_column(PreciseTime)
 
+    # Added by migration 0004: the init's proxy settings, encrypted (services/proxy_vault.py).
+    proxy_sealed: Mapped[str | None] = mapped_column(Text)
+
 
 class Event(Base):
     """One upstream call, callback or monitor step, kept for the console and for debugging."""

@@ -8,6 +8,7 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
+from wxwork_demo.services.proxy_vault import proxy_fields, seal
 from wxwork_demo.services.reconnect import schedule_reconnect
 from wxwork_demo.services.session_state import INITIALISED, ONLINE, WAITING_SCAN, set_state
 from wxwork_demo.services.sessions import find_session, require_session, save_session
@@ -24,7 +25,8 @@ from wxwork_demo.upstream import (
 
 
 def init_instance(fields: dict) -> dict:
-    """Create an upstream instance (with `vid` to reuse a device) and store it as a session."""
+    """Create an upstream instance (with `vid` to reuse a device) and store it as a session, with the
+    proxy it was created through (sealed) for the monitor's reconnects."""
     body = init_request(fields)
     reply = traced("init", "", client().init, body)
     data = reply.data if isinstance(reply.data, dict) else {}
@@ -32,7 +34,15 @@ def init_instance(fields: dict) -> dict:
     if not uuid:
         raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
-    row = save_session(uuid, vid=str(body["vid"] or ""), qrcode="", qrcode_key="", last_event="init", last_error="")
+    row = save_session(
+        uuid,
+        vid=str(body["vid"] or ""),
+        qrcode="",
+        qrcode_key="",
+        last_event="init",
+        last_error="",
+        proxy_sealed=seal(proxy_fields(body)),
+    )
     set_state(row, ONLINE if is_login else INITIALISED, "init")
     db_session().commit()
     return {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}

@@ -23,6 +23,7 @@ from wxwork_demo.services.alerts import alert_needs_person
 from wxwork_demo.services.callback_url import registered_callback_url
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.monitor_lease import note_reconnect
+from wxwork_demo.services.proxy_vault import unseal
 from wxwork_demo.services.session_state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, parse_qrcode
@@ -104,7 +105,8 @@ def reconnect(session_id: int) -> bool:
     session.commit()
     api = client()
     try:
-        reply = traced("reconnect", row.uuid, api.init, init_request({"vid": _as_id(row.vid)}))
+        fields = {**unseal(row.proxy_sealed), "vid": _as_id(row.vid)}  # through the proxy it logged in with
+        reply = traced("reconnect", row.uuid, api.init, init_request(fields))
         new_uuid = str(reply.data.get("uuid") or "") if isinstance(reply.data, dict) else ""
         if not new_uuid:
             raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
