@@ -42,27 +42,14 @@ class Account:
 
     def run_client_object(self) -> dict[str, Any]:
         """Profile as nested in GetRunClient (`Corp_full_name`/`Corp_desc` capitalised, per §2.8)."""
-        return {
-            "unionid": self.unionid,
-            "create_time": 0,
-            "sex": self.sex,
-            "mobile": self.mobile,
-            "Corp_full_name": self.corp_full_name,
-            "acctid": self.acctid,
-            "scorp_id": self.scorp_id,
-            "avatar": self.avatar,
-            "corp_name": self.corp_name,
-            "english_name": self.english_name,
-            "realname": self.realname,
-            "user_id": self.user_id,
-            "nickname": self.nickname,
-            "position": self.position,
-            "Corp_desc": "",
-            "corp_id": self.corp_id,
-        }
+        return {**self._profile(), "Corp_full_name": self.corp_full_name, "Corp_desc": ""}
 
     def run_client_by_uuid_object(self) -> dict[str, Any]:
         """Profile as nested in GetRunClientByUuid (lower-case `corp_full_name`/`corp_desc`, per §2.9)."""
+        return {**self._profile(), "corp_full_name": self.corp_full_name, "corp_desc": ""}
+
+    def _profile(self) -> dict[str, Any]:
+        """The fields both GetRunClient answers share, spelt the same."""
         return {
             "unionid": self.unionid,
             "create_time": 0,
@@ -78,8 +65,6 @@ class Account:
             "nickname": self.nickname,
             "position": self.position,
             "corp_id": self.corp_id,
-            "corp_full_name": self.corp_full_name,
-            "corp_desc": "",
         }
 
     def scan_payload(self, qrcode_key: str) -> dict[str, Any]:
