@@ -15,9 +15,11 @@ import pytest
 import responses
 from sqlalchemy import create_engine, text
 
+from tests.support import close_app
 from wxwork_demo import create_app
 from wxwork_demo.models import Base
 from wxwork_demo.services.schema import upgrade_database
+from wxwork_demo.simulator import SimulatorServer
 
 UPSTREAM = "http://upstream.test"
 CALLBACK = "http://console.test/callback/wxwork"
@@ -25,6 +27,13 @@ CALLBACK_TOKEN = "test-callback-token-0123456789"
 
 MYSQL_SERVER_URL = os.environ.get("TEST_MYSQL_URL", "").rstrip("/")
 REQUIRE_MYSQL = os.environ.get("REQUIRE_MYSQL", "") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """A MySQL/MariaDB the test needs is missing: skip, or fail where REQUIRE_MYSQL=1 makes it mandatory."""
+    if REQUIRE_MYSQL:
+        pytest.fail(f"REQUIRE_MYSQL=1 but {reason}")
+    pytest.skip(reason)
 
 
 def _mysql_available() -> str | None:
@@ -54,9 +63,7 @@ def mysql_database_url():
     """A database of its own on the MySQL server, migrated once, dropped at the end of the run."""
     reason = _mysql_available()
     if reason:
-        if REQUIRE_MYSQL:
-            pytest.fail(f"REQUIRE_MYSQL=1 but {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     name = f"wxwork_test_{os.getpid()}_{uuidlib.uuid4().hex[:6]}"
     server = create_engine(MYSQL_SERVER_URL)
     with server.connect() as connection:
@@ -105,10 +112,15 @@ def make_test_app(database_url: str, **overrides):
 def app(database_url):
     app = make_test_app(database_url)
     yield app
-    from wxwork_demo.services.monitor import shutdown_monitor
+    close_app(app)
 
-    shutdown_monitor(app)
-    app.extensions["wxwork_db"].engine.dispose()
+
+@pytest.fixture
+def simulator():
+    """The bundled upstream simulator on a free port (callbacks delivered once, not retried)."""
+    server = SimulatorServer(port=0, settings={"callback_retries": 0}).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

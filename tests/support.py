@@ -45,6 +45,15 @@ def session_row(app, uuid) -> LoginSession | None:
         return get_db().sessions().scalars(select(LoginSession).where(LoginSession.uuid == uuid)).first()
 
 
+def close_app(app) -> None:
+    """Stop what an app started (monitor), close its upstream session and its database pool."""
+    from wxwork_demo.services.monitor import shutdown_monitor
+
+    shutdown_monitor(app)
+    app.extensions["wxwork_upstream"].http.close()
+    app.extensions["wxwork_db"].engine.dispose()
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs) -> None:
         pass
@@ -70,12 +79,8 @@ class ThreadedConsole:
         return self.app(environ, start_response)
 
     def stop(self) -> None:
-        from wxwork_demo.services.monitor import shutdown_monitor
-
-        shutdown_monitor(self.app)
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
         assert not self.thread.is_alive(), "console server thread did not stop"
-        self.app.extensions["wxwork_upstream"].http.close()
-        self.app.extensions["wxwork_db"].engine.dispose()
+        close_app(self.app)

@@ -36,8 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import CALLBACK_TOKEN, make_test_app
 from tests.e2e.live import free_port
-from tests.support import add_session
-from wxwork_demo.services.monitor import shutdown_monitor
+from tests.support import add_session, close_app
 from wxwork_demo.simulator import SimulatorServer
 
 API_TOKEN = "fuzz-api-token-0123456789"
@@ -47,13 +46,6 @@ TIME_BUDGET_S = 90
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance, negative_data_rejection]
 # Operations after which the logged-in session is made the active one again (they create sessions).
 CREATE_SESSIONS = {"POST /api/init", "POST /api/start-login", "POST /callback/wxwork", "POST /api/sessions/activate"}
-
-
-@pytest.fixture
-def simulator():
-    server = SimulatorServer(port=0, settings={"callback_retries": 0}).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -72,9 +64,7 @@ def fuzz_app(sqlite_template, tmp_path, simulator):
     )
     app.config["FUZZ_NOWHERE"] = nowhere
     yield app
-    shutdown_monitor(app)
-    app.extensions["wxwork_upstream"].http.close()
-    app.extensions["wxwork_db"].engine.dispose()
+    close_app(app)
 
 
 def _logged_in_session(app, simulator: SimulatorServer) -> str:

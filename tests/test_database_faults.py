@@ -31,6 +31,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select
 
+from tests.conftest import skip_or_fail
 from tests.e2e.live import free_port
 from tests.support import ThreadedConsole
 from wxwork_demo import db
@@ -38,7 +39,6 @@ from wxwork_demo.models import Event, LoginSession
 from wxwork_demo.services.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
 
-REQUIRE_MYSQL = os.environ.get("REQUIRE_MYSQL", "") == "1"
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"])
 MARIADBD = shutil.which("mariadbd", path=SEARCH_PATH) or shutil.which("mysqld", path=SEARCH_PATH)
 INSTALL_DB = shutil.which("mariadb-install-db", path=SEARCH_PATH) or shutil.which("mysql_install_db", path=SEARCH_PATH)
@@ -152,9 +152,7 @@ class PrivateMariaDB:
 def mariadb():
     reason = _missing_server()
     if reason:
-        if REQUIRE_MYSQL:
-            pytest.fail(f"REQUIRE_MYSQL=1 but {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     # A short path of its own: the socket path must fit in 108 bytes.
     root = Path(tempfile.mkdtemp(prefix="wxwork-dbfault-"))
     server = PrivateMariaDB(root)
@@ -170,13 +168,6 @@ def mariadb():
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def simulator():
-    server = SimulatorServer(port=0, settings={"callback_retries": 0}).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 from tests.conftest import CALLBACK_TOKEN, make_test_app
+from tests.support import close_app
 
 API_TOKEN = "strict-input-token-0123456789"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -51,10 +52,7 @@ def app(sqlite_template, tmp_path, upstream):
         f"sqlite:///{path}", API_TOKEN=API_TOKEN, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MONITOR_AUTOSTART=False
     )
     yield app
-    from wxwork_demo.services.monitor import shutdown_monitor
-
-    shutdown_monitor(app)
-    app.extensions["wxwork_db"].engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

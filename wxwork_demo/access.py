@@ -55,10 +55,14 @@ def _json_error(status: int, message: str):
     return jsonify({"ok": False, "message": message}), status
 
 
+def declares_json(content_type: str) -> bool:
+    """Whether a Content-Type header is plain JSON, decided without parsing it (the common case)."""
+    return content_type == "application/json" or content_type.startswith("application/json;")
+
+
 def _check_content_type():
-    declared = request.environ.get("CONTENT_TYPE", "")
-    if declared == "application/json" or declared.startswith("application/json;"):
-        return None  # the common case, decided without parsing the header
+    if declares_json(request.environ.get("CONTENT_TYPE", "")):
+        return None
     if request.method in SAFE_METHODS or request.endpoint in FORM_ENDPOINTS:
         return None
     if request.content_length == 0 or (request.content_length is None and not request.get_data(cache=True)):

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import DBAPIError
 
+from wxwork_demo.access import declares_json
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput, database_error_reply, unexpected_error_reply
 from wxwork_demo.services.callbacks import (
@@ -59,7 +60,7 @@ class MessageLane:
         if (
             environ.get("PATH_INFO") != PATH
             or environ.get("REQUEST_METHOD") != "POST"
-            or not _declares_json(environ.get("CONTENT_TYPE", ""))
+            or not declares_json(environ.get("CONTENT_TYPE", ""))
         ):
             return self.flask(environ, start_response)
         length = _content_length(environ)
@@ -101,10 +102,6 @@ class MessageLane:
             else:
                 return "200 OK", STORED if stored else DUPLICATE
             return f"{status} {HTTPStatus(status).phrase}", self.app.json.dumps(error).encode()
-
-
-def _declares_json(content_type: str) -> bool:
-    return content_type == "application/json" or content_type.startswith("application/json;")
 
 
 def _content_length(environ: dict) -> int | None:

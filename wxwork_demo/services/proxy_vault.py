@@ -19,11 +19,12 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 from wxwork_demo.services.secrets import shared_secret
+from wxwork_demo.upstream import INIT_FIELDS
 
 log = logging.getLogger(__name__)
 
-# The init fields that describe the proxy (upstream-api.md §2.1); `vid` and `deverType` are not part of it.
-PROXY_FIELDS = ("ip", "port", "proxyType", "userName", "passward", "proxySituation")
+# The init fields that describe the proxy (upstream-api.md §2.1): all but the account and the device type.
+PROXY_FIELDS = (*(name for name in INIT_FIELDS if name != "vid"), "proxySituation")
 
 
 def proxy_fields(init_fields: dict) -> dict:
