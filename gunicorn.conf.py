@@ -12,7 +12,7 @@ bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
 worker_class = "gthread"
 # Threads per worker: requests mostly wait (upstream, database), and concurrent callbacks share one commit
-# (services/callbacks.py), so more threads make larger batches; the database pool is sized from this.
+# (services/intake/callbacks.py), so more threads make larger batches; the database pool is sized from this.
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
@@ -53,7 +53,7 @@ def post_worker_init(worker):
         worker.log.error("missing tables %s: %s", ", ".join(missing), MISSING_TABLES_HINT)
         return
     if app.config.get("MONITOR_AUTOSTART"):
-        from wxwork_demo.services.monitor import autostart_monitor
+        from wxwork_demo.services.monitor.runtime import autostart_monitor
 
         autostart_monitor(app)
 
@@ -62,6 +62,6 @@ def worker_exit(server, worker):
     """Hand the monitor lease back so another worker takes over at once."""
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "extensions"):
-        from wxwork_demo.services.monitor import shutdown_monitor
+        from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
         shutdown_monitor(app)

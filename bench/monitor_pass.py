@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from wxwork_demo import create_app
 from wxwork_demo.db import db_session
-from wxwork_demo.models import LoginSession
-from wxwork_demo.services.monitor import check_pass
+from wxwork_demo.models import Instance
+from wxwork_demo.services.monitor.runtime import check_pass
 from wxwork_demo.upstream import is_logged_in
 
 
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
         }
     )
     with app.app_context():
-        uuids = list(db_session().scalars(select(LoginSession.uuid).where(LoginSession.state == "online")))
+        uuids = list(db_session().scalars(select(Instance.uuid).where(Instance.state == "online")))
     result: dict = {"sessions": len(uuids), "concurrency": concurrency, "bare_s": [], "pass_s": [], "summaries": []}
     for _ in range(rounds):
         bare_s, online = bare_calls(base_url, uuids, concurrency)

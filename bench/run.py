@@ -653,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy import create_engine, text
 
-    from wxwork_demo.services.schema import upgrade_database
+    from wxwork_demo.schema import upgrade_database
 
     name = f"wxwork_bench_{os.getpid()}_{uuidlib.uuid4().hex[:6]}"
     server = create_engine(server_url())

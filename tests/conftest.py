@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from tests.support import close_app
 from wxwork_demo import create_app
 from wxwork_demo.models import Base
-from wxwork_demo.services.schema import upgrade_database
+from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
 
 UPSTREAM = "http://upstream.test"

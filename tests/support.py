@@ -10,7 +10,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wxwork_demo import create_app
 from wxwork_demo.db import get_db
-from wxwork_demo.models import Event, LoginSession
+from wxwork_demo.models import Event, Instance
 
 # Where the upstream posts: the registered callback URL carries the token.
 CALLBACK_PATH = "/callback/wxwork?token=test-callback-token-0123456789"
@@ -28,7 +28,7 @@ def add_session(app, uuid="u-1", **fields) -> None:
     """Put a session row in the database, as init would have."""
     with app.app_context():
         database = get_db().sessions()
-        database.add(LoginSession(uuid=uuid, **fields))
+        database.add(Instance(uuid=uuid, **fields))
         database.commit()
 
 
@@ -40,14 +40,14 @@ def events_of(app, **filters) -> list[Event]:
         return list(get_db().sessions().scalars(query))
 
 
-def session_row(app, uuid) -> LoginSession | None:
+def session_row(app, uuid) -> Instance | None:
     with app.app_context():
-        return get_db().sessions().scalars(select(LoginSession).where(LoginSession.uuid == uuid)).first()
+        return get_db().sessions().scalars(select(Instance).where(Instance.uuid == uuid)).first()
 
 
 def close_app(app) -> None:
     """Stop what an app started (monitor), close its upstream session and its database pool."""
-    from wxwork_demo.services.monitor import shutdown_monitor
+    from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
     shutdown_monitor(app)
     app.extensions["wxwork_upstream"].http.close()

@@ -25,7 +25,7 @@ import requests
 from werkzeug.serving import make_server
 
 from wxwork_demo import create_app
-from wxwork_demo.services.schema import upgrade_database
+from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
 
 pytestmark = pytest.mark.browser
@@ -125,7 +125,7 @@ def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) ->
         finally:
             server.shutdown()
             thread.join(5)
-            from wxwork_demo.services.monitor import shutdown_monitor
+            from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
             shutdown_monitor(app)
             app.extensions["wxwork_db"].engine.dispose()

@@ -7,7 +7,7 @@ import time
 from tests.conftest import UPSTREAM, make_test_app
 from tests.support import CALLBACK_PATH, add_session, envelope, session_row
 from wxwork_demo.models import utcnow
-from wxwork_demo.services.terminal_qr import render_qr_image
+from wxwork_demo.terminal_qr import render_qr_image
 
 
 def url(action):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from tests.conftest import make_test_app
 from tests.support import add_session, session_row
 from wxwork_demo.models import utcnow
-from wxwork_demo.services.monitor import shutdown_monitor
+from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
 PAGE_BUDGET = 150 * 1024
 

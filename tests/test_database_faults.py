@@ -35,8 +35,8 @@ from tests.conftest import skip_or_fail
 from tests.e2e.live import free_port
 from tests.support import ThreadedConsole
 from wxwork_demo import db
-from wxwork_demo.models import Event, LoginSession
-from wxwork_demo.services.schema import upgrade_database
+from wxwork_demo.models import Event, Instance
+from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"])
@@ -303,7 +303,7 @@ def _logged_in_session(console: ThreadedConsole, simulator: SimulatorServer) -> 
     with console.app.app_context():
         from wxwork_demo.db import db_session
 
-        db_session().add(LoginSession(uuid=instance["uuid"], vid=str(instance["vid"]), is_login=True, state="online"))
+        db_session().add(Instance(uuid=instance["uuid"], vid=str(instance["vid"]), is_login=True, state="online"))
         db_session().commit()
     return instance["uuid"]
 

@@ -12,9 +12,9 @@ import requests
 from tests.conftest import CALLBACK, CALLBACK_TOKEN, UPSTREAM, make_test_app
 from tests.support import CALLBACK_PATH, add_session, envelope, events_of, sent_json, session_row
 from wxwork_demo.models import utcnow
-from wxwork_demo.services import monitor_lease
-from wxwork_demo.services.monitor import check_pass, run_due_actions, stop_monitor
-from wxwork_demo.services.reconnect import backoff_delay
+from wxwork_demo.services.monitor import lease as monitor_lease
+from wxwork_demo.services.monitor.reconnect import backoff_delay
+from wxwork_demo.services.monitor.runtime import check_pass, run_due_actions, stop_monitor
 
 ONLINE = {"loginType": 2, "user_info": {"isLogin": True}, "uuid": "U1"}
 VID = "1688857362464764"
@@ -36,10 +36,10 @@ def online_account(app, uuid="U1", **fields):
 def make_due(app, uuid):
     """Skip the debounce/backoff wait: the scheduled action is due now."""
     from wxwork_demo.db import db_session
-    from wxwork_demo.services.sessions import find_session
+    from wxwork_demo.services.instances.registry import find_instance
 
     with app.app_context():
-        row = find_session(uuid)
+        row = find_instance(uuid)
         row.next_action_at = utcnow() - timedelta(seconds=1)
         db_session().commit()
 
@@ -278,7 +278,7 @@ def test_monitor_runs_on_its_interval_and_stops(database_url, upstream):
         time.sleep(0.7)
         assert actions(upstream).count("GetRunClientByUuid") <= checks + 1
     finally:
-        from wxwork_demo.services.monitor import shutdown_monitor
+        from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
         shutdown_monitor(app)
         app.extensions["wxwork_db"].engine.dispose()
@@ -349,7 +349,7 @@ def test_a_reconnect_goes_through_the_proxy_the_account_logged_in_with(quick_app
 
 
 def test_a_seal_opens_only_with_its_key(app):
-    from wxwork_demo.services.proxy_vault import proxy_fields, seal, unseal
+    from wxwork_demo.services.instances.proxy_vault import proxy_fields, seal, unseal
 
     with app.app_context():
         assert proxy_fields({"vid": 1, "ip": "", "port": 1080}) == {}  # no address: no proxy

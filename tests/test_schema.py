@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from wxwork_demo.services.schema import current_revision, downgrade_database, upgrade_database
+from wxwork_demo.schema import current_revision, downgrade_database, upgrade_database
 
 
 def test_tables_columns_and_indexes_match_the_seed(database_url):

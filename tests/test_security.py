@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import UPSTREAM, make_test_app
 from tests.support import CALLBACK_PATH, add_session, envelope, events_of
 from wxwork_demo.config import ConfigError, load_settings
-from wxwork_demo.services.counters import all_counters
+from wxwork_demo.services.intake.counters import all_counters
 
 MESSAGE = {"msgtype": 2, "content": "hi", "sender": 7881302555913738, "msg_id": 1011720, "server_id": 7130717}
 

@@ -33,7 +33,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
 
 def init_extensions(app: Flask) -> None:
     from wxwork_demo.db import init_db
-    from wxwork_demo.services.monitor import register_monitor
+    from wxwork_demo.services.monitor.runtime import register_monitor
     from wxwork_demo.upstream import EXTENSION_KEY, make_client
 
     init_db(app)

@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
+
+from wxwork_demo.services.secrets import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ FORM_ENDPOINTS = {"auth.login", "auth.logout"}
 def auth_required() -> bool:
     config = current_app.config
     return bool(config.get("CONSOLE_PASSWORD") or config.get("API_TOKEN"))
-
-
-def same_secret(given: str, expected: str) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def csrf_token() -> str:

@@ -16,11 +16,12 @@ from flask.cli import AppGroup
 
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services import login, monitor
-from wxwork_demo.services.session_state import ONLINE, WAITING_CODE
-from wxwork_demo.services.sessions import all_sessions, find_session, session_to_dict
-from wxwork_demo.services.terminal_qr import image_bytes, render_qr_image
+from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict
+from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
+from wxwork_demo.services.login import flow as login
+from wxwork_demo.services.monitor import runtime as monitor
 from wxwork_demo.services.upstream_calls import client
+from wxwork_demo.terminal_qr import image_bytes, render_qr_image
 from wxwork_demo.upstream import UpstreamError, is_logged_in
 
 db_cli = AppGroup("db", help="Create and upgrade the database tables (Alembic migrations).")
@@ -40,7 +41,7 @@ def _fail(message: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
-    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+    from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     schema.upgrade_database(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
@@ -50,7 +51,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Go back to REVISION ("base" drops every table)."""
-    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+    from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     schema.downgrade_database(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
@@ -59,7 +60,7 @@ def db_downgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the revision the database is at, and any missing table."""
-    from wxwork_demo.services import schema  # Alembic only here: it would cost every web worker 12 MB
+    from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     click.echo(schema.current_revision(current_app.config["DATABASE_URL"]) or "empty database (no revision)")
     missing = missing_tables(get_db().engine)
@@ -93,11 +94,11 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
     last_check = 0.0
     while time.monotonic() < deadline:
         db_session().expire_all()
-        row = find_session(uuid)
+        row = find_instance(uuid)
         if row is None:
             _fail(f"session {uuid} disappeared")
         if row.state == ONLINE:
-            return session_to_dict(row)
+            return instance_to_dict(row)
         if row.state == WAITING_CODE and not asked:
             asked = True
             typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
@@ -188,8 +189,8 @@ def monitor_check() -> None:
 def monitor_status() -> None:
     """Print the monitor's switch and owner, and every session's state."""
     click.echo(json.dumps(monitor.monitor_status()))
-    for row in all_sessions():
-        click.echo(json.dumps(session_to_dict(row), ensure_ascii=False))
+    for row in all_instances():
+        click.echo(json.dumps(instance_to_dict(row), ensure_ascii=False))
 
 
 @monitor_cli.command("run")

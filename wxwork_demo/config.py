@@ -34,7 +34,7 @@ class Settings:
     monitor_autostart: bool = True
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 15.0
-    # Keeping accounts online (services/monitor.py, services/reconnect.py).
+    # Keeping accounts online (services/monitor/runtime.py, services/monitor/reconnect.py).
     monitor_concurrency: int = 8
     monitor_tick_ms: int = 1000
     monitor_lease_s: float = 10.0
@@ -44,7 +44,7 @@ class Settings:
     reconnect_backoff_max_s: float = 300.0
     callback_refresh_s: float = 600.0
     alert_webhook_url: str = ""
-    # Access and intake (wxwork_demo/access.py, services/callbacks.py).
+    # Access and intake (wxwork_demo/access.py, services/intake/callbacks.py).
     host: str = "127.0.0.1"
     console_password: str = ""
     api_token: str = ""

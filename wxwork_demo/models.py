@@ -38,7 +38,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class LoginSession(Base):
+class Instance(Base):
     """One upstream client instance (`uuid`) and the account (`vid`) it is logged in as."""
 
     __tablename__ = "sessions"
@@ -59,7 +59,7 @@ class LoginSession(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
-    # Added by migration 0002 (keeping accounts online); see services/session_state.py for the states.
+    # Added by migration 0002 (keeping accounts online); see services/instances/state.py for the states.
     state: Mapped[str] = mapped_column(String(32), nullable=False, default="initialised", server_default="initialised")
     state_reason: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     state_changed_at: Mapped[datetime | None] = mapped_column(PreciseTime)
@@ -73,7 +73,7 @@ class LoginSession(Base):
     callback_registered_at: Mapped[datetime | None] = mapped_column(PreciseTime)
     alerted_at: Mapped[datetime | None] = mapped_column(PreciseTime)
 
-    # Added by migration 0004: the init's proxy settings, encrypted (services/proxy_vault.py).
+    # Added by migration 0004: the init's proxy settings, encrypted (services/instances/proxy_vault.py).
     proxy_sealed: Mapped[str | None] = mapped_column(Text)
 
 

@@ -14,7 +14,7 @@ import time
 import requests
 
 from wxwork_demo.config import PROJECT_ROOT, ConfigError, load_settings
-from wxwork_demo.services.schema import upgrade_database
+from wxwork_demo.schema import upgrade_database
 
 
 def _wait_until_up(url: str, seconds: float = 15) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tests.e2e.conftest import ConsoleProcess, wait_for_health
 from tests.e2e.live import ConsoleApi, SimulatorControl, children_of, clean_env, is_running, wait_until
-from wxwork_demo.models import LoginSession, utcnow
+from wxwork_demo.models import Instance, utcnow
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ def seed_online_sessions(db_url: str, sim: SimulatorControl, count: int) -> dict
             now = utcnow()
             for instance in instances:
                 session.add(
-                    LoginSession(
+                    Instance(
                         uuid=instance["uuid"],
                         vid=str(instance["vid"]),
                         is_login=True,

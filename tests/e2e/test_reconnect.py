@@ -62,7 +62,7 @@ def test_a_disconnect_is_reconnected_by_the_monitor(api: ConsoleApi, sim: Simula
     print(f"\n[measure] {drop_type}: back online {took:.2f} s after the drop")
 
 
-# Callback dedup (services/callbacks.py `dedup_key`) keys a non-message callback on uuid + type + payload for
+# Callback dedup (services/intake/callbacks.py `dedup_key`) keys a non-message callback on uuid + type + payload for
 # CALLBACK_DEDUP_HOURS; a second genuine 104001 on the same instance has the same payload and is dropped.
 
 

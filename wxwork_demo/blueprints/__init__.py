@@ -4,8 +4,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from wxwork_demo.blueprints import auth, business, callback, login, monitor, openapi, pages, sessions, status
+    from wxwork_demo.blueprints import auth, business, callback, instances, login, monitor, openapi, pages, status
 
-    for module in (status, login, business, monitor, callback, pages, sessions, auth, openapi):
+    for module in (status, login, business, monitor, callback, pages, instances, auth, openapi):
         app.register_blueprint(module.bp)
     callback.install_message_lane(app)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from wxwork_demo.access import csrf_token, same_secret
+from wxwork_demo.access import csrf_token
+from wxwork_demo.services.secrets import same_secret
 
 bp = Blueprint("auth", __name__)
 

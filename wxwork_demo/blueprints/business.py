@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput
-from wxwork_demo.services import business
+from wxwork_demo.services.business import messaging as business
 from wxwork_demo.validation import ID_PATTERN, MAX_ID, MAX_TEXT, optional_str, parse_bool, parse_id, parse_positive_int
 
 bp = Blueprint("business", __name__, url_prefix="/api")

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from wxwork_demo.access import declares_json
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput, database_error_reply, unexpected_error_reply
-from wxwork_demo.services.callbacks import (
+from wxwork_demo.services.intake.callbacks import (
     SESSION_TYPES,
     check_sender,
     parse_callback,

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput
-from wxwork_demo.services import login
+from wxwork_demo.services.login import flow as login
 from wxwork_demo.validation import optional_str, parse_code, parse_id
 
 bp = Blueprint("login", __name__, url_prefix="/api")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from wxwork_demo.blueprints.body import json_body
-from wxwork_demo.services.monitor import start_monitor, stop_monitor
+from wxwork_demo.services.monitor.runtime import start_monitor, stop_monitor
 
 bp = Blueprint("monitor", __name__, url_prefix="/api/monitor")
 

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
-from wxwork_demo.services.monitor import monitor_status
-from wxwork_demo.services.sessions import active_session, all_sessions, session_to_dict
+from wxwork_demo.services.instances.registry import active_instance, all_instances, instance_to_dict
+from wxwork_demo.services.monitor.runtime import monitor_status
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError
 
@@ -41,8 +41,8 @@ def upstream_check():
 @bp.get("/state")
 def state():
     return jsonify(
-        active=session_to_dict(active_session()),
-        sessions=[session_to_dict(row) for row in all_sessions()],
+        active=instance_to_dict(active_instance()),
+        sessions=[instance_to_dict(row) for row in all_instances()],
         monitor=monitor_status(),
         eventsCount=count_events(),
         baseUrl=current_app.config["BASE_URL"],

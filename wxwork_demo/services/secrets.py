@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets as random_tokens
 
 from flask import current_app
@@ -11,6 +12,11 @@ from wxwork_demo.db import db_session
 from wxwork_demo.models import AppSecret
 
 CACHE_KEY = "wxwork_secrets"
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison; an unset (empty) secret never matches."""
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def shared_secret(name: str) -> str:

@@ -1,6 +1,6 @@
 """A multi-row INSERT run by the database driver itself, for the one path where SQLAlchemy's cost shows.
 
-The callback intake writes a batch of dedup keys and a batch of events per transaction (services/callbacks.py).
+The callback intake writes a batch of dedup keys and a batch of events per transaction (services/intake/callbacks.py).
 Through `Connection.execute` each of those costs more in SQLAlchemy's execution machinery than in PyMySQL,
 which turns `executemany` into one `INSERT ... VALUES (...), (...)` statement. Here the statement is compiled
 once for the engine's dialect, the values go through the same bind processors SQLAlchemy would apply (JSON

@@ -1,6 +1,6 @@
 """Group commit: the plain callbacks of concurrent requests written in one transaction, one disk flush.
 
-Used by the webhook (services/callbacks.py) for every callback that changes no session row: the bulk of the
+Used by the webhook (services/intake/callbacks.py) for every callback that changes no session row: the bulk of the
 traffic. Each request still answers only once the commit holding its callback is done.
 """
 
@@ -19,10 +19,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from wxwork_demo.bulk_insert import BulkInsert, insert_and_commit
 from wxwork_demo.db import get_db
 from wxwork_demo.models import CallbackKey, Event, utcnow
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, prune, prune_due
+from wxwork_demo.services.intake.bulk_insert import BulkInsert, insert_and_commit
 
 log = logging.getLogger(__name__)
 

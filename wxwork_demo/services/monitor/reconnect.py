@@ -18,13 +18,13 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import LoginSession, utcnow
-from wxwork_demo.services.alerts import alert_needs_person
-from wxwork_demo.services.callback_url import registered_callback_url
+from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
-from wxwork_demo.services.monitor_lease import note_reconnect
-from wxwork_demo.services.proxy_vault import unseal
-from wxwork_demo.services.session_state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
+from wxwork_demo.services.instances.proxy_vault import unseal
+from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
+from wxwork_demo.services.login.callback_url import registered_callback_url
+from wxwork_demo.services.monitor.alerts import alert_needs_person
+from wxwork_demo.services.monitor.lease import note_reconnect
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, parse_qrcode
 
@@ -38,7 +38,7 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, rand=random.random)
     return step / 2 + rand() * step / 2
 
 
-def schedule_reconnect(row: LoginSession, cause: str, reason: str) -> bool:
+def schedule_reconnect(row: Instance, cause: str, reason: str) -> bool:
     """The account dropped: mark it offline and schedule one reconnect (not committed).
 
     Returns False when one is already scheduled or running, or a person is needed: that is the debounce.
@@ -54,7 +54,7 @@ def schedule_reconnect(row: LoginSession, cause: str, reason: str) -> bool:
     return True
 
 
-def request_secondary_validation(row: LoginSession, cause: str, reason: str) -> None:
+def request_secondary_validation(row: Instance, cause: str, reason: str) -> None:
     """100012: a person must scan a SecondaryValidation QR; the monitor fetches it (not committed)."""
     set_state(row, NEEDS_PERSON, cause, reason)
     row.next_action = SECONDARY_VALIDATION
@@ -63,9 +63,9 @@ def request_secondary_validation(row: LoginSession, cause: str, reason: str) -> 
 
 def due_actions(limit: int = 200) -> list[tuple[int, str]]:
     query = (
-        select(LoginSession.id, LoginSession.next_action)
-        .where(LoginSession.next_action != "", LoginSession.next_action_at <= utcnow())
-        .order_by(LoginSession.next_action_at)
+        select(Instance.id, Instance.next_action)
+        .where(Instance.next_action != "", Instance.next_action_at <= utcnow())
+        .order_by(Instance.next_action_at)
         .limit(limit)
     )
     return [(row.id, row.next_action) for row in db_session().execute(query)]
@@ -75,11 +75,11 @@ def claim(session_id: int, action: str) -> bool:
     """Take a due action for this process; False if another process (or a person) got there first."""
     session = db_session()
     result = session.execute(
-        update(LoginSession)
+        update(Instance)
         .where(
-            LoginSession.id == session_id,
-            LoginSession.next_action == action,
-            LoginSession.next_action_at <= utcnow(),
+            Instance.id == session_id,
+            Instance.next_action == action,
+            Instance.next_action_at <= utcnow(),
         )
         .values(next_action="", next_action_at=None)
     )
@@ -97,7 +97,7 @@ def run_action(session_id: int, action: str) -> None:
 def reconnect(session_id: int) -> bool:
     """One attempt: init(vid) → SetCallbackUrl → automaticLogin. True when the account is back online."""
     session = db_session()
-    row = session.get(LoginSession, session_id)
+    row = session.get(Instance, session_id)
     if row is None or not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
         return False
     attempt = row.reconnect_attempts + 1
@@ -124,7 +124,7 @@ def reconnect(session_id: int) -> bool:
     return True
 
 
-def _attempt_failed(row: LoginSession, attempt: int, failure: UpstreamError) -> None:
+def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None:
     config = current_app.config
     session = db_session()
     row.reconnect_attempts = attempt
@@ -139,7 +139,7 @@ def _attempt_failed(row: LoginSession, attempt: int, failure: UpstreamError) -> 
     session.commit()
 
 
-def _wait_for_a_person(row: LoginSession, reason: str) -> None:
+def _wait_for_a_person(row: Instance, reason: str) -> None:
     """Fetch one QR code on the instance and hand over to a person, with one alert."""
     session = db_session()
     try:
@@ -159,7 +159,7 @@ def _wait_for_a_person(row: LoginSession, reason: str) -> None:
 def fetch_secondary_validation(session_id: int) -> None:
     """Get the SecondaryValidation QR for a person to scan (again, when the last one expired), then alert once."""
     session = db_session()
-    row = session.get(LoginSession, session_id)
+    row = session.get(Instance, session_id)
     if row is None or row.state != NEEDS_PERSON:
         return
     try:
@@ -177,11 +177,11 @@ def fetch_secondary_validation(session_id: int) -> None:
     alert_needs_person(row.id, row.state_reason or "secondary verification required: scan the QR code")
 
 
-def _move_to_uuid(row: LoginSession, new_uuid: str) -> None:
+def _move_to_uuid(row: Instance, new_uuid: str) -> None:
     """The account's row follows it to its new instance (one row per account)."""
     session = db_session()
     if new_uuid != row.uuid:
-        stale = session.scalars(select(LoginSession).where(LoginSession.uuid == new_uuid)).first()
+        stale = session.scalars(select(Instance).where(Instance.uuid == new_uuid)).first()
         if stale is not None and stale.id != row.id:
             session.delete(stale)
             session.flush()
@@ -200,7 +200,7 @@ def reconnect_now(session_id: int) -> bool:
     A person is present, so a refused automatic login goes straight to a fresh QR code on the new instance.
     """
     session = db_session()
-    row = session.get(LoginSession, session_id)
+    row = session.get(Instance, session_id)
     if row is None or not row.vid:
         return False
     row.next_action, row.next_action_at = "", None

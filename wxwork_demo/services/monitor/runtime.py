@@ -1,7 +1,7 @@
 """The background monitor: checks that accounts are online and carries out the reconnect policy.
 
 Every process that runs a scheduler (a gunicorn worker with MONITOR_AUTOSTART, or `flask monitor run`)
-has three jobs, and only the holder of the database lease (services/monitor_lease.py) does any work:
+has three jobs, and only the holder of the database lease (services/monitor/lease.py) does any work:
 
 - lease, every tick: take or renew the lease;
 - check, every MONITOR_INTERVAL_MS: GetRunClientByUuid for each online account, with bounded
@@ -23,11 +23,12 @@ from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import LoginSession, iso_utc, utcnow
-from wxwork_demo.services import monitor_lease, reconnect
-from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
+from wxwork_demo.models import Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
-from wxwork_demo.services.session_state import ONLINE, RECONNECTING
+from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
+from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
+from wxwork_demo.services.monitor import lease as monitor_lease
+from wxwork_demo.services.monitor import reconnect
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
@@ -169,7 +170,7 @@ def _in_context(app: Flask, work, *args):
 
 def online_accounts() -> list[int]:
     """Sessions the monitor keeps online: logged-in accounts."""
-    query = select(LoginSession.id).where(LoginSession.state == ONLINE, LoginSession.vid != "")
+    query = select(Instance.id).where(Instance.state == ONLINE, Instance.vid != "")
     return list(db_session().scalars(query))
 
 
@@ -190,7 +191,7 @@ def check_pass(app: Flask) -> dict:
 def check_account(session_id: int) -> str:
     """ "online", "offline" (a reconnect is scheduled) or "unknown" (the upstream could not say)."""
     session = db_session()
-    row = session.get(LoginSession, session_id)
+    row = session.get(Instance, session_id)
     if row is None or row.state != ONLINE:
         return "skipped"
     api = client()
@@ -211,7 +212,7 @@ def check_account(session_id: int) -> str:
     return "online"
 
 
-def _refresh_callback_if_due(row: LoginSession) -> None:
+def _refresh_callback_if_due(row: Instance) -> None:
     """The upstream can forget a callback registration: register it again every CALLBACK_REFRESH_S."""
     config = current_app.config
     due_before = utcnow() - timedelta(seconds=config["CALLBACK_REFRESH_S"])
@@ -239,9 +240,7 @@ def run_due_actions(app: Flask) -> int:
 def monitor_status() -> dict:
     """What /api/state shows: the switch, the owner, the last pass and reconnect, in every process alike."""
     lease = monitor_lease.lease_row()
-    reconnecting = db_session().scalar(
-        select(func.count()).select_from(LoginSession).where(LoginSession.state == RECONNECTING)
-    )
+    reconnecting = db_session().scalar(select(func.count()).select_from(Instance).where(Instance.state == RECONNECTING))
     scheduler_here = runtime().scheduler is not None
     if lease is None:
         return {

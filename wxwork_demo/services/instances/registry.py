@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
-from wxwork_demo.models import LoginSession, iso_utc
+from wxwork_demo.models import Instance, iso_utc
 
 EMPTY_SESSION: dict = {
     "uuid": "",
@@ -26,42 +26,42 @@ EMPTY_SESSION: dict = {
 }
 
 
-def active_session() -> LoginSession | None:
+def active_instance() -> Instance | None:
     """The session most recently updated: what the API uses when a body names no uuid."""
-    query = select(LoginSession).order_by(LoginSession.updated_at.desc(), LoginSession.id.desc()).limit(1)
+    query = select(Instance).order_by(Instance.updated_at.desc(), Instance.id.desc()).limit(1)
     return db_session().scalars(query).first()
 
 
-def find_session(uuid: str) -> LoginSession | None:
+def find_instance(uuid: str) -> Instance | None:
     """The row as the database has it now (a callback may have changed it since this request loaded it)."""
-    query = select(LoginSession).where(LoginSession.uuid == uuid).execution_options(populate_existing=True)
+    query = select(Instance).where(Instance.uuid == uuid).execution_options(populate_existing=True)
     return db_session().scalars(query).first()
 
 
-def all_sessions() -> list[LoginSession]:
-    query = select(LoginSession).order_by(LoginSession.updated_at.desc(), LoginSession.id.desc())
+def all_instances() -> list[Instance]:
+    query = select(Instance).order_by(Instance.updated_at.desc(), Instance.id.desc())
     return list(db_session().scalars(query))
 
 
-def require_session(uuid: str) -> LoginSession:
+def require_instance(uuid: str) -> Instance:
     """The session for `uuid` (or the active one when `uuid` is empty), else a 400/404 naming the field."""
     if uuid:
-        found = find_session(uuid)
+        found = find_instance(uuid)
         if found is None:
             raise AppError(404, f"unknown session uuid {uuid!r}: call /api/init first", field="uuid")
         return found
-    found = active_session()
+    found = active_instance()
     if found is None:
         raise BadInput("uuid", "uuid is required: there is no active session yet (call /api/init first)")
     return found
 
 
-def save_session(uuid: str, **fields) -> LoginSession:
+def save_instance(uuid: str, **fields) -> Instance:
     """Create or update the row of `uuid` with `fields`, and commit."""
     session = db_session()
-    row = find_session(uuid)
+    row = find_instance(uuid)
     if row is None:
-        row = LoginSession(uuid=uuid)
+        row = Instance(uuid=uuid)
         session.add(row)
     for name, value in fields.items():
         setattr(row, name, value)
@@ -69,16 +69,16 @@ def save_session(uuid: str, **fields) -> LoginSession:
     return row
 
 
-def forget_other_sessions_of(vid: str, keep_uuid: str) -> None:
+def forget_other_instances_of(vid: str, keep_uuid: str) -> None:
     """An account logged in on a new instance: its older rows describe dead instances."""
     if not vid:
         return
     session = db_session()
-    session.execute(delete(LoginSession).where(LoginSession.vid == vid, LoginSession.uuid != keep_uuid))
+    session.execute(delete(Instance).where(Instance.vid == vid, Instance.uuid != keep_uuid))
     session.commit()
 
 
-def session_to_dict(row: LoginSession | None) -> dict:
+def instance_to_dict(row: Instance | None) -> dict:
     if row is None:
         return {**EMPTY_SESSION, "account": dict(EMPTY_SESSION["account"])}
     return {
@@ -99,7 +99,7 @@ def session_to_dict(row: LoginSession | None) -> dict:
     }
 
 
-def activate_session(uuid: str) -> LoginSession:
+def activate_instance(uuid: str) -> Instance:
     """Make `uuid` the active session, i.e. the most recently updated one; 404 when it is unknown.
 
     The new `updated_at` is strictly later than every other row's, whole seconds: MySQL's DATETIME keeps
@@ -111,10 +111,10 @@ def activate_session(uuid: str) -> LoginSession:
 
     from wxwork_demo.models import utcnow
 
-    row = find_session(uuid)
+    row = find_instance(uuid)
     if row is None:
         raise AppError(404, f"unknown session uuid {uuid!r}", field="uuid")
-    newest = db_session().scalar(select(func.max(LoginSession.updated_at)).where(LoginSession.uuid != uuid))
+    newest = db_session().scalar(select(func.max(Instance.updated_at)).where(Instance.uuid != uuid))
     moment = utcnow().replace(microsecond=0)
     if newest is not None and newest >= moment:
         moment = newest.replace(microsecond=0) + timedelta(seconds=1)

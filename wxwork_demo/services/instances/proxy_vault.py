@@ -1,7 +1,7 @@
 """The proxy an instance was created with, kept on its session so that a reconnect goes through it too.
 
 An account that logs in through a proxy and comes back from another address looks like a stolen one to
-the upstream's risk control: the monitor's re-init (services/reconnect.py) must send the same proxy. The
+the upstream's risk control: the monitor's re-init (services/monitor/reconnect.py) must send the same proxy. The
 settings, password included, are stored sealed (Fernet: AES with an HMAC) under a key derived from
 SECRET_KEY, or, without one, from a key generated once and kept in `app_secrets`. They are opened only to
 build that init request, whose event has the password masked like every other. A seal that no longer

@@ -11,7 +11,7 @@ is kept in step for the old demo's clients.
 from __future__ import annotations
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import LoginSession, utcnow
+from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import add_event
 
 INITIALISED = "initialised"
@@ -26,7 +26,7 @@ STATES = (INITIALISED, WAITING_SCAN, WAITING_CODE, ONLINE, RECONNECTING, OFFLINE
 PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
 
 
-def set_state(row: LoginSession, state: str, cause: str, reason: str = "", **details) -> bool:
+def set_state(row: Instance, state: str, cause: str, reason: str = "", **details) -> bool:
     """Move `row` to `state` (not committed). Returns False when nothing changed."""
     assert state in STATES, state
     old = row.state or INITIALISED

@@ -12,16 +12,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from wxwork_demo.access import same_secret
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
-from wxwork_demo.models import CallbackKey, LoginSession
-from wxwork_demo.services.counters import increment
+from wxwork_demo.models import CallbackKey, Instance
 from wxwork_demo.services.events import add_event, event_values
-from wxwork_demo.services.group_commit import group_commit
-from wxwork_demo.services.reconnect import request_secondary_validation, schedule_reconnect
-from wxwork_demo.services.secrets import callback_token
-from wxwork_demo.services.session_state import (
+from wxwork_demo.services.instances.registry import find_instance, forget_other_instances_of
+from wxwork_demo.services.instances.state import (
     INITIALISED,
     NEEDS_PERSON,
     OFFLINE,
@@ -30,7 +26,10 @@ from wxwork_demo.services.session_state import (
     WAITING_SCAN,
     set_state,
 )
-from wxwork_demo.services.sessions import find_session, forget_other_sessions_of
+from wxwork_demo.services.intake.counters import increment
+from wxwork_demo.services.intake.group_commit import group_commit
+from wxwork_demo.services.monitor.reconnect import request_secondary_validation, schedule_reconnect
+from wxwork_demo.services.secrets import callback_token, same_secret
 
 SCANNED = 100001
 CONFIRMED = 100002
@@ -116,7 +115,7 @@ def _address_allowed(address: str | None, allowed) -> bool:
     return any(ip in network for network in allowed)
 
 
-def dedup_key(callback: Callback, row: LoginSession | None = None) -> str:
+def dedup_key(callback: Callback, row: Instance | None = None) -> str:
     """What makes a callback the same one again: a message's own ids, else its whole content.
 
     The uuid and type are always part of it, so distinct events are never merged; a redelivery, even
@@ -161,11 +160,11 @@ def _store_alone(callback: Callback) -> bool:
     and is applied.
     """
     session = db_session()
-    row = find_session(callback.uuid) if callback.uuid and callback.type in SESSION_TYPES else None
+    row = find_instance(callback.uuid) if callback.uuid and callback.type in SESSION_TYPES else None
     if row is not None and session.get(CallbackKey, dedup_key(callback, row)) is not None:
         return False
     if row is None and callback.type == LOGIN_SUCCESS and callback.uuid:
-        row = LoginSession(uuid=callback.uuid, state=INITIALISED)
+        row = Instance(uuid=callback.uuid, state=INITIALISED)
         session.add(row)
     if row is not None:
         _apply(row, callback)
@@ -181,11 +180,11 @@ def _store_alone(callback: Callback) -> bool:
         raise
     group_commit().stored(session, event.id)
     if row is not None and callback.type == LOGIN_SUCCESS:
-        forget_other_sessions_of(row.vid or "", row.uuid)
+        forget_other_instances_of(row.vid or "", row.uuid)
     return True
 
 
-def _apply(row: LoginSession, callback: Callback) -> None:
+def _apply(row: Instance, callback: Callback) -> None:
     payload = callback.payload
     code = callback.type
     cause = f"callback {code}"
@@ -226,7 +225,7 @@ def _apply(row: LoginSession, callback: Callback) -> None:
         schedule_reconnect(row, cause, str(payload.get("msg") or DISCONNECTS[code]))
 
 
-def _store_account(row: LoginSession, payload: dict) -> None:
+def _store_account(row: Instance, payload: dict) -> None:
     account = payload.get("user_id") or payload.get("Vid") or payload.get("vid")
     if account:
         row.vid = str(account)[:64]

@@ -7,11 +7,11 @@ from datetime import timedelta
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
-from wxwork_demo.services.callback_url import registered_callback_url, shown_callback_url
-from wxwork_demo.services.proxy_vault import proxy_fields, seal
-from wxwork_demo.services.reconnect import schedule_reconnect
-from wxwork_demo.services.session_state import INITIALISED, ONLINE, WAITING_SCAN, set_state
-from wxwork_demo.services.sessions import find_session, require_session, save_session
+from wxwork_demo.services.instances.proxy_vault import proxy_fields, seal
+from wxwork_demo.services.instances.registry import find_instance, require_instance, save_instance
+from wxwork_demo.services.instances.state import INITIALISED, ONLINE, WAITING_SCAN, set_state
+from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
+from wxwork_demo.services.monitor.reconnect import schedule_reconnect
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import (
     Reply,
@@ -34,7 +34,7 @@ def init_instance(fields: dict) -> dict:
     if not uuid:
         raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
-    row = save_session(
+    row = save_instance(
         uuid,
         vid=str(body["vid"] or ""),
         qrcode="",
@@ -50,20 +50,20 @@ def init_instance(fields: dict) -> dict:
 
 def register_callback(uuid: str, url: str = "") -> dict:
     """Tell the upstream where to POST this instance's events (CALLBACK_URL + token unless `url` is given)."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, registered_callback_url(url))
-    save_session(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
+    save_instance(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
     shown = shown_callback_url(reply.request["url"])
     return {"ok": True, "uuid": session.uuid, "callbackUrl": shown, "callback": reply.envelope}
 
 
 def fetch_qrcode(uuid: str) -> dict:
     """Get a login QR code for the instance and keep its image and key on the session."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     reply = traced("get-qrcode", session.uuid, client().get_qrcode, session.uuid)
     qr = parse_qrcode(reply.data)
     expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
-    row = save_session(
+    row = save_instance(
         session.uuid, qrcode=qr.image, qrcode_key=qr.key, qrcode_expires_at=expires_at, last_event="get-qrcode"
     )
     set_state(row, WAITING_SCAN, "get-qrcode", "scan the QR code with WeChat Work on the phone")
@@ -95,29 +95,29 @@ def start_login(fields: dict, callback_url: str = "") -> dict:
 
 def check_code(uuid: str, code: str, qrcode_key: str = "") -> dict:
     """Submit the 6-digit code the phone shows; a refusal is the user's input, so it is a 400."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     key = qrcode_key or session.qrcode_key or ""
     if not key:
         raise AppError(400, "qrcodeKey is required: fetch a QR code first", field="qrcodeKey")
     try:
         reply = traced("check-code", session.uuid, client().check_code, session.uuid, key, code)
     except UpstreamRefused as exc:
-        save_session(session.uuid, last_error=exc.errmsg or exc.message)
+        save_instance(session.uuid, last_error=exc.errmsg or exc.message)
         raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
     # No last_event here: the callbacks that follow (100002, 104001) may already have set a newer one.
-    save_session(session.uuid, last_error="")
+    save_instance(session.uuid, last_error="")
     return {"ok": True, "raw": reply.envelope}
 
 
 def automatic_login(uuid: str) -> dict:
     """Log in again without a scan (works when init carried the vid of an account seen before)."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     try:
         reply = traced("automatic-login", session.uuid, client().automatic_login, session.uuid)
     except UpstreamError as exc:
-        save_session(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
+        save_instance(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
         raise
-    row = find_session(session.uuid)
+    row = find_instance(session.uuid)
     if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
         row.last_event = "automatic-login"
         set_state(row, ONLINE, "automatic-login")
@@ -131,7 +131,7 @@ def refresh_run_client(uuid: str) -> dict:
     A refusal of GetRunClientByUuid (e.g. errcode 500 "实例不存在") is an answer: the instance is not
     logged in. Only an upstream that could not answer at all makes this call fail.
     """
-    session = require_session(uuid)
+    session = require_instance(uuid)
     api = client()
     run_client, by_uuid = traced_together(
         "refresh-run-client",
@@ -143,7 +143,7 @@ def refresh_run_client(uuid: str) -> dict:
             raise outcome
     logged_in = isinstance(by_uuid, Reply) and is_logged_in(by_uuid.data)
     error = "" if logged_in else _offline_reason(by_uuid)
-    row = save_session(session.uuid, last_event="refresh-run-client")
+    row = save_instance(session.uuid, last_event="refresh-run-client")
     if logged_in:
         set_state(row, ONLINE, "refresh-run-client")
     elif row.state == ONLINE or row.is_login:

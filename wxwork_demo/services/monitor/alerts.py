@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import LoginSession, iso_utc, utcnow
+from wxwork_demo.models import Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
 
 log = logging.getLogger(__name__)
@@ -20,14 +20,12 @@ def alert_needs_person(session_id: int, reason: str) -> bool:
     session = db_session()
     now = utcnow()
     claimed = session.execute(
-        update(LoginSession)
-        .where(LoginSession.id == session_id, LoginSession.alerted_at.is_(None))
-        .values(alerted_at=now)
+        update(Instance).where(Instance.id == session_id, Instance.alerted_at.is_(None)).values(alerted_at=now)
     )
     session.commit()
     if claimed.rowcount != 1:
         return False
-    row = session.get(LoginSession, session_id)
+    row = session.get(Instance, session_id)
     body = {
         "type": "needs_person",
         "uuid": row.uuid,

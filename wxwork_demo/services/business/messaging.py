@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wxwork_demo.services.sessions import require_session, save_session
+from wxwork_demo.services.instances.registry import require_instance, save_instance
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import Reply, UpstreamError
 
@@ -21,14 +21,14 @@ class ContactsPage:
 
 def send_text(uuid: str, send_userid: int, is_room: bool, content: str, kf_id: int = 0) -> dict:
     """Send `content` to a contact (`is_room` false) or a group (`is_room` true)."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     reply = traced("send-text", session.uuid, client().send_text, session.uuid, send_userid, is_room, content, kf_id)
     return {"ok": True, "request": reply.request, "raw": reply.envelope}
 
 
 def contacts(uuid: str, page: ContactsPage) -> dict:
     """One page of the inner directory and one of the external contacts, fetched together."""
-    session = require_session(uuid)
+    session = require_instance(uuid)
     api = client()
     inner, external = traced_together(
         "contacts",
@@ -40,7 +40,7 @@ def contacts(uuid: str, page: ContactsPage) -> dict:
     )
     for outcome in (inner, external):
         if isinstance(outcome, UpstreamError):
-            save_session(session.uuid, last_error=outcome.message)
+            save_instance(session.uuid, last_error=outcome.message)
             raise outcome
     assert isinstance(inner, Reply) and isinstance(external, Reply)
     return {
