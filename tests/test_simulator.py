@@ -29,6 +29,7 @@ DEMO_USER_ID = 1688857362464764
 PROFILE_KEYS = {"user_id", "corp_id", "nickname", "realname", "acctid", "avatar", "mobile", "corp_name"}
 SCAN_KEYS = {"Vid", "Qrcode_key", "Corpid", "Nick_name", "Icon_url", "Logo"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
 # Short retry pause so the retry tests stay fast.
 FAST = {"callback_retry_delay": 0.05, "callback_timeout": 2}
 
@@ -194,9 +195,12 @@ def test_first_login_with_code_emits_callbacks_in_order(up: Upstream, receiver: 
     assert set(data) == {"qrcode", "qrcode_data", "Ttl", "Key"}
     assert data["Ttl"] == 600 and re.fullmatch(r"[0-9A-F]{32}", data["Key"])
     assert not data["qrcode_data"].startswith("data:")
-    assert base64.b64decode(data["qrcode_data"]).startswith(PNG_MAGIC)
+    # 02-login: qrcode_data is a JPEG (/9j/...); the image's file name is random, not the Key.
+    assert data["qrcode_data"].startswith("/9j/")
+    assert base64.b64decode(data["qrcode_data"]).startswith(JPEG_MAGIC)
+    assert data["Key"] not in data["qrcode"] and re.search(r"/[0-9a-f-]{36}\.png$", data["qrcode"])
     image = requests.get(data["qrcode"], timeout=5)
-    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
     assert image.content == base64.b64decode(data["qrcode_data"])
 
     scanned = up.scan(uuid)
@@ -230,6 +234,9 @@ def test_first_login_with_code_emits_callbacks_in_order(up: Upstream, receiver: 
     assert set(profile) >= PROFILE_KEYS
     assert profile["user_id"] == DEMO_USER_ID and profile["realname"] == "刘演示"
     assert profile["corp_name"] == "明月科技"
+    # 20-callback-login: Vid, Corpid and Corp_name are 0, 0 and ""; the corp's name is Corp_full_name.
+    assert (profile["Vid"], profile["Corpid"], profile["Corp_name"]) == (0, 0, "")
+    assert profile["Corp_full_name"] == "明月科技有限公司"
 
     after = up.ok("GetRunClientByUuid", uuid=uuid)
     assert after["loginType"] == 2 and after["uuid"] == uuid and after["logintime"] > 0
@@ -277,7 +284,8 @@ def test_reused_device_scan_needs_no_code(up: Upstream, receiver: CallbackReceiv
     assert state["loginType"] == 1 and state["user_info"]["isLogin"] is False
 
     init = up.ok("init", vid=str(user_id))
-    assert init["is_login"] == "false" and init["uuid"] != uuid
+    # A16: "如果初始化传了id则用初始化的id作为uuid".
+    assert init["is_login"] == "false" and init["uuid"] == str(user_id) != uuid
     uuid2 = init["uuid"]
     up.ok("SetCallbackUrl", uuid=uuid2, callbackUrl=receiver.url)  # alias of `url`
     key = up.ok("getQrCode", uuid=uuid2)["Key"]
@@ -381,24 +389,55 @@ def test_secondary_verification_gate_and_clearing(up: Upstream, receiver: Callba
     assert dropped["payload"] == expected
     assert json.loads(receiver.wait_for(5)[-1]["json"]) == expected
 
+    # Every call answers -11025, the status call included (upstream-api-more.md §7).
     gate = {"data": None, "errcode": -11025, "errmsg": "出现二次验证，请重新获取二维码登录"}
     assert up.call("SendTextMsg", uuid=uuid, send_userid=1, isRoom=False, content="x") == gate
     assert up.call("GetExternalContacts", uuid=uuid, limit=10, seq=0) == gate
     assert up.call("SetCallbackUrl", uuid=uuid, url=receiver.url) == gate
     assert up.call("LoginOut", uuid=uuid) == gate
-    assert login_type(up, uuid) == 2  # still logged in
-    assert up.ok("GetRunClient")[0][str(user_id)]["isLogin"] is True
+    assert up.call("GetRunClientByUuid", uuid=uuid) == gate
+    assert up.ok("GetRunClient")[0][str(user_id)]["isLogin"] is True  # still logged in
     assert up.control("GET", "state").json()["instances"][0]["secondary_pending"] is True
 
     # Scanning before SecondaryValidation issued a QR is refused.
     assert up.control("POST", "scan", {"uuid": uuid}).status_code == 400
     second = up.call("SecondaryValidation", uuid=uuid)
     assert second["errcode"] == 0 and set(second["data"]) == {"qrcode", "Ttl", "Key"}
-    assert requests.get(second["data"]["qrcode"], timeout=5).content.startswith(PNG_MAGIC)
+    assert requests.get(second["data"]["qrcode"], timeout=5).content.startswith(JPEG_MAGIC)
     assert up.scan(uuid)["needCode"] is False
-    assert receiver.wait_for(8)[-1]["type"] == 104001
+    # The docs promise no callback after secondary verification: the calls just work again.
     echo = up.ok("SendTextMsg", uuid=uuid, send_userid=1, isRoom=False, content="x")
-    assert echo["content"] == "x"
+    assert echo["content"] == "x" and login_type(up, uuid) == 2
+    time.sleep(0.3)
+    assert receiver.types(uuid)[-1] == 100012
+
+
+def test_secondary_verification_generous_variants(make_sim: Callable[..., Any], receiver: CallbackReceiver) -> None:
+    _, up = make_sim(secondary_exempts_status_calls=True, secondary_scan_sends_login_callbacks=True)
+    uuid, _ = first_login(up, receiver)
+    receiver.wait_for(4)
+    up.control("POST", "drop", {"uuid": uuid, "type": 100012})
+    assert login_type(up, uuid) == 2  # the status call is exempt
+    up.ok("SecondaryValidation", uuid=uuid)
+    up.scan(uuid)
+    assert [e["type"] for e in receiver.wait_for(8)[-3:]] == [100001, 100002, 104001]
+
+
+def test_secondary_verification_some_time_after_a_first_login(
+    make_sim: Callable[..., Any], receiver: CallbackReceiver
+) -> None:
+    _, up = make_sim(secondary_after_first_login_s=0.5)
+    uuid, _ = first_login(up, receiver)
+    assert up.ok("GetRunClientByUuid", uuid=uuid)["loginType"] == 2
+    assert receiver.wait_for(5, timeout=3)[-1]["type"] == 100012
+    assert up.call("GetRunClientByUuid", uuid=uuid)["errcode"] == -11025
+    # The control API can ask for the same, later, on any logged-in instance.
+    _, later = make_sim()
+    other, _ = first_login(later, receiver)
+    delayed = later.control("POST", "drop", {"uuid": other, "type": 100012, "after_s": 0.3}).json()
+    assert delayed["payload"]["after_s"] == 0.3 and later.call("GetRunClientByUuid", uuid=other)["errcode"] == 0
+    time.sleep(0.8)
+    assert later.call("GetRunClientByUuid", uuid=other)["errcode"] == -11025
 
 
 def test_unknown_uuid_unknown_action_and_not_logged_in(up: Upstream) -> None:
@@ -674,8 +713,14 @@ def test_control_errors_state_and_reset(up: Upstream) -> None:
 def test_control_page_is_self_contained(up: Upstream) -> None:
     page = requests.get(f"{up.base}/_sim/", timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    for label in ("扫码", "推送", "故障", "100012"):
+    for label in ("扫码", "推送", "故障", "100012", "上游重启", "drop-after"):
         assert label in page.text
+    events = up.control("GET", "state").json()["events"]
+    assert {"100003", "100006", "102001", "102002", "102006", "116001", "115001", "115009", "ban", "duplicate"} <= set(
+        events
+    )
+    for name in events:  # every event the control API sends has its button
+        assert f'data-event="{name}"' in page.text
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", page.text)
 
 
@@ -795,8 +840,9 @@ def test_create_simulator_app_with_flask_test_client() -> None:
         client = app.test_client()
         uuid = client.post("/wxwork/init", json={"vid": ""}).get_json()["data"]["uuid"]
         qr = client.post("/wxwork/getQrCode", json={"uuid": uuid}).get_json()["data"]
-        assert qr["qrcode"] == f"http://sim.example:9952/qrcode/{qr['Key']}.png"
-        assert client.get(f"/qrcode/{qr['Key']}.png").data.startswith(PNG_MAGIC)
+        name = qr["qrcode"].rsplit("/", 1)[1]
+        assert qr["qrcode"] == f"http://sim.example:9952/{name}" and qr["Key"] not in name
+        assert client.get(f"/{name}").data.startswith(JPEG_MAGIC)
     finally:
         app.extensions["wxwork_simulator"].shutdown()
     with pytest.raises(ValueError, match="unknown simulator settings"):
@@ -806,6 +852,7 @@ def test_create_simulator_app_with_flask_test_client() -> None:
 def test_command_line_runs_and_prints_control_url() -> None:
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "wxwork_demo.simulator", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--set", "init_uuid_is_vid=false", "--set", "qr_image_format=png"]
     pipe = subprocess.PIPE
     with subprocess.Popen(command, cwd=root, stdout=pipe, stderr=pipe, text=True) as process:
         try:
@@ -814,6 +861,8 @@ def test_command_line_runs_and_prints_control_url() -> None:
             match = re.search(r"(http://127\.0\.0\.1:\d+)/_sim/", lines[1])
             assert match, lines
             assert requests.post(f"{match.group(1)}/wxwork/init", json={}, timeout=5).json()["errcode"] == 0
+            settings = requests.get(f"{match.group(1)}/_sim/state", timeout=5).json()["settings"]
+            assert settings["init_uuid_is_vid"] is False and settings["qr_image_format"] == "png"
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -822,3 +871,169 @@ def test_command_line_runs_and_prints_control_url() -> None:
                 process.kill()
                 _, stderr = process.communicate()
     assert process.returncode == 0, stderr
+
+
+# ----- fidelity to the docs, and the opt-in generous variants ---------------------------------------
+
+
+def test_generous_variants_are_opt_in(make_sim: Callable[..., Any], receiver: CallbackReceiver) -> None:
+    _, up = make_sim(qr_image_format="png", qr_file_name_is_key=True, login_callback_fills_ids=True)
+    uuid = up.ok("init", vid="")["uuid"]
+    up.ok("SetCallbackUrl", uuid=uuid, url=receiver.url)
+    qr = up.ok("getQrCode", uuid=uuid)
+    assert qr["qrcode"].endswith(f"/{qr['Key']}.png")
+    assert base64.b64decode(qr["qrcode_data"]).startswith(PNG_MAGIC)
+    scanned = up.scan(uuid)
+    up.ok("CheckCode", uuid=uuid, qrcodeKey=qr["Key"], code=scanned["code"])
+    profile = json.loads(receiver.wait_for(4)[-1]["json"])
+    assert profile["Vid"] == DEMO_USER_ID and profile["Corpid"] == profile["corp_id"] and profile["Corp_name"]
+
+    _, random_uuids = make_sim(init_uuid_is_vid=False)
+    assert random_uuids.ok("init", vid=DEMO_USER_ID)["uuid"] != str(DEMO_USER_ID)
+
+
+def test_init_with_an_id_twice_replaces_the_idle_instance(up: Upstream) -> None:
+    uuid, user_id = first_login(up)
+    up.ok("LoginOut", uuid=uuid)
+    first = up.ok("init", vid=user_id)["uuid"]
+    up.ok("automaticLogin", uuid=first)
+    up.control("POST", "drop", {"uuid": first, "type": 100007})
+    again = up.ok("init", vid=user_id)
+    assert again == {"uuid": str(user_id), "is_login": "false"} and login_type(up, first) == 1
+    up.ok("automaticLogin", uuid=first)
+    assert login_type(up, first) == 2
+
+
+def test_callbacks_are_not_retried_by_default(up: Upstream, make_receiver: Callable[..., CallbackReceiver]) -> None:
+    receiver = make_receiver(fail_first=1)
+    uuid = up.ok("init")["uuid"]
+    up.ok("SetCallbackUrl", uuid=uuid, url=receiver.url)
+    up.ok("getQrCode", uuid=uuid)
+    up.scan(uuid)
+    assert [e["type"] for e in receiver.wait_for(1)] == [100004]  # 100001 was refused once: lost
+    attempts = up.control("GET", f"callbacks?uuid={uuid}").json()["attempts"]
+    assert [(a["type"], a["attempt"], a["ok"]) for a in attempts] == [(100001, 1, False), (100004, 1, True)]
+
+
+def test_room_message_has_a_numeric_room_id_and_no_receiver(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid, _ = first_login(up, receiver)
+    up.control("POST", "message", {"uuid": uuid, "content": "群里好", "is_room": True})
+    payload = json.loads(receiver.wait_for(5)[-1]["json"])
+    assert payload["is_room"] == 1 and payload["receiver"] == 0
+    assert isinstance(payload["room_conversation_id"], str) and payload["room_conversation_id"].isdigit()
+    assert int(payload["room_conversation_id"]) > 2**53
+
+
+def test_invented_errors_are_labelled_and_configurable(make_sim: Callable[..., Any]) -> None:
+    _, up = make_sim(
+        errors={"unknown_instance": [404, "no such instance"], "wrong_code": {"errcode": 7, "errmsg": "x"}}
+    )
+    assert up.call("GetRunClientByUuid", uuid="nope") == {"data": None, "errcode": 404, "errmsg": "no such instance"}
+    table = up.control("GET", "state").json()["errors"]
+    assert table["unknown_instance"]["errcode"] == 404 and table["secondary_verification"]["errcode"] == -11025
+    assert table["wrong_code"]["source"] == "invented" and table["not_logged_in"]["source"].startswith("observed")
+    with pytest.raises(ValueError, match="unknown error name"):
+        create_simulator_app({"errors": {"no_such_error": [1, "x"]}})
+
+
+# ----- the events beyond login --------------------------------------------------------------------
+
+
+def event(up: Upstream, uuid: str, type_: Any, **options: Any) -> dict[str, Any]:
+    response = up.control("POST", "event", {"uuid": uuid, "type": type_, **options})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_scan_cancelled_on_the_phone(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid = up.ok("init")["uuid"]
+    up.ok("SetCallbackUrl", uuid=uuid, url=receiver.url)
+    key = up.ok("getQrCode", uuid=uuid)["Key"]
+    assert event(up, uuid, 100003)["type"] == 100003
+    events = receiver.wait_for(2)
+    assert [e["type"] for e in events] == [100001, 100003]
+    assert json.loads(events[1]["json"])["Qrcode_key"] == key
+    assert up.scan(uuid)["needCode"] is True  # the QR code can still be scanned
+
+
+def test_corp_switch_moves_the_account_to_its_new_id(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid, user_id = first_login(up, receiver)
+    switched = event(up, uuid, "100006", corp_name="星河贸易")["payload"]
+    assert switched["this_vid"] == user_id and switched["vid"] != user_id and switched["corp_name"] == "星河贸易"
+    assert json.loads(receiver.wait_for(5)[-1]["json"]) == switched
+    assert up.ok("GetRunClientByUuid", uuid=uuid)["user_info"]["userid"] == switched["vid"]
+    up.control("POST", "drop", {"uuid": uuid, "type": 100007})
+    again = up.ok("init", vid=switched["vid"])["uuid"]
+    up.ok("automaticLogin", uuid=again)  # the device knows the new id
+    assert login_type(up, again) == 2
+
+
+@pytest.mark.parametrize(
+    ("type_", "code", "msgtype"),
+    [("102001", 102001, 1011), ("102002", 102002, 1011), ("102006", 102006, 2001), ("ban", 102000, 1011)],
+)
+def test_contact_and_system_notices(up: Upstream, receiver: CallbackReceiver, type_: str, code: int, msgtype: int):
+    uuid, user_id = first_login(up, receiver)
+    sent = event(up, uuid, type_, contact=7881302555913738)
+    delivered = receiver.wait_for(5)[-1]
+    assert delivered["type"] == code == sent["type"]
+    payload = json.loads(delivered["json"])
+    assert payload == sent["payload"] and payload["msgtype"] == msgtype and payload["referid"] == 0
+    if type_ == "ban":
+        url = payload["extraContent"]["extraMessageLink"]["jumpUrl"]
+        assert url.startswith("https://work.weixin.qq.com/webapp/spam/info?key=") and payload["msg"]
+        detail = up.ok("getBanDetile", uuid=uuid, url=url)
+        main = detail["mainData"]
+        assert detail["vid"] == str(user_id) and main["ban_title"] and main["ban_reason"] and main["ban_func"]
+        assert int(main["ban_finish_time"]) > int(main["ban_start_time"])
+        assert up.call("getBanDetile", uuid=uuid, url="https://example.test/?key=x")["errcode"] != 0
+    else:
+        assert payload["sender"] == user_id and payload["receiver"] == 7881302555913738
+
+
+def test_friend_request_and_room_events(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid, _ = first_login(up, receiver)
+    request = event(up, uuid, 116001)["payload"]
+    assert request["list"][0]["user_id"] and request["seq"] == request["list"][0]["seq"]
+    for code in range(115001, 115010):
+        payload = event(up, uuid, code, room_id="10927640775842980")["payload"]
+        room = payload.get("room_conversation_id") or payload.get("room_id")
+        assert room == "10927640775842980", (code, payload)
+    assert [e["type"] for e in receiver.wait_for(14)[-10:]] == [116001, *range(115001, 115010)]
+    assert up.control("POST", "event", {"uuid": uuid, "type": "115010"}).status_code == 400
+
+
+def test_duplicate_delivery_has_a_referid(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid, _ = first_login(up, receiver)
+    assert up.control("POST", "event", {"uuid": uuid, "type": "duplicate"}).status_code == 400  # nothing yet
+    original = up.control("POST", "message", {"uuid": uuid, "content": "你好"}).json()["payload"]
+    again = event(up, uuid, "duplicate")["payload"]
+    assert again["msg_id"] == original["msg_id"] and again["referid"] != 0 and original["referid"] == 0
+    assert [json.loads(e["json"])["referid"] != 0 for e in receiver.wait_for(6)[-2:]] == [False, True]
+
+
+# ----- the upstream restarts ----------------------------------------------------------------------
+
+
+def test_upstream_restart_keeps_device_knowledge(up: Upstream, receiver: CallbackReceiver) -> None:
+    uuid, user_id = first_login(up, receiver)
+    restarted = up.control("POST", "restart", {"down_s": 0.5}).json()
+    assert restarted == {"ok": True, "dropped": 1}
+    with pytest.raises(requests.ConnectionError):
+        up.raw("GetRunClientByUuid", {"uuid": uuid})
+    time.sleep(0.8)
+    assert up.call("GetRunClientByUuid", uuid=uuid)["errmsg"] == "实例不存在"
+    again = up.ok("init", vid=user_id)["uuid"]
+    up.ok("SetCallbackUrl", uuid=again, url=receiver.url)
+    up.ok("automaticLogin", uuid=again)  # 自动登录重连流程: the device is known, no scan
+    assert login_type(up, again) == 2
+
+
+def test_device_store_survives_a_new_process(tmp_path: Path, make_sim: Callable[..., Any]) -> None:
+    store = str(tmp_path / "devices.json")
+    _, up = make_sim(device_store=store)
+    _, user_id = first_login(up)
+    _, fresh = make_sim(device_store=store)  # the simulator process started again
+    uuid = fresh.ok("init", vid=user_id)["uuid"]
+    fresh.ok("automaticLogin", uuid=uuid)
+    assert login_type(fresh, uuid) == 2

@@ -78,32 +78,36 @@ class Account:
             "Logo": CORP_LOGO,
         }
 
-    def login_payload(self) -> dict[str, Any]:
-        """Payload of callback 104001: the full profile listed in §4.1."""
+    def login_payload(self, *, fill_ids: bool = False) -> dict[str, Any]:
+        """Payload of callback 104001: the full profile listed in §4.1.
+
+        As in the docs' sample (20-callback-login), `Vid`, `Corpid` and `Corp_name` are 0, 0 and "": the
+        account id is `user_id`, the corp's name `Corp_full_name`. `fill_ids` fills them (opt-in setting).
+        """
         return {
-            "user_id": self.user_id,
-            "corp_id": self.corp_id,
-            "nickname": self.nickname,
-            "realname": self.realname,
+            "Corpid": self.corp_id if fill_ids else 0,
+            "unionid": self.unionid,
+            "create_time": 0,
+            "Admin_vid": 0,
+            "sex": self.sex,
+            "mobile": self.mobile,
+            "Corp_full_name": self.corp_full_name,
             "acctid": self.acctid,
             "avatar": self.avatar,
-            "mobile": self.mobile,
-            "unionid": self.unionid,
-            "sex": self.sex,
-            "position": self.position,
-            "english_name": self.english_name,
             "corp_name": self.corp_name,
-            "Corp_full_name": self.corp_full_name,
-            "Corp_desc": "",
-            "Corpid": self.corp_id,
-            "Vid": self.user_id,
-            "Admin_vid": 0,
-            "Mail": self.mail,
-            "Ownername": self.realname,
-            "Corp_name": self.corp_name,
-            "Corp_logo": CORP_LOGO,
-            "create_time": 0,
             "Create_time": 0,
+            "english_name": self.english_name,
+            "realname": self.realname,
+            "Vid": self.user_id if fill_ids else 0,
+            "Mail": self.mail if fill_ids else "",
+            "Ownername": self.realname if fill_ids else "",
+            "user_id": self.user_id,
+            "nickname": self.nickname,
+            "position": self.position,
+            "Corp_desc": "",
+            "corp_id": self.corp_id,
+            "Corp_name": self.corp_name if fill_ids else "",
+            "Corp_logo": CORP_LOGO if fill_ids else "",
         }
 
     def summary(self) -> dict[str, Any]:

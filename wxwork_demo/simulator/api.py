@@ -15,10 +15,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 
 from .directory import InvalidCursor
+from .errors import UpstreamError
 from .faults import REFUSE_ENVIRON_KEY, Fault
+from .model import Proxy
 from .parsing import FieldError, parse_bool, parse_id, parse_int
+from .qr import image_mime_type
 from .runtime import Simulator, simulator_of
-from .state import Proxy, UpstreamError
 
 bp = Blueprint("wxwork_simulator_api", __name__)
 
@@ -44,7 +46,7 @@ def _proxy_from(body: dict[str, Any]) -> Proxy:
 
 
 def _init(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    uuid, is_login = sim.state.init(parse_id(body.get("vid"), "vid"), _proxy_from(body))
+    uuid, is_login = sim.upstream.init(parse_id(body.get("vid"), "vid"), _proxy_from(body))
     return {"uuid": uuid, "is_login": "true" if is_login else "false"}, "ok"
 
 
@@ -52,85 +54,90 @@ def _set_callback_url(sim: Simulator, body: dict[str, Any], base_url: str) -> tu
     url = body.get("url") or body.get("callbackUrl") or body.get("callback_url")
     callback_type = str(body.get("callbackType") or "HTTP").upper()
     if callback_type == "HTTP" and not url:
-        raise UpstreamError(-1, "url 不能为空")
-    sim.state.set_callback(body.get("uuid"), str(url) if url else None, callback_type)
+        raise sim.state.errors.error("missing_url")
+    sim.upstream.set_callback(body.get("uuid"), str(url) if url else None, callback_type)
     return None, "设置成功"
 
 
 def _get_qr_code(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    return sim.state.get_qrcode(body.get("uuid"), base_url), "获取二维码成功"
+    return sim.upstream.get_qrcode(body.get("uuid"), base_url), "获取二维码成功"
 
 
 def _check_code(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    sim.state.check_code(body.get("uuid"), body.get("qrcodeKey"), body.get("code"))
+    sim.upstream.check_code(body.get("uuid"), body.get("qrcodeKey"), body.get("code"))
     return None, "ok"
 
 
 def _automatic_login(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    sim.state.automatic_login(body.get("uuid"))
+    sim.upstream.automatic_login(body.get("uuid"))
     return None, "登陆成功"
 
 
 def _login_out(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    sim.state.login_out(body.get("uuid"))
+    sim.upstream.login_out(body.get("uuid"))
     return {"code": 0, "errMsg": "ok", "obj": {}, "pbObj": None}, "退出成功"
 
 
 def _secondary_validation(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    return sim.state.secondary_validation(body.get("uuid"), base_url), "获取二维码成功"
+    return sim.upstream.secondary_validation(body.get("uuid"), base_url), "获取二维码成功"
 
 
 def _get_run_client(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
     # The docs list no parameters; a `uuid` some clients send is ignored (A7).
-    return sim.state.run_clients(base_url), "获取成功"
+    return sim.upstream.run_clients(base_url), "获取成功"
 
 
 def _get_run_client_by_uuid(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    return sim.state.run_client_by_uuid(body.get("uuid"), base_url), "获取成功"
+    return sim.upstream.run_client_by_uuid(body.get("uuid"), base_url), "获取成功"
 
 
 def _close_connent(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    sim.state.close(body.get("uuid"))
+    sim.upstream.close(body.get("uuid"))
     return None, "关闭成功"
 
 
 def _set_proxy(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    sim.state.set_proxy(body.get("uuid"), _proxy_from(body))
+    sim.upstream.set_proxy(body.get("uuid"), _proxy_from(body))
     return None, "ok"
 
 
 def _send_text_msg(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
     # Check the instance first: an offline instance answers 实例未登录 whatever the body holds.
-    sim.state.logged_in_account(body.get("uuid"))
+    sim.upstream.logged_in_account(body.get("uuid"))
     send_userid = parse_id(body.get("send_userid"), "send_userid")
     content = body.get("content")
     if send_userid is None:
-        raise UpstreamError(-1, "send_userid 不能为空")
+        raise sim.state.errors.error("missing_field", field="send_userid")
     if content is None or content == "":
-        raise UpstreamError(-1, "content 不能为空")
+        raise sim.state.errors.error("missing_field", field="content")
     kf_id = parse_id(body.get("kf_id"), "kf_id") or 0
     is_room = parse_bool(body.get("isRoom"))
-    echo = sim.state.send_text(body.get("uuid"), send_userid, is_room, str(content), kf_id)
+    echo = sim.upstream.send_text(body.get("uuid"), send_userid, is_room, str(content), kf_id)
     return echo, "ok"
 
 
 def _get_inner_contacts(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    account = sim.state.logged_in_account(body.get("uuid"))
+    account = sim.upstream.logged_in_account(body.get("uuid"))
     limit = body.get("limit")
     try:
         page, seq = sim.directory.page_inner(account.corp_id, account.corp_name, body.get("strSeq"), limit)
     except InvalidCursor:
-        raise UpstreamError(-1, "strSeq 无效") from None
+        raise sim.state.errors.error("bad_cursor") from None
     return {"list": page, "seq": seq}, "ok"
 
 
 def _get_external_contacts(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
-    account = sim.state.logged_in_account(body.get("uuid"))
+    account = sim.upstream.logged_in_account(body.get("uuid"))
     # Clients written against the inner list send `strSeq` here too (A8); take it when `seq` is absent.
     raw = body.get("seq") if body.get("seq") is not None else body.get("strSeq")
     seq = max(0, parse_int(raw, "seq", 0))
     page, next_seq = sim.directory.page_external(account.user_id, seq, body.get("limit"))
     return {"list": page, "seq": next_seq}, "ok"
+
+
+def _get_ban_detile(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
+    # The spelling is the API's (09-account, 获取当前账号封禁原因).
+    return sim.upstream.ban_detail(body.get("uuid"), body.get("url")), "ok"
 
 
 ACTIONS: dict[str, Handler] = {
@@ -148,6 +155,7 @@ ACTIONS: dict[str, Handler] = {
     "SendTextMsg": _send_text_msg,
     "GetInnerContacts": _get_inner_contacts,
     "GetExternalContacts": _get_external_contacts,
+    "getBanDetile": _get_ban_detile,
 }
 
 
@@ -215,7 +223,8 @@ def upstream_call(action: str) -> Response:
         data, errmsg = handler(sim, body, sim.public_url(request.host_url))
         envelope = {"data": data, "errcode": 0, "errmsg": errmsg}
     except FieldError as exc:
-        envelope = {"data": None, "errcode": -1, "errmsg": str(exc)}
+        error = sim.state.errors.error("bad_field", field=exc.field)
+        envelope = {"data": None, "errcode": error.errcode, "errmsg": error.errmsg}
     except UpstreamError as exc:
         envelope = {"data": exc.data, "errcode": exc.errcode, "errmsg": exc.errmsg}
     if action in _ERRORCODE_ACTIONS:
@@ -234,10 +243,11 @@ def upstream_call(action: str) -> Response:
     return jsonify(envelope)
 
 
-@bp.get("/qrcode/<key>.png")
-def qrcode_image(key: str) -> Response:
-    """The image behind `qrcode` in getQrCode/SecondaryValidation answers."""
-    png = simulator_of().state.qr_image(key)
-    if png is None:
+@bp.get("/<name>.png")
+def qrcode_image(name: str) -> Response:
+    """The image behind `qrcode` in getQrCode/SecondaryValidation answers, at the host's root as in the
+    docs' sample URL. It is the same image as `qrcode_data` (a JPEG by default, whatever the extension)."""
+    image = simulator_of().state.image(name)
+    if image is None:
         abort(404)
-    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+    return Response(image, mimetype=image_mime_type(image), headers={"Cache-Control": "no-store"})

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
-from .control_page import CONTROL_PAGE_HTML
+from .control_ops import EVENT_TYPES
+from .errors import ControlError
 from .faults import FAULT_MODES
+from .model import DISCONNECT_MESSAGES
 from .parsing import FieldError, parse_bool, parse_id, parse_int
 from .runtime import simulator_of
-from .state import ControlError
 
-bp = Blueprint("wxwork_simulator_control", __name__, url_prefix="/_sim")
+bp = Blueprint("wxwork_simulator_control", __name__, url_prefix="/_sim", template_folder="templates")
 
 MAX_BULK_LOGIN = 20_000
 
@@ -47,8 +48,9 @@ def _field_error(exc: FieldError) -> tuple[Response, int]:
 
 @bp.get("/")
 def page() -> Response:
-    """The HTML control page (no external assets)."""
-    return Response(CONTROL_PAGE_HTML, mimetype="text/html")
+    """The HTML control page (templates/simulator_control.html; no external assets)."""
+    html = render_template("simulator_control.html", events=EVENT_TYPES, disconnects=DISCONNECT_MESSAGES)
+    return Response(html, mimetype="text/html")
 
 
 @bp.get("/state")
@@ -63,13 +65,9 @@ def state() -> Response:
             "faults": fault.to_dict() if fault else None,
             "sent_total": sim.sent.list(limit=1)[0],
             "callbacks_pending": sim.dispatcher.pending(),
-            "settings": {
-                "qr_ttl": sim.settings.qr_ttl,
-                "callback_retries": sim.settings.callback_retries,
-                "contacts_inner_people": sim.settings.contacts_inner_people,
-                "contacts_external": sim.settings.contacts_external,
-                "seed": sim.settings.seed,
-            },
+            "settings": sim.settings.public(),
+            "errors": sim.state.errors.as_dict(),
+            "events": EVENT_TYPES,
         }
     )
 
@@ -80,19 +78,69 @@ def scan() -> Response:
     body = _body()
     if not body.get("uuid"):
         raise ControlError(400, "uuid is required")
-    result = simulator_of().state.scan(body["uuid"], parse_id(body.get("user_id"), "user_id"))
+    result = simulator_of().control.scan(body["uuid"], parse_id(body.get("user_id"), "user_id"))
     return _ok(**result)
 
 
 @bp.post("/drop")
 def drop() -> Response:
-    """Inject a disconnect: `{uuid, type, require_scan?}` with type 100005/100007/100008/100009/100012."""
+    """Inject a disconnect: `{uuid, type, require_scan?, after_s?}`, type 100005/100007/100008/100009/100012.
+
+    `after_s` (100012 only) has the upstream demand secondary verification that many seconds later.
+    """
     body = _body()
     if not body.get("uuid"):
         raise ControlError(400, "uuid is required")
     type_ = parse_int(body.get("type"), "type", 0)
-    payload = simulator_of().state.drop(body["uuid"], type_, parse_bool(body.get("require_scan")))
+    after_s = _seconds(body.get("after_s"), "after_s")
+    payload = simulator_of().control.drop(body["uuid"], type_, parse_bool(body.get("require_scan")), after_s)
     return _ok(type=type_, payload=payload)
+
+
+@bp.post("/event")
+def event() -> Response:
+    """Send another callback: `{uuid, type, ...}` with type one of `GET /_sim/state`'s `events`.
+
+    Options: `user_id` (100003, 100006), `corp_id`/`corp_name` (100006), `contact` (102001, 102002, 102006,
+    116001, rooms), `room_id` (115xxx), `title`/`reason`/`functions`/`duration_s` (ban).
+    """
+    body = _body()
+    if not body.get("uuid"):
+        raise ControlError(400, "uuid is required")
+    options = {
+        "user_id": parse_id(body.get("user_id"), "user_id"),
+        "corp_id": parse_id(body.get("corp_id"), "corp_id"),
+        "corp_name": body.get("corp_name"),
+        "contact": parse_id(body.get("contact"), "contact"),
+        "room_id": parse_id(body.get("room_id"), "room_id"),
+        "title": body.get("title"),
+        "reason": body.get("reason"),
+        "functions": body.get("functions"),
+        "duration_s": parse_int(body.get("duration_s"), "duration_s", 0),
+    }
+    type_, payload = simulator_of().control.event(body["uuid"], str(body.get("type") or ""), options)
+    return _ok(type=type_, payload=payload)
+
+
+@bp.post("/restart")
+def restart() -> Response:
+    """The upstream service restarts: `{down_s?}`. Instances are gone, device knowledge is kept, so
+    init(vid) + automaticLogin logs known accounts back in; connections are refused for `down_s` seconds."""
+    body = _body()
+    dropped = simulator_of().restart_upstream(_seconds(body.get("down_s"), "down_s"))
+    return _ok(dropped=dropped)
+
+
+def _seconds(value: Any, name: str) -> float:
+    if value is None or value == "":
+        return 0.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ControlError(400, f"{name} must be a number of seconds") from None
+    if not 0 <= seconds <= 86400:
+        raise ControlError(400, f"{name} must be between 0 and 86400")
+    return seconds
 
 
 @bp.post("/message")
@@ -107,7 +155,7 @@ def message() -> Response:
     if body.get("content") is None:
         raise ControlError(400, "content is required")
     room_id = body.get("room_conversation_id")
-    payload = simulator_of().state.push_message(
+    payload = simulator_of().control.push_message(
         body["uuid"],
         content=str(body["content"]),
         sender=parse_id(body.get("sender"), "sender"),
@@ -196,7 +244,7 @@ def bulk_login() -> Response:
     if not 1 <= count <= MAX_BULK_LOGIN:
         raise ControlError(400, f"count must be between 1 and {MAX_BULK_LOGIN}")
     callback_url = body.get("callback_url")
-    instances = simulator_of().state.bulk_login(count, str(callback_url) if callback_url else None)
+    instances = simulator_of().control.bulk_login(count, str(callback_url) if callback_url else None)
     return _ok(instances=instances)
 
 
@@ -207,7 +255,7 @@ def accounts_flag() -> Response:
     user_id = parse_id(body.get("user_id"), "user_id")
     if user_id is None:
         raise ControlError(400, "user_id is required")
-    account = simulator_of().state.set_account_flags(user_id, parse_bool(body.get("needs_scan", True)))
+    account = simulator_of().control.set_account_flags(user_id, parse_bool(body.get("needs_scan", True)))
     return _ok(account=account)
 
 

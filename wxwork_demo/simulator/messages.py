@@ -10,6 +10,8 @@ from typing import Any
 
 # Sent messages kept for inspection; a benchmark can send far more than a test needs to read back.
 _SENT_KEEP = 100_000
+# The room of the docs' room-message sample (21-callback-message, 内部联系人图片消息).
+DEFAULT_ROOM_ID = "10817857838351957"
 
 
 class MessageFactory:
@@ -21,7 +23,7 @@ class MessageFactory:
         self._msg_id = 1011720
         self._server_id = 7130717
 
-    def _next_ids(self) -> tuple[int, int, str]:
+    def next_ids(self) -> tuple[int, int, str]:
         with self._lock:
             self._msg_id += 1
             self._server_id += self._rng.randint(1, 5)
@@ -30,7 +32,7 @@ class MessageFactory:
 
     def sent_echo(self, sender: int, receiver: int, is_room: bool, content: str) -> dict[str, Any]:
         """The `data` SendTextMsg answers with: the message as upstream stored it."""
-        msg_id, server_id, app_info = self._next_ids()
+        msg_id, server_id, app_info = self.next_ids()
         return {
             "receiver": receiver,
             "sender": sender,
@@ -57,11 +59,12 @@ class MessageFactory:
         sender_name: str = "",
     ) -> dict[str, Any]:
         """A type-102000 payload for a message the account receives."""
-        msg_id, server_id, app_info = self._next_ids()
+        msg_id, server_id, app_info = self.next_ids()
         payload: dict[str, Any] = {
             "flag": 16777216,
             "kf_id": 0,
-            "receiver": receiver,
+            # In a room the receiver is 0 and the room is `room_conversation_id` (21-callback-message).
+            "receiver": 0 if is_room else receiver,
             "sender_name": sender_name,
             "is_room": 1 if is_room else 0,
             "server_id": server_id,
@@ -77,7 +80,8 @@ class MessageFactory:
             "atList": [],
         }
         if is_room:
-            payload["room_conversation_id"] = room_conversation_id or "R:10696051737489839"
+            # Room ids are numeric strings larger than 2^53 (upstream-api-more.md §3).
+            payload["room_conversation_id"] = room_conversation_id or DEFAULT_ROOM_ID
         return payload
 
 

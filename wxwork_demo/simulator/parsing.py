@@ -8,20 +8,24 @@ from typing import Any
 class FieldError(ValueError):
     """A request field has a value that cannot mean anything."""
 
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} must be a number")
+        self.field = field
+
 
 def parse_id(value: Any, name: str) -> int | None:
     """A 64-bit id from an int, a decimal string or an integral float; None for missing/empty/0-like."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise FieldError(f"{name} must be a number")
+        raise FieldError(name)
     if isinstance(value, int):
         return value or None
     if isinstance(value, float) and value.is_integer():
         return int(value) or None
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip()) or None
-    raise FieldError(f"{name} must be a number")
+    raise FieldError(name)
 
 
 def parse_int(value: Any, name: str, default: int) -> int:
@@ -29,11 +33,11 @@ def parse_int(value: Any, name: str, default: int) -> int:
     if value is None or value == "":
         return default
     if isinstance(value, bool):
-        raise FieldError(f"{name} must be a number")
+        raise FieldError(name)
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise FieldError(f"{name} must be a number") from None
+        raise FieldError(name) from None
 
 
 def parse_bool(value: Any) -> bool:

@@ -8,11 +8,13 @@ from flask import Flask, current_app
 
 from .callbacks import CallbackDispatcher
 from .calls import CallLog
+from .control_ops import ControlOperations
 from .directory import Directory
 from .faults import FaultInjector
 from .messages import MessageFactory, SentStore
 from .settings import SimulatorSettings
 from .state import SimulatorState
+from .upstream_ops import UpstreamOperations
 
 EXTENSION_KEY = "wxwork_simulator"
 
@@ -34,11 +36,14 @@ class Simulator:
         self.calls = CallLog()
         self.faults = FaultInjector()
         self.state = SimulatorState(settings, self.dispatcher, self.directory, self.messages, self.sent)
+        self.upstream = UpstreamOperations(self.state)
+        self.control = ControlOperations(self.state)
 
     def reset(self) -> None:
         """Back to empty: no instances, accounts, faults, logs or queued callbacks."""
         self.faults.clear()
         self.state.reset()
+        self.control.reset()
         self.dispatcher.clear()
         self.sent.clear()
         self.calls.reset()
@@ -48,6 +53,18 @@ class Simulator:
         self.faults.clear()
         self.state.shutdown()
         self.dispatcher.shutdown()
+
+    def restart_upstream(self, down_s: float = 0.0) -> int:
+        """The upstream service restarts: instances gone, device knowledge kept (自动登录重连流程).
+
+        With `down_s`, connections are refused for that long first, as while a real service restarts.
+        Returns how many instances were dropped.
+        """
+        dropped = self.control.restart_upstream()
+        if down_s > 0:
+            self.faults.configure({"mode": "refuse", "count": -1})
+            self.state.schedule(down_s, self.faults.clear)
+        return dropped
 
     def public_url(self, request_host_url: str) -> str:
         """Base URL for image links: the configured one, else the host the request came in on."""

@@ -1,10 +1,19 @@
-"""Settings of the upstream simulator, with their defaults and validation."""
+"""Settings of the upstream simulator, with their defaults and validation.
+
+The defaults behave like the real upstream as its documentation describes it (upstream-api.md,
+upstream-api-more.md §6-§7). Where the simulator used to be more generous than that, the generous
+behaviour is kept as an opt-in setting, named after what it changes, so a test can run against both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from .errors import parse_error_overrides
+
+QR_IMAGE_FORMATS = ("jpeg", "png")
 
 
 @dataclass(frozen=True)
@@ -13,8 +22,8 @@ class SimulatorSettings:
 
     # Seconds a login QR code may stay unscanned before the instance is destroyed (callback 100009).
     qr_ttl: float = 600.0
-    # Extra delivery attempts after the first one fails (connection error or non-2xx answer).
-    callback_retries: int = 3
+    # Extra delivery attempts after the first one fails. The docs document no retry at all (§4, A19).
+    callback_retries: int = 0
     # Pause before retry n is n * callback_retry_delay seconds.
     callback_retry_delay: float = 0.5
     # Per-attempt timeout of a callback POST.
@@ -28,9 +37,32 @@ class SimulatorSettings:
     seed: int = 20240507
     # Base URL put into QR image URLs; None means "the host the request came in on".
     public_url: str | None = None
-    # Error texts, configurable because the real upstream does not document them (upstream-api.md §6).
-    errmsg_unknown_instance: str = "实例不存在"
-    errmsg_not_logged_in: str = "实例未登录"
+    # Replacements for the simulator's error answers: {name: [errcode, errmsg]} (see errors.py).
+    errors: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # JSON file keeping which accounts logged in on which device across restarts of the simulator
+    # process (the upstream keeps device knowledge when it restarts); None keeps it in memory only.
+    device_store: str | None = None
+
+    # ----- realistic behaviour and its opt-in generous variants ---------------------------------------
+    # init with an id answers with that id as the uuid ("如果初始化传了id则用初始化的id作为uuid", A16).
+    # False: a random uuid every time.
+    init_uuid_is_vid: bool = True
+    # getQrCode's image: "jpeg" as in the docs' sample (`qrcode_data` starts /9j/), or "png".
+    qr_image_format: str = "jpeg"
+    # True: the QR image's file name is its Key (the old demo's key-from-file-name fallback then works).
+    # The docs' sample names the file with a random uuid.
+    qr_file_name_is_key: bool = False
+    # True: callback 104001 fills `Vid`, `Corpid` and `Corp_name`; the docs' sample has 0, 0 and "".
+    login_callback_fills_ids: bool = False
+    # True: GetRunClientByUuid still answers while secondary verification is pending. The docs say
+    # -11025 comes back from any call (upstream-api-more.md §7).
+    secondary_exempts_status_calls: bool = False
+    # True: scanning a SecondaryValidation QR sends 100001, 100002 and 104001. The docs promise no
+    # callback after secondary verification (00-basic, 二次验证注意事项).
+    secondary_scan_sends_login_callbacks: bool = False
+    # Seconds after a first login (new device) at which the upstream demands secondary verification
+    # (the docs: "within about 30 minutes"); 0 never does.
+    secondary_after_first_login_s: float = 0.0
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any] | None) -> SimulatorSettings:
@@ -42,11 +74,16 @@ class SimulatorSettings:
             raise ValueError(f"unknown simulator settings: {', '.join(unknown)}")
         values: dict[str, Any] = {}
         for name, value in settings.items():
-            default = getattr(cls, name)
             if value is None:
-                values[name] = default if name != "public_url" else None
-            elif name == "public_url":
+                continue
+            if name == "errors":
+                values[name] = parse_error_overrides(value)
+                continue
+            default = getattr(cls, name, None)
+            if name in ("public_url", "device_store"):
                 values[name] = str(value).rstrip("/") or None
+            elif isinstance(default, bool):
+                values[name] = _parse_bool(name, value)
             elif isinstance(default, str):
                 values[name] = str(value)
             elif isinstance(default, float):
@@ -66,3 +103,22 @@ class SimulatorSettings:
             raise ValueError("callback_workers must be >= 1")
         if self.contacts_inner_people < 0 or self.contacts_external < 0:
             raise ValueError("contact counts must be >= 0")
+        if self.qr_image_format not in QR_IMAGE_FORMATS:
+            raise ValueError(f"qr_image_format must be one of {', '.join(QR_IMAGE_FORMATS)}")
+        if self.secondary_after_first_login_s < 0:
+            raise ValueError("secondary_after_first_login_s must be >= 0")
+
+    def public(self) -> dict[str, Any]:
+        """Every setting, for the control surface."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name} must be true or false")
