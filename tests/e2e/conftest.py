@@ -70,8 +70,12 @@ def db_url(database_url: str) -> str:
 
 
 @pytest.fixture
-def simulator() -> Iterator[SimulatorServer]:
-    server = SimulatorServer(port=0, settings=SIMULATOR_SETTINGS).start()
+def simulator(request: pytest.FixtureRequest) -> Iterator[SimulatorServer]:
+    """The simulator in its realistic default; `@pytest.mark.simulator_settings(name=value)` changes settings
+    (the opt-in variants of wxwork_demo/simulator/settings.py)."""
+    marker = request.node.get_closest_marker("simulator_settings")
+    settings = {**SIMULATOR_SETTINGS, **(marker.kwargs if marker else {})}
+    server = SimulatorServer(port=0, settings=settings).start()
     try:
         yield server
     finally:
