@@ -46,6 +46,15 @@ def test_terminal_qr_draws_the_modules():
     assert render_qr_image(b"not a png") is None
 
 
+def test_terminal_qr_draws_the_upstreams_jpeg_like_the_png():
+    # The docs' getQrCode sample carries a JPEG (qrcode_data "/9j/..."); the simulator sends one by default.
+    from wxwork_demo.simulator.qr import qr_image
+
+    text = "https://example.test/login"
+    assert render_qr_image(qr_image(text, "jpeg")) == render_qr_image(qr_image(text, "png"))
+    assert render_qr_image(qr_image(text, "jpeg")) is not None
+
+
 def test_login_first_draws_the_qr_asks_for_the_code_and_waits(app, runner, upstream):
     upstream.post(url("init"), json=envelope({"uuid": "U1", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))

@@ -16,6 +16,8 @@ import requests
 from wxwork_demo.config import PROJECT_ROOT, ConfigError, load_settings
 from wxwork_demo.schema import upgrade_database
 
+DEVICES = str(PROJECT_ROOT / "instance" / "simulator-devices.json")
+
 
 def _wait_until_up(url: str, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
@@ -42,7 +44,9 @@ def main() -> int:
         sim_url = f"http://127.0.0.1:{sim_port}"
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "wxwork_demo.simulator", "--port", str(sim_port)],
+                # The device store keeps which accounts logged in on which device, as the real upstream
+                # does across its restarts: the next `make run` logs them back in without a scan.
+                [sys.executable, "-m", "wxwork_demo.simulator", "--port", str(sim_port), "--device-store", DEVICES],
                 cwd=PROJECT_ROOT,
                 start_new_session=True,  # Ctrl-C reaches only this launcher, which stops each child once
             )

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 
-import png
+from PIL import Image, UnidentifiedImageError
 
 DARK = 128
 
 
-def decode_png(data: bytes) -> list[list[bool]]:
-    """Pixels of a PNG as rows of booleans (True = dark)."""
-    width, _height, rows, _info = png.Reader(bytes=data).asRGBA8()
-    pixels = []
-    for row in rows:
-        line = []
-        for x in range(width):
-            r, g, b, a = row[4 * x : 4 * x + 4]
-            line.append(a > 0 and (r + g + b) / 3 < DARK)
-        pixels.append(line)
-    return pixels
+def decode_image(data: bytes) -> list[list[bool]]:
+    """Pixels of an image (the upstream sends a JPEG, some deployments a PNG) as rows of booleans (True = dark)."""
+    with Image.open(io.BytesIO(data)) as image:
+        gray = image.convert("L")
+        width, height = gray.size
+        values = gray.tobytes()
+    return [[values[y * width + x] < DARK for x in range(width)] for y in range(height)]
 
 
 def modules_from_pixels(pixels: list[list[bool]]) -> list[list[bool]]:
@@ -53,10 +50,10 @@ def render_modules(modules: list[list[bool]], quiet: int = 2) -> str:
 
 
 def render_qr_image(data: bytes) -> str | None:
-    """The QR drawn as text, or None when the image is not a PNG this can read."""
+    """The QR drawn as text, or None when the image is not one this can read."""
     try:
-        return render_modules(modules_from_pixels(decode_png(data)))
-    except (png.Error, StopIteration, IndexError, ValueError):
+        return render_modules(modules_from_pixels(decode_image(data)))
+    except (UnidentifiedImageError, OSError, StopIteration, IndexError, ValueError):
         return None
 
 

@@ -231,8 +231,13 @@ def parse_qrcode(data: Any) -> QrCode:
     ttl = _as_int(data.get("Ttl", data.get("ttl", 0)))
     url = str(data.get("qrcode") or data.get("qrCode") or data.get("QrCodeUrl") or "")
     b64 = str(data.get("qrcode_data") or "")
-    image = f"data:image/png;base64,{b64}" if b64 and not url else url
+    image = f"data:{_image_type(b64)};base64,{b64}" if b64 and not url else url
     return QrCode(image=image or "", key=key, ttl=ttl, url=url, base64=b64)
+
+
+def _image_type(b64: str) -> str:
+    """The docs' sample `qrcode_data` is a JPEG ("/9j/"); PNG ("iVBOR") is told apart the same way."""
+    return "image/png" if b64.startswith("iVBOR") else "image/jpeg"
 
 
 def login_type(data: Any) -> int:

@@ -151,3 +151,60 @@ def test_make_run_offline_demo_logs_in_and_stops_cleanly(tmp_path: Path, stop: s
 
 def test_make_run_in_a_fresh_clone_with_the_default_database(tmp_path: Path):
     run_the_demo(tmp_path, "ctrl-c")
+
+
+def test_restarting_make_run_brings_the_demo_account_back_by_itself(tmp_path: Path):
+    """Stop `make run` and start it again: the bundled simulator restarts like the real upstream (instances gone,
+    device knowledge kept), so the monitor's init(vid) + automaticLogin brings the account back online
+    (docs: 自动登录重连流程) instead of leaving it red for a person."""
+    tree = fresh_tree(tmp_path)
+    port, sim_port = free_port(), free_port()
+    console_url, sim_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
+    env = clean_env(PORT=port, SIMULATOR_PORT=sim_port, MONITOR_INTERVAL_MS="1000")
+
+    def start(name: str) -> subprocess.Popen:
+        with open(tmp_path / f"{name}.log", "wb") as log:
+            make = subprocess.Popen(
+                ["make", "run"], cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+        def up() -> bool:
+            assert make.poll() is None, (tmp_path / f"{name}.log").read_text()[-3000:]
+            try:
+                return requests.get(f"{console_url}/api/health", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(up, 40, interval=0.2, what=f"{name} to serve the console")
+        return make
+
+    def stop(make: subprocess.Popen) -> None:
+        processes = descendants_of(make.pid)
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(30)
+        wait_until(lambda: not any(is_running(pid) for pid in processes), 15, what="make run to end")
+
+    first = start("first")
+    try:
+        api, sim = ConsoleApi(console_url), SimulatorControl(sim_url)
+        row = first_login(api, sim)
+        api.close()
+        sim.close()
+    finally:
+        stop(first)
+    assert (tree / "instance" / "simulator-devices.json").exists()
+
+    second = start("second")
+    try:
+        api = ConsoleApi(console_url)
+
+        def back() -> dict | None:
+            current = api.session_of_vid(row["vid"])
+            return current if current and current["state"] == "online" and current["uuid"] != row["uuid"] else None
+
+        again = wait_until(back, 30, interval=0.5, what="the demo account back online after the restart")
+        assert again["uuid"] == row["vid"]  # init with the id answers with the id as the uuid
+        api.close()
+    finally:
+        if second.poll() is None:
+            stop(second)

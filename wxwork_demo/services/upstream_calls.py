@@ -6,7 +6,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from wxwork_demo.services.events import record_event
-from wxwork_demo.upstream import Reply, UpstreamError, get_client
+from wxwork_demo.upstream import Reply, UpstreamError, UpstreamRefused, get_client
+
+# "出现二次验证，请重新获取二维码登录" (docs: 00-basic); services/monitor/secondary.py handles it.
+SECONDARY_ERRCODE = -11025
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -33,6 +36,11 @@ def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
     if exc.raw is not None:
         payload["response"] = exc.raw
     record_event(uuid, stage, f"{exc.action}:{exc.kind}", payload)
+    if isinstance(exc, UpstreamRefused) and exc.errcode == SECONDARY_ERRCODE:
+        # -11025 may answer any call: the account then waits for a person, whichever call saw it first.
+        from wxwork_demo.services.monitor.secondary import note_secondary_verification  # monitor imports us
+
+        note_secondary_verification(uuid, exc)
 
 
 def traced(stage: str, uuid: str, call: Callable[..., Reply], *args) -> Reply:

@@ -23,6 +23,7 @@ from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.login.callback_url import registered_callback_url
+from wxwork_demo.services.monitor import secondary  # it calls back into this module, at run time only
 from wxwork_demo.services.monitor.alerts import alert_needs_person
 from wxwork_demo.services.monitor.lease import note_reconnect
 from wxwork_demo.services.upstream_calls import client, traced
@@ -92,6 +93,8 @@ def run_action(session_id: int, action: str) -> None:
         reconnect(session_id)
     elif action == SECONDARY_VALIDATION:
         fetch_secondary_validation(session_id)
+    elif action == secondary.SECONDARY_CHECK:
+        secondary.check_secondary(session_id)
 
 
 def reconnect(session_id: int) -> bool:
@@ -173,6 +176,7 @@ def fetch_secondary_validation(session_id: int) -> None:
     qr = parse_qrcode(reply.data)
     row.qrcode, row.qrcode_key = qr.image, qr.key
     row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
+    secondary.schedule_check(row)  # no callback is promised once the person confirms: look by ourselves
     session.commit()
     alert_needs_person(row.id, row.state_reason or "secondary verification required: scan the QR code")
 

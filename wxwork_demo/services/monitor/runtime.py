@@ -28,7 +28,7 @@ from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor import lease as monitor_lease
-from wxwork_demo.services.monitor import reconnect
+from wxwork_demo.services.monitor import reconnect, secondary
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
@@ -199,6 +199,10 @@ def check_account(session_id: int) -> str:
         reply = api.get_run_client_by_uuid(row.uuid)
         online, reason = is_logged_in(reply.data), "upstream reports the instance is not logged in"
     except UpstreamRefused as exc:
+        if secondary.is_secondary_verification(exc):
+            # Pending secondary verification, not offline: a re-init would be the wrong cure.
+            record_failure("monitor", row.uuid, exc)
+            return "needs_person"
         online, reason = False, exc.errmsg or f"errcode {exc.errcode}"
     except UpstreamError as exc:
         # An upstream that cannot answer says nothing about the account: never reconnect on that.
