@@ -535,8 +535,8 @@ class TestNeedsPerson:
         page.screenshot(path=str(ARTIFACTS / "console-secondary.png"))
         scan = console.sim("scan", uuid=session["uuid"])
         assert scan["needCode"] is False
-        # The instance logged in before, so its 104001 repeats the first one word for word and the
-        # intake takes it for a redelivery; after the phone's 100002 the page asks the upstream itself.
+        # No callback follows a secondary verification (docs: 二次验证注意事项): the monitor's re-check
+        # (every 5 s at most) finds the instance usable again.
         expect(entry.locator(".np-title")).to_have_text("已恢复在线", timeout=15_000)
         expect(banner).to_be_hidden()
         assert console.state()["active"]["state"] == "online"

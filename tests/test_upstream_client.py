@@ -122,8 +122,10 @@ def test_quirk_readers():
     assert parse_is_login("false") is False and parse_is_login("true") is True and parse_is_login(True) is True
     qr = parse_qrcode({"qrcode": "http://h/x.png", "qrcode_data": "AAAA", "Ttl": 600, "Key": "ABC"})
     assert (qr.image, qr.key, qr.ttl, qr.base64) == ("http://h/x.png", "ABC", 600, "AAAA")
-    only_data = parse_qrcode({"qrcode_data": "AAAA", "key": "k", "ttl": "30"})
-    assert only_data.image == "data:image/png;base64,AAAA" and only_data.key == "k" and only_data.ttl == 30
+    only_data = parse_qrcode({"qrcode_data": "/9j/4AAQ", "key": "k", "ttl": "30"})
+    # The docs' sample image is a JPEG ("/9j/"); a PNG ("iVBOR") is labelled as one.
+    assert only_data.image == "data:image/jpeg;base64,/9j/4AAQ" and only_data.key == "k" and only_data.ttl == 30
+    assert parse_qrcode({"qrcode_data": "iVBORw0K"}).image == "data:image/png;base64,iVBORw0K"
     assert is_logged_in({"loginType": 2}) and not is_logged_in({"loginType": 1, "user_info": None})
     assert is_logged_in({"loginType": 1, "user_info": {"isLogin": True}})
     assert not is_logged_in(None)

@@ -4,7 +4,8 @@ WeCom may demand it within about 30 minutes of a first login (docs: 00-basic, äº
 upstream then sends callback 100012 and answers **every** call with errcode -11025, status calls included
 (upstream-api-more.md Â§7). The cure is a SecondaryValidation QR code that a person scans, never a re-init.
 The docs promise no callback once the person has confirmed, so while the account waits the monitor asks
-GetRunClientByUuid every MONITOR_INTERVAL_MS (one cheap, unrecorded call) and brings it back by itself.
+GetRunClientByUuid every MONITOR_INTERVAL_MS, at most every RECHECK_S (one cheap, unrecorded call: a person
+who just scanned should not wait a whole monitor interval), and brings it back by itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from wxwork_demo.services.upstream_calls import SECONDARY_ERRCODE
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, get_client, is_logged_in
 
 SECONDARY_CHECK = "secondary_check"
+RECHECK_S = 5.0
 
 
 def is_secondary_verification(exc: UpstreamError) -> bool:
@@ -45,7 +47,8 @@ def note_secondary_verification(uuid: str, exc: UpstreamRefused) -> bool:
 def schedule_check(row: Instance) -> None:
     """Look again in one monitor interval whether the person has verified (not committed)."""
     row.next_action = SECONDARY_CHECK
-    row.next_action_at = utcnow() + timedelta(milliseconds=current_app.config["MONITOR_INTERVAL_MS"])
+    delay_s = min(current_app.config["MONITOR_INTERVAL_MS"] / 1000, RECHECK_S)
+    row.next_action_at = utcnow() + timedelta(seconds=delay_s)
 
 
 def check_secondary(session_id: int) -> str:
