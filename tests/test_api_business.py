@@ -23,7 +23,7 @@ def test_send_text_posts_the_documented_body(app, client, upstream):
     expected = {"uuid": "U1", "kf_id": 0, "send_userid": 7881302555913738, "isRoom": False, "content": "你好"}
     assert sent_json(upstream.calls[0]) == expected
     assert response.get_json() == {"ok": True, "request": expected, "raw": envelope(SENT)}
-    [event] = events_of(app, stage="send-text")
+    [event] = events_of(app, stage="send_text")
     assert event.event_type == "SendTextMsg" and event.payload["request"]["content"] == "你好"
 
 
@@ -89,7 +89,7 @@ def test_upstream_failures_are_clear_errors_with_an_event(app, client, upstream,
     assert response.status_code == status
     body = response.get_json()
     assert body["ok"] is False and body["upstream"]["kind"] == kind and body["message"]
-    [event] = events_of(app, stage="send-text")
+    [event] = events_of(app, stage="send_text_error")  # the old demo's stage of a failed send
     assert event.event_type == f"SendTextMsg:{kind}"
     assert event.payload["request"]["content"] == "x" and event.payload["error"]["kind"] == kind
 
@@ -159,5 +159,5 @@ def test_contacts_failure_of_one_list_fails_the_call(app, client, upstream):
     upstream.post(url("GetExternalContacts"), body=requests.ReadTimeout("slow"))
     response = client.post("/api/contacts", json={})
     assert response.status_code == 504 and response.get_json()["ok"] is False
-    kinds = {e.event_type for e in events_of(app, stage="contacts")}
-    assert kinds == {"GetInnerContacts", "GetExternalContacts:timeout"}
+    assert [e.event_type for e in events_of(app, stage="get_contacts")] == ["GetInnerContacts"]
+    assert [e.event_type for e in events_of(app, stage="get_contacts_error")] == ["GetExternalContacts:timeout"]

@@ -182,7 +182,7 @@ def test_refresh_run_client_calls_both_and_stores_state(app, client, upstream):
     assert body["getRunClient"]["data"] == RUN_CLIENT and body["getRunClientByUuid"]["data"] == BY_UUID_ONLINE
     assert {sent_json(c)["uuid"] for c in upstream.calls} == {"U1"}
     assert session_row(app, "U1").is_login is True
-    assert {e.event_type for e in events_of(app, stage="refresh-run-client")} == {"GetRunClient", "GetRunClientByUuid"}
+    assert {e.event_type for e in events_of(app, stage="refresh_status")} == {"GetRunClient", "GetRunClientByUuid"}
 
 
 def test_refresh_marks_offline_when_upstream_says_instance_is_gone(app, client, upstream):

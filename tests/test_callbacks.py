@@ -50,6 +50,30 @@ def test_disconnects_mark_the_session_offline(app, client, type_code):
     row = session_row(app, "U1")
     assert row.is_login is False and row.last_event == f"disconnect:{type_code}"
     assert row.last_error == "登陆缓存失效，请重新登录。"
+    # RECONNECT_ON (default 100007) is the one code a silent reconnect answers; the others wait for a person.
+    assert (row.state, row.next_action) == {
+        100005: ("needs_person", "alert_person"),
+        100007: ("offline", "reconnect"),
+        100008: ("needs_person", "alert_person"),
+        100009: ("needs_person", ""),
+        100012: ("needs_person", "secondary_validation"),
+    }[type_code]
+
+
+def test_corp_switch_moves_the_account_to_its_new_id(app, client):
+    add_session(app, "U1", vid="1688854256622049", is_login=True, state="online")
+    switched = {
+        "this_vid": 1688854256622049,
+        "vid": 1688857338601153,
+        "corpid": 1970326674001513,
+        "corp_name": "哼哈二将",
+        "nickname": "奥利给干就完了",
+        "avatar": "https://wework.qpic.cn/x/0",
+    }
+    assert post(client, "U1", 100006, switched).status_code == 200
+    row = session_row(app, "U1")
+    assert (row.vid, row.corp_name, row.account_name) == ("1688857338601153", "哼哈二将", "奥利给干就完了")
+    assert row.state == "online" and row.last_event == "corp-switch"
 
 
 def test_messages_are_stored_and_do_not_touch_sessions(app, client):

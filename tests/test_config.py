@@ -42,8 +42,18 @@ def test_base_url_given_turns_off_the_simulator():
         ({"CALLBACK_URL": "not a url"}, "CALLBACK_URL"),
         ({"MONITOR_AUTOSTART": "maybe"}, "MONITOR_AUTOSTART"),
         ({"UPSTREAM_READ_TIMEOUT": "-1"}, "UPSTREAM_READ_TIMEOUT"),
+        ({"RECONNECT_ON": "100007,100009"}, "RECONNECT_ON"),
+        ({"RECONNECT_ON": "all"}, "RECONNECT_ON"),
+        ({"SILENCE_ALERT_S": "0"}, "SILENCE_ALERT_S"),
     ],
 )
 def test_a_value_that_cannot_work_names_its_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         load_settings(env)
+
+
+def test_reconnect_on_and_silence_defaults_and_values():
+    settings = load_settings({})
+    assert settings.reconnect_on == (100007,) and settings.silence_alert_s == 3600.0
+    assert load_settings({"RECONNECT_ON": "100007, 100008"}).reconnect_on == (100007, 100008)
+    assert load_settings({"RECONNECT_ON": ""}).reconnect_on == ()  # every disconnect waits for a person

@@ -87,6 +87,7 @@ def test_a_dead_account_goes_offline_and_gets_one_reconnect(quick_app, upstream)
 
 def test_a_burst_of_disconnect_callbacks_gives_one_reconnect(quick_app, upstream):
     app = quick_app
+    app.config["RECONNECT_ON"] = (100005, 100007, 100008)  # every code reconnects silently (an opt-in policy)
     online_account(app)
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
@@ -189,7 +190,7 @@ def test_an_upstream_outage_is_not_taken_for_a_dropped_account(app, upstream):
         assert check_pass(app) == {"checked": 1, "offline": 0, "unknown": 1}
     assert actions(upstream) == ["GetRunClientByUuid"]
     assert session_row(app, "U1").state == "online"
-    assert events_of(app, stage="monitor")[0].event_type == "GetRunClientByUuid:http_error"
+    assert events_of(app, stage="monitor_check_error")[0].event_type == "GetRunClientByUuid:http_error"
 
 
 def test_an_unreachable_upstream_during_reconnect_retries_without_giving_up(quick_app, upstream):

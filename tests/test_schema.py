@@ -1,7 +1,7 @@
 """The migration creates the seed's tables exactly, on SQLite and on MySQL, and runs both ways."""
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, pool, text
 
 from wxwork_demo.schema import current_revision, downgrade_database, upgrade_database
 
@@ -73,3 +73,56 @@ def test_downgrade_and_upgrade_again(tmp_path):
     engine = create_engine(url)
     assert {"sessions", "events"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_migration_0005_gives_existing_events_the_old_demos_stages(database_url):
+    """Dashboards filter `events.stage` by the old demo's names (local-api.md, "Event stages")."""
+    downgrade_database(database_url, "0004")
+    before = [
+        ("check-code", "CheckCode"),
+        ("check-code", "CheckCode:refused"),
+        ("send-text", "SendTextMsg:timeout"),
+        ("refresh-run-client", "GetRunClientByUuid:refused"),
+        ("refresh-run-client", "GetRunClient"),
+        ("contacts", "GetInnerContacts"),
+        ("reconnect", "automaticLogin"),
+        ("reconnect", "init:unreachable"),
+        ("reconnect", "new-instance"),
+        ("monitor", "callback-refreshed"),
+        ("monitor", "GetRunClientByUuid:http_error"),
+        ("callback", "104001"),
+        ("state", "online->offline"),
+    ]
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            for stage, event_type in before:
+                connection.execute(
+                    text("INSERT INTO events (session_uuid, stage, event_type, created_at) VALUES ('U', :s, :t, :c)"),
+                    {"s": stage, "t": event_type, "c": "2026-11-30 00:00:00"},
+                )
+        upgrade_database(database_url)
+        with engine.connect() as connection:
+            after = [tuple(r) for r in connection.execute(text("SELECT stage, event_type FROM events ORDER BY id"))]
+        assert [stage for stage, _ in after] == [
+            "check_code",
+            "check_code_error",
+            "send_text_error",
+            "get_run_client_error",
+            "refresh_status",
+            "get_contacts",
+            "reconnect_automatic_login",
+            "reconnect_error",
+            "reconnect",
+            "monitor_set_callback",
+            "monitor_check_error",
+            "callback",
+            "state",
+        ]
+        downgrade_database(database_url, "0004")
+        with engine.connect() as connection:
+            back = [tuple(r) for r in connection.execute(text("SELECT stage, event_type FROM events ORDER BY id"))]
+        assert back == before
+        upgrade_database(database_url)
+    finally:
+        engine.dispose()

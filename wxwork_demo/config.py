@@ -44,6 +44,10 @@ class Settings:
     reconnect_backoff_max_s: float = 300.0
     callback_refresh_s: float = 600.0
     alert_webhook_url: str = ""
+    # Disconnect codes reconnected without a person (the others wait for one): README "Keeping accounts online".
+    reconnect_on: tuple = (100007,)
+    # An online account without any callback for this long is checked and flagged "silent".
+    silence_alert_s: float = 3600.0
     # Access and intake (wxwork_demo/access.py, services/intake/callbacks.py).
     host: str = "127.0.0.1"
     console_password: str = ""
@@ -159,6 +163,23 @@ def _token(env: dict, name: str) -> str:
     return value
 
 
+# The disconnect callbacks an automatic reconnect may answer (100009 and 100012 always need a person).
+RECONNECTABLE = (100005, 100007, 100008)
+
+
+def _reconnect_codes(env: dict, name: str) -> tuple:
+    raw = env.get(name, "100007").strip()
+    codes = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if not part.isdigit() or int(part) not in RECONNECTABLE:
+            allowed = ", ".join(str(c) for c in RECONNECTABLE)
+            raise ConfigError(f"{name} must be a comma-separated list of {allowed} (or empty), got {part!r}")
+        codes.append(int(part))
+    return tuple(codes)
+
+
 def _networks(env: dict, name: str) -> tuple:
     raw = env.get(name, "").strip()
     if not raw:
@@ -201,6 +222,8 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
         callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
         alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
+        reconnect_on=_reconnect_codes(env, "RECONNECT_ON"),
+        silence_alert_s=_float(env, "SILENCE_ALERT_S", 3600.0),
         host=host,
         console_password=env.get("CONSOLE_PASSWORD", ""),
         api_token=env.get("API_TOKEN", ""),

@@ -165,6 +165,14 @@ class SimulatorControl:
     def message(self, uuid: str, content: str, **extra: Any) -> dict:
         return self._call("POST", "message", {"uuid": uuid, "content": content, **extra})
 
+    def event(self, uuid: str, type_: int | str, **options: Any) -> dict:
+        """Another callback of the upstream: 100003, 100006, 102001/102002/102006, 116001, 115xxx, ban, duplicate."""
+        return self._call("POST", "event", {"uuid": uuid, "type": type_, **options})
+
+    def restart(self, down_s: float = 0.0) -> dict:
+        """The upstream restarts: instances gone, device knowledge kept."""
+        return self._call("POST", "restart", {"down_s": down_s})
+
     def set_fault(self, mode: str, **spec: Any) -> dict:
         return self._call("POST", "faults", {"mode": mode, **spec})
 

@@ -78,3 +78,60 @@ def test_secondary_verification_on_a_generous_upstream(api: ConsoleApi, sim: Sim
     wait_until(lambda: api.session(uuid)["qrcode"], 10, what="the SecondaryValidation QR")
     sim.scan(uuid)
     api.wait_session(uuid, "online after the login callbacks", timeout=5, state="online", isLogin=True)
+
+
+@pytest.mark.parametrize("code", [100005, 100008])
+def test_ended_on_the_phone_or_taken_by_another_device_waits_for_a_person(
+    api: ConsoleApi, sim: SimulatorControl, code: int
+):
+    uuid = first_login(api, sim)["uuid"]
+    start_monitor(api)
+    sim.reset_calls()
+    message = sim.drop(uuid, code)["payload"]["msg"]
+    row = api.wait_session(uuid, f"needs_person after {code}", timeout=5, state="needs_person", isLogin=False)
+    assert row["stateReason"] == message  # the upstream's own words: 手机端结束登录 / 当前账号在其他设备登录…
+    wait_until(lambda: len(alerts(api, uuid)) == 1, 5, what="one alert")
+    assert alerts(api, uuid)[0]["payload"]["reason"] == message
+    time.sleep(2.5)  # several monitor intervals: no silent reconnect, no second alert
+    assert sim.calls()["by_action"].get("init", 0) == 0 and sim.calls()["by_action"].get("automaticLogin", 0) == 0
+    assert len(alerts(api, uuid)) == 1 and api.session(uuid)["state"] == "needs_person"
+
+
+def test_reconnect_on_lets_100008_reconnect_silently(make_console, sim: SimulatorControl):
+    console = make_console(RECONNECT_ON=(100007, 100008))
+    api = ConsoleApi(console.url)
+    try:
+        row = first_login(api, sim)
+        start_monitor(api)
+        sim.reset_calls()
+        sim.drop(row["uuid"], 100008)
+
+        def back() -> dict | None:
+            current = api.session_of_vid(row["vid"])
+            logins = sim.calls()["by_action"].get("automaticLogin", 0)
+            return current if logins and current and current["state"] == "online" else None
+
+        wait_until(back, 10, what="the silent reconnect after 100008")
+        assert not alerts(api, row["uuid"])
+    finally:
+        api.close()
+
+
+def test_corp_switch_is_followed_by_later_reconnects(api: ConsoleApi, sim: SimulatorControl):
+    row = first_login(api, sim)
+    uuid = row["uuid"]
+    switched = sim.event(uuid, 100006, corp_name="星河贸易")["payload"]
+    assert switched["this_vid"] == int(row["vid"])
+    moved = api.wait_session(uuid, "the account id follows 100006", timeout=5, vid=str(switched["vid"]))
+    assert moved["account"]["corp"] == "星河贸易" and moved["state"] == "online"
+    start_monitor(api)
+    sim.reset_calls()
+    sim.drop(uuid, 100007)
+
+    def back() -> dict | None:
+        current = api.session_of_vid(str(switched["vid"]))
+        return current if current and current["state"] == "online" and sim.calls()["by_action"].get("init") else None
+
+    again = wait_until(back, 10, what="the reconnect under the new id")
+    instance = next(i for i in sim.instances() if i["uuid"] == again["uuid"])
+    assert instance["vid"] == switched["vid"] and instance["user_id"] == switched["vid"]

@@ -37,7 +37,7 @@ def test_send_text_reaches_the_upstream_as_sent(api: ConsoleApi, sim: SimulatorC
         (CONTACT_ID, False, "你好 e2e 🚀"),
         (ROOM_ID, True, "群消息"),
     ]
-    events = api.events(session=uuid, stage="send-text")
+    events = api.events(session=uuid, stage="send_text")
     assert [e["eventType"] for e in events] == ["SendTextMsg", "SendTextMsg"]
 
     missing = api.post("/api/send-text", {"uuid": uuid, "send_userid": CONTACT_ID, "isRoom": False})

@@ -56,7 +56,7 @@ def test_each_upstream_fault_is_a_clear_timely_error(
     else:
         assert took < 1.0, took
     assert health_s < 1.0, health_s
-    failures = [e for e in api.events(session=uuid, stage="send-text") if e["payload"].get("error")]
+    failures = [e for e in api.events(session=uuid, stage="send_text_error") if e["payload"].get("error")]
     assert len(failures) == 1, failures
     assert failures[0]["eventType"].startswith("SendTextMsg")
     assert failures[0]["payload"]["error"]["kind"] == kind
@@ -74,7 +74,7 @@ def test_faults_during_the_login_flow_and_a_refresh(api: ConsoleApi, sim: Simula
     failed = api.post("/api/start-login", {})
     assert failed.status_code == 502 and failed.json()["ok"] is False and failed.json()["message"]
     assert api.sessions() == []  # nothing half-made
-    assert any(e["eventType"].startswith("init") for e in api.events(stage="init"))
+    assert any(e["eventType"].startswith("init") for e in api.events(stage="init_error"))
 
     row = first_login(api, sim)  # the one-shot fault is used up
     uuid = row["uuid"]
@@ -106,6 +106,6 @@ def test_an_upstream_that_is_not_listening(make_console, sim: SimulatorControl):
         assert took < 1.0
         check = api.get("/api/upstream-check").json()
         assert check["ok"] is False and check["baseUrl"] == closed and check["message"]
-        wait_until(lambda: api.events(stage="init"), 2, what="the failure event")
+        wait_until(lambda: api.events(stage="init_error"), 2, what="the failure event")
     finally:
         api.close()

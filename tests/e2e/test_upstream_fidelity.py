@@ -87,7 +87,7 @@ def test_after_an_upstream_restart_the_monitor_logs_accounts_back_in(api: Consol
     vid = row["vid"]
     start_monitor(api)
     sim.reset_calls()
-    restarted = sim.http.post(f"{sim.url}/_sim/restart", json={"down_s": 1.5}, timeout=5).json()
+    restarted = sim.restart(down_s=1.5)
     assert restarted["dropped"] == 1
 
     back = back_online(api, sim, vid, 1, timeout=15)

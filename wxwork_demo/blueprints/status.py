@@ -30,7 +30,7 @@ def health():
 def upstream_check():
     base_url = current_app.config["BASE_URL"]
     try:
-        reply = traced("upstream-check", "", client().get_run_client)
+        reply = traced("upstream_check", "", client().get_run_client)
     except UpstreamError as exc:
         body = {"ok": False, "status": exc.http_status or exc.status, "baseUrl": base_url, "message": exc.message}
         body["raw"] = exc.raw

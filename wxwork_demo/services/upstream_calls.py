@@ -1,4 +1,8 @@
-"""Upstream calls as the services make them: each one recorded in `events`, success or failure."""
+"""Upstream calls as the services make them: each one recorded in `events`, success or failure.
+
+Stages are the old demo's (local-api.md, "Event stages"): a call's stage (`send_text`) for its reply and
+`<stage>_error` (`send_text_error`) for its failure, unless the caller names another (`reconnect_error`).
+"""
 
 from __future__ import annotations
 
@@ -31,11 +35,17 @@ def record_reply(stage: str, uuid: str, reply: Reply) -> None:
     )
 
 
+def error_stage(stage: str) -> str:
+    """The stage of a failed call: `send_text` -> `send_text_error`."""
+    return stage if stage.endswith("_error") else f"{stage}_error"
+
+
 def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
+    """Record a failed call under `error_stage(stage)`."""
     payload = {"request": exc.request, "error": exc.to_dict()}
     if exc.raw is not None:
         payload["response"] = exc.raw
-    record_event(uuid, stage, f"{exc.action}:{exc.kind}", payload)
+    record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", payload)
     if isinstance(exc, UpstreamRefused) and exc.errcode == SECONDARY_ERRCODE:
         # -11025 may answer any call: the account then waits for a person, whichever call saw it first.
         from wxwork_demo.services.monitor.secondary import note_secondary_verification  # monitor imports us
@@ -43,19 +53,22 @@ def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
         note_secondary_verification(uuid, exc)
 
 
-def traced(stage: str, uuid: str, call: Callable[..., Reply], *args) -> Reply:
-    """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`)."""
+def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stage: str = "") -> Reply:
+    """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`).
+
+    A failure is recorded under `failed_stage`, by default `<stage>_error`.
+    """
     try:
         reply = call(*args)
     except UpstreamError as exc:
-        record_failure(stage, uuid, exc)
+        record_failure(failed_stage or stage, uuid, exc)
         raise
     record_reply(stage, uuid, reply)
     return reply
 
 
 def traced_together(
-    stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]]
+    stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]], failed_stage: str = ""
 ) -> list[Reply | UpstreamError]:
     """Run independent client calls concurrently; record each; return replies or errors in order.
 
@@ -67,7 +80,7 @@ def traced_together(
         try:
             reply = future.result()
         except UpstreamError as exc:
-            record_failure(stage, uuid, exc)
+            record_failure(failed_stage or stage, uuid, exc)
             outcomes.append(exc)
         else:
             record_reply(stage, uuid, reply)

@@ -38,11 +38,22 @@ const CALLBACK_LABELS = {
 };
 
 const STAGE_LABELS = {
-  callback: "回调", state: "状态", monitor: "监控", reconnect: "重连", alert: "告警",
-  init: "初始化", "set-callback": "设置回调", "get-qrcode": "获取二维码", "check-code": "验证码",
-  "automatic-login": "自动登录", "refresh-run-client": "刷新状态", "send-text": "发消息",
-  contacts: "通讯录", "upstream-check": "上游检查",
+  callback: "回调", state: "状态", reconnect: "重连", alert: "告警",
+  init: "初始化", init_no_uuid: "初始化无 uuid", set_callback: "设置回调", get_qrcode: "获取二维码",
+  check_code: "验证码", automatic_login: "自动登录", refresh_status: "刷新状态", send_text: "发消息",
+  get_contacts: "通讯录", upstream_check: "上游检查", secondary_validation: "二次验证",
+  monitor_check: "监控检查", monitor_set_callback: "监控重设回调", reconnect_init: "重连初始化",
+  reconnect_set_callback: "重连设置回调", reconnect_automatic_login: "重连自动登录",
+  reconnect_get_qrcode: "重连获取二维码", ban_detail: "封禁详情",
 };
+
+/** The words for a stage; a failed call's stage is its call's stage plus "_error". */
+function stageLabel(stage) {
+  if (!stage) return "—";
+  if (STAGE_LABELS[stage]) return STAGE_LABELS[stage];
+  const base = stage.endsWith("_error") ? stage.slice(0, -"_error".length) : "";
+  return base && STAGE_LABELS[base] ? `${STAGE_LABELS[base]}失败` : stage;
+}
 
 // ---------------------------------------------------------------- small helpers
 
@@ -1501,7 +1512,7 @@ function eventNode(event) {
   return h("details", { class: `event${failed ? " event-failed" : ""}`, "data-id": String(event.id) },
     h("summary", {},
       h("span", { class: "event-time", title: event.createdAt }, clock(event.createdAt)),
-      h("span", { class: `stage stage-${event.stage}` }, STAGE_LABELS[event.stage] || event.stage || "—"),
+      h("span", { class: `stage stage-${event.stage}` }, stageLabel(event.stage)),
       h("span", { class: "event-type" }, eventTypeLabel(event)),
       h("span", { class: "event-session", title: event.sessionUuid }, shortId(event.sessionUuid)),
       h("span", { class: "event-summary" }, summary)),
@@ -1590,7 +1601,7 @@ function addEvents(list, filtered) {
   const shown = events.nodes.size;
   show($("events-empty"), shown === 0);
   $("events-shown").textContent = shown ? `显示最新 ${shown} 条` : "";
-  fillFilter("filter-stage", events.stages, (v) => `${STAGE_LABELS[v] || v}（${v}）`);
+  fillFilter("filter-stage", events.stages, (v) => `${stageLabel(v)}（${v}）`);
   fillFilter("filter-type", events.types, (v) => (CALLBACK_LABELS[v] ? `${v} ${CALLBACK_LABELS[v]}` : v));
   if (fresh.some((event) => event.stage === "alert" || event.stage === "state")) renderAttention();
 }

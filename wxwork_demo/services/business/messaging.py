@@ -22,7 +22,7 @@ class ContactsPage:
 def send_text(uuid: str, send_userid: int, is_room: bool, content: str, kf_id: int = 0) -> dict:
     """Send `content` to a contact (`is_room` false) or a group (`is_room` true)."""
     session = require_instance(uuid)
-    reply = traced("send-text", session.uuid, client().send_text, session.uuid, send_userid, is_room, content, kf_id)
+    reply = traced("send_text", session.uuid, client().send_text, session.uuid, send_userid, is_room, content, kf_id)
     return {"ok": True, "request": reply.request, "raw": reply.envelope}
 
 
@@ -31,7 +31,7 @@ def contacts(uuid: str, page: ContactsPage) -> dict:
     session = require_instance(uuid)
     api = client()
     inner, external = traced_together(
-        "contacts",
+        "get_contacts",
         session.uuid,
         [
             (api.inner_contacts, (session.uuid, page.inner_limit, page.inner_str_seq)),

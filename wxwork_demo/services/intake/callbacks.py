@@ -28,7 +28,11 @@ from wxwork_demo.services.instances.state import (
 )
 from wxwork_demo.services.intake.counters import increment
 from wxwork_demo.services.intake.group_commit import group_commit
-from wxwork_demo.services.monitor.reconnect import request_secondary_validation, schedule_reconnect
+from wxwork_demo.services.monitor.reconnect import (
+    hand_over_to_a_person,
+    request_secondary_validation,
+    schedule_reconnect,
+)
 from wxwork_demo.services.secrets import callback_token, same_secret
 
 SCANNED = 100001
@@ -39,6 +43,7 @@ LOGIN_SUCCESS = 104001
 MESSAGE = 102000
 QR_EXPIRED = 100009
 SECONDARY_VERIFICATION = 100012
+CORP_SWITCH = 100006
 # The disconnect family (upstream-api.md §4.1): the account is no longer usable as it was.
 DISCONNECTS = {
     100005: "phone ended the login",
@@ -50,7 +55,7 @@ DISCONNECTS = {
 log = logging.getLogger(__name__)
 
 # Types that change a session row; every other type is only logged.
-SESSION_TYPES = {SCANNED, CONFIRMED, CANCELLED, NEEDS_CODE, LOGIN_SUCCESS, *DISCONNECTS}
+SESSION_TYPES = {SCANNED, CONFIRMED, CANCELLED, NEEDS_CODE, LOGIN_SUCCESS, CORP_SWITCH, *DISCONNECTS}
 
 
 @dataclass(frozen=True)
@@ -220,9 +225,32 @@ def _apply(row: Instance, callback: Callback) -> None:
         reason = str(payload.get("msg") or DISCONNECTS[code])
         # The instance is gone: a known account waits for a person to ask for a new QR code.
         set_state(row, NEEDS_PERSON if row.vid else OFFLINE, cause, reason)
+    elif code == CORP_SWITCH:
+        _switch_corp(row, payload)
     elif code in DISCONNECTS:
         row.last_event = f"disconnect:{code}"
-        schedule_reconnect(row, cause, str(payload.get("msg") or DISCONNECTS[code]))
+        reason = str(payload.get("msg") or DISCONNECTS[code])
+        if code in current_app.config["RECONNECT_ON"]:
+            schedule_reconnect(row, cause, reason)
+        else:
+            # 100005 (ended on the phone) and 100008 (another device took the account) by default: a silent
+            # reconnect would start a tug-of-war that risk control notices (upstream-api-more.md §7).
+            hand_over_to_a_person(row, cause, reason)
+
+
+def _switch_corp(row: Instance, payload: dict) -> None:
+    """100006: the account now lives in another corp under another id (`this_vid` -> `vid`); later
+    reconnects must use the new one (20-callback-login, 企业切换回调)."""
+    new_vid = payload.get("vid")
+    if new_vid:
+        row.vid = str(new_vid)[:64]
+    if payload.get("corp_name") or payload.get("corp_full_name"):
+        row.corp_name = str(payload.get("corp_name") or payload.get("corp_full_name"))[:128]
+    if payload.get("nickname"):
+        row.account_name = str(payload["nickname"])[:128]
+    if payload.get("avatar"):
+        row.avatar = str(payload["avatar"])[:512]
+    row.last_event = "corp-switch"
 
 
 def _store_account(row: Instance, payload: dict) -> None:
@@ -231,5 +259,7 @@ def _store_account(row: Instance, payload: dict) -> None:
         row.vid = str(account)[:64]
     name = payload.get("realname") or payload.get("nickname") or payload.get("Nick_name") or ""
     row.account_name = str(name)[:128]
-    row.corp_name = str(payload.get("corp_name") or payload.get("Corp_name") or "")[:128]
+    # 104001 in the docs' sample has "Corp_name": "" and the corp's name in corp_name / Corp_full_name.
+    corp = payload.get("corp_name") or payload.get("Corp_name") or payload.get("Corp_full_name") or ""
+    row.corp_name = str(corp)[:128]
     row.avatar = str(payload.get("avatar") or payload.get("Icon_url") or "")[:512]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
+from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import proxy_fields, seal
 from wxwork_demo.services.instances.registry import find_instance, require_instance, save_instance
 from wxwork_demo.services.instances.state import INITIALISED, ONLINE, WAITING_SCAN, set_state
@@ -32,6 +33,7 @@ def init_instance(fields: dict) -> dict:
     data = reply.data if isinstance(reply.data, dict) else {}
     uuid = str(data.get("uuid") or "")
     if not uuid:
+        record_event("", "init_no_uuid", "init", reply.envelope)  # the old demo's stage for this failure
         raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
     row = save_instance(
@@ -51,7 +53,7 @@ def init_instance(fields: dict) -> dict:
 def register_callback(uuid: str, url: str = "") -> dict:
     """Tell the upstream where to POST this instance's events (CALLBACK_URL + token unless `url` is given)."""
     session = require_instance(uuid)
-    reply = traced("set-callback", session.uuid, client().set_callback_url, session.uuid, registered_callback_url(url))
+    reply = traced("set_callback", session.uuid, client().set_callback_url, session.uuid, registered_callback_url(url))
     save_instance(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
     shown = shown_callback_url(reply.request["url"])
     return {"ok": True, "uuid": session.uuid, "callbackUrl": shown, "callback": reply.envelope}
@@ -60,7 +62,7 @@ def register_callback(uuid: str, url: str = "") -> dict:
 def fetch_qrcode(uuid: str) -> dict:
     """Get a login QR code for the instance and keep its image and key on the session."""
     session = require_instance(uuid)
-    reply = traced("get-qrcode", session.uuid, client().get_qrcode, session.uuid)
+    reply = traced("get_qrcode", session.uuid, client().get_qrcode, session.uuid)
     qr = parse_qrcode(reply.data)
     expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
     row = save_instance(
@@ -100,7 +102,7 @@ def check_code(uuid: str, code: str, qrcode_key: str = "") -> dict:
     if not key:
         raise AppError(400, "qrcodeKey is required: fetch a QR code first", field="qrcodeKey")
     try:
-        reply = traced("check-code", session.uuid, client().check_code, session.uuid, key, code)
+        reply = traced("check_code", session.uuid, client().check_code, session.uuid, key, code)
     except UpstreamRefused as exc:
         save_instance(session.uuid, last_error=exc.errmsg or exc.message)
         raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
@@ -113,7 +115,7 @@ def automatic_login(uuid: str) -> dict:
     """Log in again without a scan (works when init carried the vid of an account seen before)."""
     session = require_instance(uuid)
     try:
-        reply = traced("automatic-login", session.uuid, client().automatic_login, session.uuid)
+        reply = traced("automatic_login", session.uuid, client().automatic_login, session.uuid)
     except UpstreamError as exc:
         save_instance(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
         raise
@@ -134,9 +136,10 @@ def refresh_run_client(uuid: str) -> dict:
     session = require_instance(uuid)
     api = client()
     run_client, by_uuid = traced_together(
-        "refresh-run-client",
+        "refresh_status",
         session.uuid,
         [(api.get_run_client, (session.uuid,)), (api.get_run_client_by_uuid, (session.uuid,))],
+        failed_stage="get_run_client_error",
     )
     for outcome in (run_client, by_uuid):
         if isinstance(outcome, UpstreamError) and not isinstance(outcome, UpstreamRefused):

@@ -30,7 +30,10 @@ from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, parse_qrcode
 
 RECONNECT = "reconnect"
+# The old demo's stage of every failed call of a reconnect (local-api.md, "Event stages").
+RECONNECT_ERROR = "reconnect_error"
 SECONDARY_VALIDATION = "secondary_validation"
+ALERT_PERSON = "alert_person"
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rand=random.random) -> float:
@@ -59,6 +62,13 @@ def request_secondary_validation(row: Instance, cause: str, reason: str) -> None
     """100012: a person must scan a SecondaryValidation QR; the monitor fetches it (not committed)."""
     set_state(row, NEEDS_PERSON, cause, reason)
     row.next_action = SECONDARY_VALIDATION
+    row.next_action_at = utcnow()
+
+
+def hand_over_to_a_person(row: Instance, cause: str, reason: str) -> None:
+    """The account waits for a person (no automatic login); the monitor sends one alert (not committed)."""
+    set_state(row, NEEDS_PERSON, cause, reason)
+    row.next_action = ALERT_PERSON
     row.next_action_at = utcnow()
 
 
@@ -95,6 +105,10 @@ def run_action(session_id: int, action: str) -> None:
         fetch_secondary_validation(session_id)
     elif action == secondary.SECONDARY_CHECK:
         secondary.check_secondary(session_id)
+    elif action == ALERT_PERSON:
+        row = db_session().get(Instance, session_id)
+        if row is not None and row.state == NEEDS_PERSON:
+            alert_needs_person(row.id, row.state_reason or "a person is needed")
 
 
 def reconnect(session_id: int) -> bool:
@@ -109,14 +123,21 @@ def reconnect(session_id: int) -> bool:
     api = client()
     try:
         fields = {**unseal(row.proxy_sealed), "vid": _as_id(row.vid)}  # through the proxy it logged in with
-        reply = traced("reconnect", row.uuid, api.init, init_request(fields))
+        reply = traced("reconnect_init", row.uuid, api.init, init_request(fields), failed_stage=RECONNECT_ERROR)
         new_uuid = str(reply.data.get("uuid") or "") if isinstance(reply.data, dict) else ""
         if not new_uuid:
             raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
         _move_to_uuid(row, new_uuid)
-        traced("reconnect", row.uuid, api.set_callback_url, row.uuid, registered_callback_url())
+        traced(
+            "reconnect_set_callback",
+            row.uuid,
+            api.set_callback_url,
+            row.uuid,
+            registered_callback_url(),
+            failed_stage=RECONNECT_ERROR,
+        )
         row.callback_registered_at = utcnow()
-        traced("reconnect", row.uuid, api.automatic_login, row.uuid)
+        traced("reconnect_automatic_login", row.uuid, api.automatic_login, row.uuid, failed_stage=RECONNECT_ERROR)
     except UpstreamError as exc:
         _attempt_failed(row, attempt, exc)
         return False
@@ -146,7 +167,7 @@ def _wait_for_a_person(row: Instance, reason: str) -> None:
     """Fetch one QR code on the instance and hand over to a person, with one alert."""
     session = db_session()
     try:
-        reply = traced("reconnect", row.uuid, client().get_qrcode, row.uuid)
+        reply = traced("reconnect_get_qrcode", row.uuid, client().get_qrcode, row.uuid, failed_stage=RECONNECT_ERROR)
     except UpstreamError as exc:
         reason = f"{reason}; QR code unavailable ({exc.message})"
     else:
@@ -166,7 +187,7 @@ def fetch_secondary_validation(session_id: int) -> None:
     if row is None or row.state != NEEDS_PERSON:
         return
     try:
-        reply = traced("secondary-validation", row.uuid, client().secondary_validation, row.uuid)
+        reply = traced("secondary_validation", row.uuid, client().secondary_validation, row.uuid)
     except UpstreamError as exc:
         row.next_action = SECONDARY_VALIDATION
         row.next_action_at = utcnow() + timedelta(seconds=current_app.config["RECONNECT_BACKOFF_S"])

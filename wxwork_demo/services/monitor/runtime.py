@@ -184,7 +184,7 @@ def check_pass(app: Flask) -> dict:
     monitor_lease.finish_pass()
     summary = {"checked": len(ids), "offline": results.count("offline"), "unknown": results.count("unknown")}
     if summary["offline"] or summary["unknown"]:
-        record_event("", "monitor", "pass", summary)
+        record_event("", "monitor_check", "pass", summary)
     return summary
 
 
@@ -201,12 +201,12 @@ def check_account(session_id: int) -> str:
     except UpstreamRefused as exc:
         if secondary.is_secondary_verification(exc):
             # Pending secondary verification, not offline: a re-init would be the wrong cure.
-            record_failure("monitor", row.uuid, exc)
+            record_failure("monitor_check", row.uuid, exc)
             return "needs_person"
         online, reason = False, exc.errmsg or f"errcode {exc.errcode}"
     except UpstreamError as exc:
         # An upstream that cannot answer says nothing about the account: never reconnect on that.
-        record_failure("monitor", row.uuid, exc)
+        record_failure("monitor_check", row.uuid, exc)
         return "unknown"
     if not online:
         reconnect.schedule_reconnect(row, "check", reason)
@@ -225,11 +225,13 @@ def _refresh_callback_if_due(row: Instance) -> None:
     try:
         client().set_callback_url(row.uuid, registered_callback_url())
     except UpstreamError as exc:
-        record_failure("monitor", row.uuid, exc)
+        record_failure("monitor_check", row.uuid, exc)
         return
     row.callback_registered_at = utcnow()
     db_session().commit()
-    record_event(row.uuid, "monitor", "callback-refreshed", {"url": shown_callback_url(registered_callback_url())})
+    record_event(
+        row.uuid, "monitor_set_callback", "callback-refreshed", {"url": shown_callback_url(registered_callback_url())}
+    )
 
 
 def run_due_actions(app: Flask) -> int:
