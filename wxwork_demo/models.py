@@ -75,6 +75,13 @@ class Instance(Base):
 
     # Added by migration 0004: the init's proxy settings, encrypted (services/instances/proxy_vault.py).
     proxy_sealed: Mapped[str | None] = mapped_column(Text)
+    # The latest ban or restriction notice (102000 msgtype 1011, 102001, 102002) and getBanDetile's words.
+    notice_kind: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")
+    notice_text: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    notice_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    notice_detail: Mapped[str | None] = mapped_column(Text)
+    # Online by the upstream's word, but no callback since then (SILENCE_ALERT_S): "online but deaf".
+    silent_since: Mapped[datetime | None] = mapped_column(PreciseTime)
 
 
 class Event(Base):

@@ -119,6 +119,15 @@ SCHEMAS: dict[str, Schema] = {
             "qrcodeExpiresAt": {"type": "string"},
             "reconnectAttempts": {"type": "integer"},
             "nextActionAt": {"type": "string"},
+            "notice": {
+                "type": ["object", "null"],
+                "description": "The latest ban or restriction notice (kind ban/notice/deleted/blocked, text, at; "
+                "title, reason, functions, start, finish when getBanDetile explained it).",
+            },
+            "silentSince": {
+                "type": "string",
+                "description": "Online, but no callback since then (SILENCE_ALERT_S); empty otherwise.",
+            },
         },
         ("uuid", "vid", "isLogin", "qrcode", "qrcodeKey", "lastEvent", "lastError", "updatedAt"),
     ),

@@ -202,6 +202,10 @@ class UpstreamClient:
     def external_contacts(self, uuid: str, limit: int, seq: int = 0) -> Reply:
         return self.post("GetExternalContacts", {"uuid": uuid, "limit": limit, "seq": seq})
 
+    def ban_detail(self, uuid: str, url: str) -> Reply:
+        """getBanDetile (the API's spelling): what a ban notice's link says (upstream-api-more.md §6)."""
+        return self.post("getBanDetile", {"uuid": uuid, "url": url})
+
 
 INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
 

@@ -135,3 +135,60 @@ def test_corp_switch_is_followed_by_later_reconnects(api: ConsoleApi, sim: Simul
     again = wait_until(back, 10, what="the reconnect under the new id")
     instance = next(i for i in sim.instances() if i["uuid"] == again["uuid"])
     assert instance["vid"] == switched["vid"] and instance["user_id"] == switched["vid"]
+
+
+@pytest.mark.parametrize(("kind", "code"), [("ban", 102000), ("102001", 102001), ("102002", 102002)])
+def test_ban_and_restriction_notices_are_recorded_explained_shown_and_alerted(
+    api: ConsoleApi, sim: SimulatorControl, kind: str, code: int
+):
+    uuid = first_login(api, sim)["uuid"]
+    start_monitor(api)
+    sent = sim.event(uuid, kind, contact=7881302555913738)["payload"]
+
+    def noticed() -> dict | None:
+        notice = api.session(uuid)["notice"]
+        return notice if notice and (kind != "ban" or notice.get("title")) else None
+
+    notice = wait_until(noticed, 10, what="the notice on the account")
+    assert notice["text"] == sent["msg"] and notice["at"]
+    if kind == "ban":
+        # getBanDetile explained the link: title, reason, functions and the end of the ban.
+        assert notice["kind"] == "ban" and notice["reason"] and notice["functions"] and notice["finish"]
+        assert "url" not in notice  # the link carries a key: it stays on the server
+        assert api.events(session=uuid, stage="ban_detail")
+    else:
+        assert notice["kind"] == {102001: "deleted", 102002: "blocked"}[code]
+    alert = wait_until(lambda: [a for a in alerts(api, uuid) if a["eventType"] == "notice"], 5, what="the alert")
+    assert len(alert) == 1 and alert[0]["payload"]["notice"]["kind"] == notice["kind"]
+    assert api.session(uuid)["state"] == "online"  # a notice is news, not a disconnect
+
+
+def test_online_but_deaf_is_flagged_with_one_alert_and_cleared_by_a_callback(make_console, sim: SimulatorControl):
+    console = make_console(SILENCE_ALERT_S=2.0)
+    api = ConsoleApi(console.url)
+    try:
+        uuid = first_login(api, sim)["uuid"]
+        start_monitor(api)
+        assert api.session(uuid)["silentSince"] == ""
+        row = wait_until(lambda: api.session(uuid)["silentSince"] and api.session(uuid), 8, what="silentSince")
+        assert row["state"] == "online" and row["isLogin"] is True  # the upstream still says online
+        wait_until(lambda: [a for a in alerts(api, uuid) if a["eventType"] == "silent"], 5, what="the alert")
+        time.sleep(1.5)
+        assert len([a for a in alerts(api, uuid) if a["eventType"] == "silent"]) == 1
+        sim.message(uuid, "还在吗")
+        wait_until(lambda: api.session(uuid)["silentSince"] == "", 5, what="silentSince cleared by a callback")
+    finally:
+        api.close()
+
+
+def test_other_callbacks_are_recognised_and_recorded(api: ConsoleApi, sim: SimulatorControl):
+    uuid = first_login(api, sim)["uuid"]
+    for type_ in ("102006", "116001", *map(str, range(115001, 115010))):
+        sim.event(uuid, type_)
+    wanted = {"102006", "116001", *map(str, range(115001, 115010))}
+
+    def stored() -> bool:
+        return wanted <= {e["eventType"] for e in api.events(session=uuid, stage="callback")}
+
+    wait_until(stored, 10, what="every callback stored")
+    assert api.session(uuid)["state"] == "online" and api.session(uuid)["notice"] is None

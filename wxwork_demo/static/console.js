@@ -34,7 +34,10 @@ const CALLBACK_LABELS = {
   100001: "已扫码", 100002: "手机已确认", 100003: "手机取消登录", 100004: "需要验证码",
   100005: "手机端退出", 100006: "切换企业", 100007: "登录缓存失效", 100008: "在其他设备登录",
   100009: "二维码超时", 100012: "需要二次验证", 104001: "登录成功", 102000: "消息",
-  102001: "被对方删除", 102002: "被对方拉黑", 102004: "标签变更", 102005: "标签成员变更", 102006: "已读回执",
+  102001: "被对方删除", 102002: "被对方拉黑", 102004: "标签变更", 102005: "标签成员变更", 102006: "手机上已读",
+  115001: "新群", 115002: "群成员被移除", 115003: "邀请进群", 115004: "退出群聊", 115005: "群名变更",
+  115006: "群主或群设置变更", 115007: "群管理员变更", 115008: "群解散", 115009: "群成员变动",
+  116001: "好友申请", 116002: "联系人变更", 116003: "内部联系人标签变更", 116005: "置顶免打扰变更",
 };
 
 const STAGE_LABELS = {
@@ -323,7 +326,22 @@ function sessionItem(session, isActive) {
       reason ? h("div", {
         class: `session-reason${BAD_STATES.has(state) ? " session-reason-bad" : ""}`, title: session.stateReason || null,
       }, reason) : null,
+      session.silentSince ? h("div", { class: "session-warning session-silent", title: clock(session.silentSince) },
+        `在线但收不到回调：自 ${ago(session.silentSince)}起没有任何回调，请检查回调地址和手机`) : null,
+      session.notice ? noticeNode(session.notice) : null,
       actions));
+}
+
+const NOTICE_LABELS = { ban: "账号被限制", notice: "系统通知", deleted: "被联系人删除", blocked: "被联系人拉黑" };
+
+/** The latest ban or restriction notice of an account, with getBanDetile's explanation when there is one. */
+function noticeNode(notice) {
+  const lines = [`${NOTICE_LABELS[notice.kind] || notice.kind}：${notice.title || notice.text || ""}`];
+  if (notice.reason) lines.push(`原因：${notice.reason}`);
+  if (notice.functions) lines.push(`受限功能：${notice.functions}`);
+  if (notice.finish) lines.push(`解除时间：${clock(notice.finish)}`);
+  return h("div", { class: `session-warning session-notice notice-${notice.kind}`, title: notice.at ? clock(notice.at) : null },
+    ...lines.map((line) => h("div", {}, line)));
 }
 
 async function activate(uuid, button) {

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, iso_utc
+from wxwork_demo.services.monitor.notices import notice_to_dict
 
 EMPTY_SESSION: dict = {
     "uuid": "",
@@ -23,6 +24,8 @@ EMPTY_SESSION: dict = {
     "qrcodeExpiresAt": "",
     "reconnectAttempts": 0,
     "nextActionAt": "",
+    "notice": None,
+    "silentSince": "",
 }
 
 
@@ -96,6 +99,8 @@ def instance_to_dict(row: Instance | None) -> dict:
         "qrcodeExpiresAt": iso_utc(row.qrcode_expires_at),
         "reconnectAttempts": row.reconnect_attempts or 0,
         "nextActionAt": iso_utc(row.next_action_at),
+        "notice": notice_to_dict(row),
+        "silentSince": iso_utc(row.silent_since),
     }
 
 

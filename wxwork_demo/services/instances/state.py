@@ -37,6 +37,7 @@ def set_state(row: Instance, state: str, cause: str, reason: str = "", **details
     row.state_reason = reason
     row.state_changed_at = utcnow()
     row.is_login = state == ONLINE
+    row.silent_since = None  # a new state starts a new quiet period
     if state == ONLINE:
         row.reconnect_attempts = 0
         row.next_action = ""

@@ -28,6 +28,7 @@ from wxwork_demo.services.instances.state import (
 )
 from wxwork_demo.services.intake.counters import increment
 from wxwork_demo.services.intake.group_commit import group_commit
+from wxwork_demo.services.monitor.notices import notice_of, record_notice
 from wxwork_demo.services.monitor.reconnect import (
     hand_over_to_a_person,
     request_secondary_validation,
@@ -51,6 +52,15 @@ DISCONNECTS = {
     100008: "logged in on another device",
     100009: "QR code not scanned in time",
     100012: "secondary verification required",
+}
+# Recognised and kept as events, nothing more to do here: the rooms and friend-request features build on them
+# (upstream-api-more.md §6). 100003 also moves the login back to waiting_scan (below).
+RECORDED_TYPES = {
+    100003: "scan cancelled on the phone",
+    102006: "read on the phone",
+    116001: "friend request",
+    116002: "contact changed",
+    **{code: "room change" for code in range(115001, 115010)},
 }
 log = logging.getLogger(__name__)
 
@@ -148,7 +158,7 @@ def store_callback(callback: Callback) -> bool:
     A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
     the group commit with those of concurrent requests; the others take a transaction of their own.
     """
-    if callback.type not in SESSION_TYPES:
+    if not changes_session(callback):
         event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
         if group_commit().store(dedup_key(callback), event):
             return True
@@ -165,7 +175,7 @@ def _store_alone(callback: Callback) -> bool:
     and is applied.
     """
     session = db_session()
-    row = find_instance(callback.uuid) if callback.uuid and callback.type in SESSION_TYPES else None
+    row = find_instance(callback.uuid) if callback.uuid and changes_session(callback) else None
     if row is not None and session.get(CallbackKey, dedup_key(callback, row)) is not None:
         return False
     if row is None and callback.type == LOGIN_SUCCESS and callback.uuid:
@@ -189,11 +199,20 @@ def _store_alone(callback: Callback) -> bool:
     return True
 
 
+def changes_session(callback: Callback) -> bool:
+    """Whether the callback changes its account's row: login and disconnect codes, and ban or restriction
+    notices (a 102000 system message among the messages, 102001/102002)."""
+    return callback.type in SESSION_TYPES or notice_of(callback.type, callback.payload) is not None
+
+
 def _apply(row: Instance, callback: Callback) -> None:
     payload = callback.payload
     code = callback.type
     cause = f"callback {code}"
-    if code in (SCANNED, NEEDS_CODE):
+    notice = notice_of(code, payload)
+    if notice is not None:
+        record_notice(row, *notice)
+    elif code in (SCANNED, NEEDS_CODE):
         key = payload.get("Qrcode_key") or payload.get("qrcode_key") or payload.get("qrcodeKey")
         if key:
             row.qrcode_key = str(key)[:128]

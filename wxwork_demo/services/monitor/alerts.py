@@ -36,14 +36,53 @@ def alert_needs_person(session_id: int, reason: str) -> bool:
         "hasQrcode": bool(row.qrcode),
         "at": iso_utc(now),
     }
-    url = current_app.config.get("ALERT_WEBHOOK_URL") or ""
-    delivery = "not configured"
-    if url:
-        try:
-            response = requests.post(url, json=body, timeout=(3, 5))
-            delivery = f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
-            delivery = f"failed: {type(exc).__name__}"
-            log.warning("alert webhook failed: %s", exc)
-    record_event(row.uuid, "alert", "needs_person", {**body, "delivery": delivery})
+    record_event(row.uuid, "alert", "needs_person", {**body, "delivery": _deliver(body)})
     return True
+
+
+def alert_notice(session_id: int) -> None:
+    """Send the account's latest ban or restriction notice (services/monitor/notices.py) as an alert."""
+    from wxwork_demo.services.monitor.notices import notice_to_dict  # notices imports this module
+
+    row = db_session().get(Instance, session_id)
+    if row is None:
+        return
+    body = {
+        "type": "notice",
+        "uuid": row.uuid,
+        "vid": row.vid or "",
+        "account": row.account_name or "",
+        "notice": notice_to_dict(row),
+        "at": iso_utc(utcnow()),
+    }
+    record_event(row.uuid, "alert", "notice", {**body, "delivery": _deliver(body)})
+
+
+def alert_silence(session_id: int, since: str) -> None:
+    """The account is online by the upstream's word but has had no callback since `since`."""
+    row = db_session().get(Instance, session_id)
+    if row is None:
+        return
+    body = {
+        "type": "silent",
+        "uuid": row.uuid,
+        "vid": row.vid or "",
+        "account": row.account_name or "",
+        "silentSince": since,
+        "reason": "online, but no callback for a long time: check the callback URL and the phone",
+        "at": iso_utc(utcnow()),
+    }
+    record_event(row.uuid, "alert", "silent", {**body, "delivery": _deliver(body)})
+
+
+def _deliver(body: dict) -> str:
+    """POST `body` to ALERT_WEBHOOK_URL; how it went, for the alert's event."""
+    url = current_app.config.get("ALERT_WEBHOOK_URL") or ""
+    if not url:
+        return "not configured"
+    try:
+        response = requests.post(url, json=body, timeout=(3, 5))
+    except requests.RequestException as exc:
+        log.warning("alert webhook failed: %s", exc)
+        return f"failed: {type(exc).__name__}"
+    return f"HTTP {response.status_code}"

@@ -23,7 +23,7 @@ from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.login.callback_url import registered_callback_url
-from wxwork_demo.services.monitor import secondary  # it calls back into this module, at run time only
+from wxwork_demo.services.monitor import notices, secondary  # secondary calls back into this module (run time)
 from wxwork_demo.services.monitor.alerts import alert_needs_person
 from wxwork_demo.services.monitor.lease import note_reconnect
 from wxwork_demo.services.upstream_calls import client, traced
@@ -105,6 +105,8 @@ def run_action(session_id: int, action: str) -> None:
         fetch_secondary_validation(session_id)
     elif action == secondary.SECONDARY_CHECK:
         secondary.check_secondary(session_id)
+    elif action == notices.EXPLAIN_NOTICE:
+        notices.explain_and_alert(session_id)
     elif action == ALERT_PERSON:
         row = db_session().get(Instance, session_id)
         if row is not None and row.state == NEEDS_PERSON:

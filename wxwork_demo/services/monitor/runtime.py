@@ -23,12 +23,12 @@ from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
 from wxwork_demo.db import db_session
-from wxwork_demo.models import Instance, iso_utc, utcnow
+from wxwork_demo.models import Event, Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
+from wxwork_demo.services.monitor import alerts, reconnect, secondary
 from wxwork_demo.services.monitor import lease as monitor_lease
-from wxwork_demo.services.monitor import reconnect, secondary
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
@@ -213,7 +213,32 @@ def check_account(session_id: int) -> str:
         session.commit()
         return "offline"
     _refresh_callback_if_due(row)
+    _note_silence(row)
     return "online"
+
+
+def _note_silence(row: Instance) -> None:
+    """Online but deaf: the upstream says online, yet no callback came for SILENCE_ALERT_S (peers' users
+    report this more than any other failure). Flag it (`silentSince`) with one alert; clear it when one comes.
+
+    The last callback is read from the events log; one pruned away by MAX_EVENTS counts as none.
+    """
+    session = db_session()
+    last_callback = session.scalar(
+        select(func.max(Event.created_at)).where(Event.session_uuid == row.uuid, Event.stage == "callback")
+    )
+    moments = [t for t in (last_callback, row.state_changed_at) if t is not None]
+    quiet_since = max(moments) if moments else None
+    limit = timedelta(seconds=current_app.config["SILENCE_ALERT_S"])
+    silent = quiet_since is not None and utcnow() - quiet_since > limit
+    if silent and row.silent_since is None:
+        row.silent_since = quiet_since
+        session.commit()
+        record_event(row.uuid, "monitor_check", "silent", {"silentSince": iso_utc(quiet_since)})
+        alerts.alert_silence(row.id, iso_utc(quiet_since))
+    elif not silent and row.silent_since is not None:
+        row.silent_since = None
+        session.commit()
 
 
 def _refresh_callback_if_due(row: Instance) -> None:
