@@ -342,8 +342,9 @@ def test_auto_login_and_fallback_to_qr(page, console, problems):
     page.goto(console.url + "/")
     uuid, vid = first_login(page, console)
 
-    # The phone ends the session; automatic login brings the account back without a scan.
-    console.sim("drop", uuid=uuid, type=100005)
+    # The login cache is gone (the monitor is off: nothing reconnects by itself); automatic login by hand
+    # brings the account back without a scan.
+    console.sim("drop", uuid=uuid, type=100007)
     session = page.locator(".session").first
     expect(session.locator(".badge")).to_have_text("离线")
     session.get_by_role("button", name="自动登录").click()
@@ -356,7 +357,7 @@ def test_auto_login_and_fallback_to_qr(page, console, problems):
 
     # Now the account must scan again: automatic login fails and one button falls back to a QR code.
     new_uuid = _active_uuid(console)
-    console.sim("drop", uuid=new_uuid, type=100005)
+    console.sim("drop", uuid=new_uuid, type=100007)
     console.sim("accounts", user_id=int(vid), needs_scan=True)
     expect(page.locator(".session").first.locator(".badge")).to_have_text("离线")
     page.get_by_role("button", name="再登录一个账号").click()

@@ -81,9 +81,9 @@ def test_first_login_step_by_step_and_a_wrong_code_first(api: ConsoleApi, sim: S
 def test_auto_login_with_the_vid_from_104001(api: ConsoleApi, sim: SimulatorControl):
     old = first_login(api, sim)
     vid = old["vid"]
-    # The phone ends the session; the account is offline upstream (the monitor is off: nobody reconnects).
+    # The phone ends the session: the account waits for a person (RECONNECT_ON leaves 100005 to a person).
     sim.drop(old["uuid"], 100005)
-    api.wait_session(old["uuid"], "callback 100005", isLogin=False, state="offline")
+    api.wait_session(old["uuid"], "callback 100005", isLogin=False, state="needs_person")
     sim.reset_calls()
 
     init = api.ok("/api/init", {"vid": vid})
@@ -135,8 +135,8 @@ def test_automatic_login_failure_then_the_qr_fallback(api: ConsoleApi, sim: Simu
 def test_a_new_qr_login_on_the_same_instance_after_a_drop(api: ConsoleApi, sim: SimulatorControl):
     row = first_login(api, sim)
     uuid, vid = row["uuid"], row["vid"]
-    sim.drop(uuid, 100005)  # the phone ended the login; the instance stays
-    api.wait_session(uuid, "callback 100005", isLogin=False, state="offline")
+    sim.drop(uuid, 100005)  # the phone ended the login; the instance stays, the account waits for a person
+    api.wait_session(uuid, "callback 100005", isLogin=False, state="needs_person")
 
     api.ok("/api/get-qrcode", {"uuid": uuid})  # the console's "new QR code" on the same session
     scanned = sim.scan(uuid)  # the device is known: no code this time
@@ -166,7 +166,8 @@ def test_refresh_run_client_reports_the_upstream_login_state(api: ConsoleApi, si
     assert refreshed["request"] == {"uuid": uuid}
     assert refreshed["getRunClientByUuid"]["data"]["loginType"] == 1
     row = api.session(uuid)
-    assert row["isLogin"] is False and row["state"] in ("offline", "reconnecting")
+    # 100005 left it to a person (RECONNECT_ON); the refresh confirms it is logged out and changes nothing.
+    assert row["isLogin"] is False and row["state"] == "needs_person"
 
 
 def test_unknown_session_and_bad_input_are_clear_errors(api: ConsoleApi):

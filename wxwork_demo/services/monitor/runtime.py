@@ -224,12 +224,14 @@ def _note_silence(row: Instance) -> None:
     The last callback is read from the events log; one pruned away by MAX_EVENTS counts as none.
     """
     session = db_session()
+    limit = timedelta(seconds=current_app.config["SILENCE_ALERT_S"])
+    if row.silent_since is None and row.state_changed_at is not None and utcnow() - row.state_changed_at <= limit:
+        return  # online for less than the limit: cannot be silent yet, and no query is spent on finding out
     last_callback = session.scalar(
         select(func.max(Event.created_at)).where(Event.session_uuid == row.uuid, Event.stage == "callback")
     )
     moments = [t for t in (last_callback, row.state_changed_at) if t is not None]
     quiet_since = max(moments) if moments else None
-    limit = timedelta(seconds=current_app.config["SILENCE_ALERT_S"])
     silent = quiet_since is not None and utcnow() - quiet_since > limit
     if silent and row.silent_since is None:
         row.silent_since = quiet_since
