@@ -36,12 +36,19 @@ monitor: $(VENV)/.installed
 	$(FLASK) monitor run
 
 # Benchmarks against the local MariaDB (BENCH_MYSQL_URL, default root@127.0.0.1:3306): bench/RESULTS.md.
-# bench-smoke runs everything small (< 2 minutes) and writes bench/RESULTS-smoke.md.
-bench: $(VENV)/.installed
+# bench-smoke runs everything small (< 3 minutes) and writes bench/RESULTS-smoke.md. The Node baselines
+# (bench/node: the old demo and the limit) need node and npm; `npm ci` installs mysql2 from the lock file.
+NODE_MODULES := bench/node/node_modules/.package-lock.json
+
+$(NODE_MODULES): bench/node/package.json bench/node/package-lock.json
+	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: $(VENV)/.installed $(NODE_MODULES)
 	$(PY) -m bench.run
 
-bench-smoke: $(VENV)/.installed
+bench-smoke: $(VENV)/.installed $(NODE_MODULES)
 	BENCH_QUICK=1 $(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache instance
+	rm -rf $(VENV) .pytest_cache .ruff_cache instance bench/node/node_modules

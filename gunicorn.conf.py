@@ -10,14 +10,19 @@ bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
 workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
-worker_class = "gthread"
-# Threads per worker: requests mostly wait (upstream, database), and concurrent callbacks share one commit
-# (services/intake/callbacks.py), so more threads make larger batches; the database pool is sized from this.
+# gthread (a thread per request in flight) or gevent (a greenlet per connection); bench/RESULTS.md compares them.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+# gthread only: threads per worker. Requests mostly wait (upstream, database), and concurrent callbacks share
+# one commit (services/intake/group_commit.py), so more threads make larger batches; the database pool is sized
+# from this under either worker class.
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
-keepalive = 5
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
+# Seconds an idle keep-alive connection is kept.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Off by default: a log line per callback costs about an eighth of a worker's CPU at full load (issue 16).
+# GUNICORN_ACCESSLOG=- logs to stdout (or give a file).
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "").strip() or None
 # %(U)s is the path without the query string: the callback URL's ?token= never reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 

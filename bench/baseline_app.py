@@ -11,36 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
-from urllib.parse import unquote, urlsplit
 
 import pymysql
 from flask import Flask, jsonify, request
 
-TABLE = "baseline_callbacks"
-CREATE_TABLE = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    uuid VARCHAR(64) NOT NULL,
-    type INT NOT NULL,
-    body LONGTEXT NOT NULL,
-    created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
-"""
-
-
-def connect_args(url: str) -> dict:
-    """PyMySQL keyword arguments for a SQLAlchemy-style MySQL URL."""
-    parts = urlsplit(url)
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": unquote(parts.username or "root"),
-        "password": unquote(parts.password or ""),
-        "database": parts.path.lstrip("/"),
-        "charset": "utf8mb4",
-        "autocommit": True,
-    }
-
+from bench.database import FLOOR_TABLE, connect_args
 
 app = Flask(__name__)
 _local = threading.local()
@@ -59,7 +34,7 @@ def receive():
     body = request.get_json(force=True)
     with _connection().cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {TABLE} (uuid, type, body) VALUES (%s, %s, %s)",
+            f"INSERT INTO {FLOOR_TABLE} (uuid, type, body) VALUES (%s, %s, %s)",
             (str(body.get("uuid", ""))[:64], int(body.get("type", 0)), request.get_data(as_text=True)),
         )
     return jsonify(errcode=0, errmsg="ok")

@@ -97,6 +97,7 @@ async def _connection(
     total: int | None,
     deadline: float,
     recorder: Recorder,
+    timeout: float,
 ) -> None:
     reader = writer = None
     try:
@@ -116,8 +117,8 @@ async def _connection(
             started = time.perf_counter()
             try:
                 writer.write(request)
-                status, close = await _read_response(reader)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                status, close = await asyncio.wait_for(_read_response(reader), timeout)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
                 recorder.error(exc)
                 writer.close()
                 reader = writer = None
@@ -132,9 +133,16 @@ async def _connection(
 
 
 async def run(
-    url: str, connections: int, duration: float | None, total: int | None, warmup: float, id_base: int
+    url: str,
+    connections: int,
+    duration: float | None,
+    total: int | None,
+    warmup: float,
+    id_base: int,
+    timeout: float = 30.0,
 ) -> dict:
-    """Drive `url` with `connections` keep-alive connections for `duration` s (or `total` requests)."""
+    """Drive `url` with `connections` keep-alive connections for `duration` s (or `total` requests); a request
+    not answered within `timeout` s counts as an error (TimeoutError) and its connection is opened again."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = (parts.path + ("?" + parts.query if parts.query else "")).encode()
@@ -143,7 +151,9 @@ async def run(
     cpu_start = os.times()
     began = time.perf_counter()
     deadline = began + (duration or 0) + (warmup if total is None else 0)
-    tasks = [_connection(c, host, port, target, ids, id_base, total, deadline, recorder) for c in range(connections)]
+    tasks = [
+        _connection(c, host, port, target, ids, id_base, total, deadline, recorder, timeout) for c in range(connections)
+    ]
     await asyncio.gather(*tasks)
     ended = time.perf_counter()
     cpu_end = os.times()
@@ -217,10 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="send exactly this many requests instead of a duration")
     parser.add_argument("--warmup", type=float, default=0.0)
     parser.add_argument("--id-base", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer")
     args = parser.parse_args(argv)
     if (args.duration is None) == (args.requests is None):
         parser.error("give exactly one of --duration and --requests")
-    result = asyncio.run(run(args.url, args.connections, args.duration, args.requests, args.warmup, args.id_base))
+    result = asyncio.run(
+        run(args.url, args.connections, args.duration, args.requests, args.warmup, args.id_base, args.timeout)
+    )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

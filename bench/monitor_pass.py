@@ -1,10 +1,12 @@
-"""One monitor pass, timed against the same upstream calls made bare (run as a subprocess by bench/run.py).
+"""One monitor pass, timed against the same upstream calls made bare (run as a subprocess by
+bench/monitor_scale.py).
 
-    python -m bench.monitor_pass DATABASE_URL BASE_URL CONCURRENCY [ROUNDS]
+    python -m bench.monitor_pass DATABASE_URL BASE_URL [ROUNDS]
 
+`check_pass(app)` of the app at its MONITOR_CONCURRENCY (the default unless the environment sets it).
 Baseline: GetRunClientByUuid for every online session with a plain requests.Session and a thread pool of
-CONCURRENCY, no database. Then `check_pass(app)` of the app with MONITOR_CONCURRENCY=CONCURRENCY. Prints
-one JSON object: the times of each round, the pass summary, and this process's peak memory.
+the same size, no database. Prints one JSON object: the times of each round, the pass summary, the
+concurrency, and this process's peak memory.
 """
 
 from __future__ import annotations
@@ -44,17 +46,17 @@ def bare_calls(base_url: str, uuids: list[str], concurrency: int) -> tuple[float
 
 
 def main(argv: list[str]) -> int:
-    database_url, base_url, concurrency = argv[0], argv[1].rstrip("/"), int(argv[2])
-    rounds = int(argv[3]) if len(argv) > 3 else 1
+    database_url, base_url = argv[0], argv[1].rstrip("/")
+    rounds = int(argv[2]) if len(argv) > 2 else 1
     app = create_app(
         {
             "DATABASE_URL": database_url,
             "BASE_URL": base_url,
-            "MONITOR_CONCURRENCY": concurrency,
             "MONITOR_AUTOSTART": False,
             "CALLBACK_TOKEN": "bench-callback-token-0123456789",
         }
     )
+    concurrency = app.config["MONITOR_CONCURRENCY"]
     with app.app_context():
         uuids = list(db_session().scalars(select(Instance.uuid).where(Instance.state == "online")))
     result: dict = {"sessions": len(uuids), "concurrency": concurrency, "bare_s": [], "pass_s": [], "summaries": []}

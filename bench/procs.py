@@ -1,9 +1,11 @@
-"""Processes of a benchmark run: gunicorn servers on free ports, their workers' memory, the machine."""
+"""Processes of a benchmark run: servers on free ports (gunicorn, granian, Node), their workers' memory and
+CPU time, the machine."""
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,8 @@ import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn"]
+GRANIAN = [sys.executable, "-m", "granian"]
+NODE_DIR = PROJECT_ROOT / "bench" / "node"
 # Settings of the app that a developer's shell or .env might hold; a benchmark sets its own.
 APP_SETTINGS = (
     "DATABASE_URL",
@@ -54,7 +58,8 @@ def clean_env(**settings: str) -> dict[str, str]:
 
 @dataclass
 class Server:
-    """One gunicorn master and its workers, logging to `log_path`."""
+    """One server process (a gunicorn or granian master and its workers, or one Node process), logging to
+    `log_path`."""
 
     name: str
     command: list[str]
@@ -62,6 +67,8 @@ class Server:
     port: int
     log_path: Path
     health_path: str = "/api/health"
+    # Node serves in the process itself; gunicorn and granian in the master's children.
+    serves_itself: bool = False
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -98,9 +105,11 @@ class Server:
             process.wait(5)
 
     def workers(self) -> list[int]:
-        """Pids of the gunicorn workers (the master's children)."""
+        """Pids of the processes that serve requests (a master's children, or the process itself)."""
         if self.process is None:
             return []
+        if self.serves_itself:
+            return [self.process.pid]
         return children_of(self.process.pid)
 
     def worker_rss_mb(self) -> list[float]:
@@ -114,6 +123,39 @@ def gunicorn_server(name: str, app: str, port: int, log_dir: Path, config: str =
     command = [*GUNICORN, "-c", str(PROJECT_ROOT / config), "--no-control-socket", app]
     settings = {"GUNICORN_BIND": f"127.0.0.1:{port}", "PORT": str(port), **env}
     return Server(name, command, clean_env(**settings), port, log_dir / f"{name}.log")
+
+
+def granian_server(
+    name: str, app: str, port: int, log_dir: Path, workers: int, threads: int, header_timeout_s: int, **env
+) -> Server:
+    """`granian --interface wsgi <app>`: `workers` processes of `threads` blocking threads each, no access log,
+    a connection closed when a request's headers take longer than `header_timeout_s`."""
+    command = [
+        *GRANIAN,
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--http1-header-read-timeout",
+        str(header_timeout_s * 1000),
+        "--no-ws",
+        app,
+    ]
+    settings = {"PORT": str(port), "GUNICORN_THREADS": str(threads), **env}
+    return Server(name, command, clean_env(**settings), port, log_dir / f"{name}.log")
+
+
+def node_server(name: str, script: str, port: int, log_dir: Path, **env) -> Server:
+    """`node bench/node/<script>`: one Node process (the baselines; `npm ci` in bench/node installs mysql2)."""
+    command = [shutil.which("node") or "node", str(NODE_DIR / script)]
+    settings = {"PORT": str(port), **env}
+    return Server(name, command, clean_env(**settings), port, log_dir / f"{name}.log", serves_itself=True)
 
 
 def children_of(pid: int) -> list[int]:
@@ -176,7 +218,7 @@ def machine() -> dict[str, str]:
         ),
         platform.processor() or "unknown",
     )
-    packages = ("Flask", "Werkzeug", "SQLAlchemy", "PyMySQL", "gunicorn", "requests")
+    packages = ("Flask", "Werkzeug", "SQLAlchemy", "PyMySQL", "gunicorn", "gevent", "granian", "requests")
     return {
         "nproc": str(len(os.sched_getaffinity(0))),
         "cpu": cpu,
@@ -184,4 +226,12 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         **{name: version(name) for name in packages},
+        "node": node_version(),
     }
+
+
+def node_version() -> str:
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not installed"
