@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a timing target is missed too")
     parser.add_argument("--rounds", type=int, help="intake rounds (every contender each)")
     parser.add_argument("--seconds", type=float, help="measured seconds of each intake run")
+    parser.add_argument("--tables", default="small,large", help="events tables to run with: small, large or both")
     args = parser.parse_args(argv)
     plan = Plan.make(args.quick)
     if args.rounds or args.seconds:
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         database_pids = procs.pids_named("mariadbd") or procs.pids_named("mysqld")
         for scenario in plan.scenarios:
+            if scenario.key not in args.tables.split(","):
+                continue
             if scenario.prefill_rows:
                 log(f"pre-filling events with {scenario.prefill_rows:,} rows")
                 database.prefill_events(app_url, scenario.prefill_rows)

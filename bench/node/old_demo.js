@@ -41,7 +41,7 @@ const SCHEMA = [
     KEY idx_session_uuid (session_uuid)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 ];
-const LATEST_SESSION = 'SELECT * FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1';
+const LATEST_SESSION = 'SELECT * FROM sessions ORDER BY updated_at DESC LIMIT 1';
 
 const pool = mysql.createPool(poolOptions(process.env.OLD_DEMO_DATABASE_URL, 10));
 
