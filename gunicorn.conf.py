@@ -10,15 +10,24 @@ bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
 workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
-# gthread (a thread per request in flight) or gevent (a greenlet per connection); bench/RESULTS.md compares them.
+# gevent: a greenlet per connection; the worker patches the standard library (sockets, threads, locks), so
+# PyMySQL, requests, the monitor's scheduler and thread pools and the group commit's locks all wait without
+# blocking the worker. It took callbacks at a lower CPU cost than gthread, and a stalled client costs it a
+# greenlet, where under gthread 64 of them held every thread and nothing else was answered
+# (bench/RESULTS.md). GUNICORN_WORKER_CLASS=gthread goes back to threads.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-# gthread only: threads per worker. Requests mostly wait (upstream, database), and concurrent callbacks share
-# one commit (services/intake/group_commit.py), so more threads make larger batches; the database pool is sized
-# from this under either worker class.
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over them
+# evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one core.
+reuse_port = True
+# Connections a gevent worker serves at once.
+worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
+# gthread: threads per worker. Under either class the database pool of a worker is sized from it
+# (db.pool_size_for): requests beyond it wait for a connection.
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
-# Seconds an idle keep-alive connection is kept.
+# Seconds an idle keep-alive connection is kept; under gevent also the time a client has to send a request's
+# headers: one that stalls is closed after it.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Off by default: a log line per callback costs about an eighth of a worker's CPU at full load (issue 16).
 # GUNICORN_ACCESSLOG=- logs to stdout (or give a file).
@@ -42,8 +51,8 @@ def on_starting(server):
 def post_worker_init(worker):
     """Run a monitor scheduler in each worker when MONITOR_AUTOSTART is on; the database lease lets
     exactly one of them work at a time."""
-    app = getattr(worker, "wsgi", None)
-    if app is None or not hasattr(app, "extensions"):
+    app = _this_app(worker)
+    if app is None:
         return
     from wxwork_demo.db import get_db, missing_tables
     from wxwork_demo.errors import MISSING_TABLES_HINT
@@ -65,8 +74,16 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """Hand the monitor lease back so another worker takes over at once."""
-    app = getattr(worker, "wsgi", None)
-    if app is not None and hasattr(app, "extensions"):
+    app = _this_app(worker)
+    if app is not None:
         from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
         shutdown_monitor(app)
+
+
+def _this_app(worker):
+    """The worker's wxwork_demo app, or None (another WSGI app served with these settings: bench/)."""
+    from wxwork_demo.db import EXTENSION_KEY
+
+    app = getattr(worker, "wsgi", None)
+    return app if EXTENSION_KEY in getattr(app, "extensions", {}) else None

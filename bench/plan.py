@@ -47,7 +47,7 @@ class Plan:
             api_seconds=4.0,
             stall_seconds=3.0,
             monitor_sizes=(100, 1000),
-            retention_callbacks=10_000,
+            retention_callbacks=5_000,
         )
 
     @property

@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 if "slow-peers" in only:
                     keepalive = f"keepalive = {conf['keepalive']} s (gunicorn.conf.py)"
                     for each in contenders:
-                        if each.is_app:
+                        # A quick run checks the default server only; a full one compares them all.
+                        if each.is_app and (each.default or not plan.quick):
                             setting = keepalive if each.key != "granian" else "--http1-header-read-timeout (as long)"
                             bench_slow_peers(run, each, float(conf["keepalive"]), setting)
             if "memory" in only:

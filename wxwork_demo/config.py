@@ -35,7 +35,7 @@ class Settings:
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 15.0
     # Keeping accounts online (services/monitor/runtime.py, services/monitor/reconnect.py).
-    monitor_concurrency: int = 8
+    monitor_concurrency: int = 32
     monitor_tick_ms: int = 1000
     monitor_lease_s: float = 10.0
     reconnect_max_attempts: int = 3
@@ -213,7 +213,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         monitor_autostart=_bool(env, "MONITOR_AUTOSTART", True),
         upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0),
         upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", 15.0),
-        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", 8, minimum=1),
+        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", 32, minimum=1),
         monitor_tick_ms=_int(env, "MONITOR_TICK_MS", 1000, minimum=50),
         monitor_lease_s=_float(env, "MONITOR_LEASE_S", 10.0),
         reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", 3, minimum=1),

@@ -133,7 +133,7 @@ def pool_size_for(config) -> tuple[int, int]:
     would otherwise open and close its overflow connections check after check); the rest may overflow.
     """
     threads = int(os.environ.get("GUNICORN_THREADS", "").strip() or 16)
-    monitor = int(config.get("MONITOR_CONCURRENCY") or 8)
+    monitor = int(config.get("MONITOR_CONCURRENCY") or 32)
     return max(threads, monitor), threads + monitor + 3
 
 
