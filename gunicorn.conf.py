@@ -16,9 +16,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sch
 # greenlet, where under gthread 64 of them held every thread and nothing else was answered
 # (bench/RESULTS.md). GUNICORN_WORKER_CLASS=gthread goes back to threads.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over them
-# evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one core.
-reuse_port = True
+# gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
+# them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
+# core (gthread's workers shared them 10 / 6).
+reuse_port = worker_class == "gevent"
 # Connections a gevent worker serves at once.
 worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
 # gthread: threads per worker. Under either class the database pool of a worker is sized from it
