@@ -39,6 +39,7 @@ def render(run: Run) -> str:
         "|---|---|---|---|---|---|---|",
         *_target_rows(run),
         "",
+        *_server_choice(run),
         *_intake_section(run),
         *_details(run),
         "## Commands",
@@ -155,6 +156,40 @@ def plan_connections(run: Run) -> int:
 
 def _app_sum(figures: dict, key: str) -> int:
     return sum(f[key] for f in figures.values() if f["is_app"])
+
+
+def _server_choice(run: Run) -> list[str]:
+    """The figures the default server was chosen by, one line per candidate."""
+    intake, slow = run.results.get("intake", {}), run.results.get("slow_peers", {})
+    candidates = [k for k, f in next(iter(intake.values()), {}).get("figures", {}).items() if f["is_app"]]
+    if not candidates:
+        return []
+    lines = [
+        "## The server",
+        "",
+        "The app under each candidate, same code and settings, same rounds (details below). The default "
+        "(`gunicorn.conf.py`) is marked.",
+        "",
+        "| server | × old demo, small / large table | CPU per callback ms, small / large | with 64 stalled "
+        "connections: callbacks / health p99 | stalled connections closed |",
+        "|---|---|---|---|---|",
+    ]
+    for key in candidates:
+        figures = [intake[t]["figures"][key] for t in (SMALL_TABLE, LARGE_TABLE) if t in intake]
+        label = figures[0]["label"] + (" **(default)**" if figures[0]["default"] else "")
+        s = slow.get(key)
+        stalled = (
+            f"{s['callbacks_p99_ratio']:.2f}× / {s['health_p99_ratio']:.2f}×"
+            + (f", unanswered: {s['loaded']['callback_errors']}" if s["loaded"]["callback_errors"] else "")
+            if s
+            else "not run"
+        )
+        closed = f"{s['closed']} / {s['stalled']}" if s else ""
+        to_old = " / ".join(f"{f['to_old']:.2f}×" for f in figures)
+        cpu = " / ".join(f"{f['cpu_ms']:.2f}" for f in figures)
+        lines.append(f"| {label} | {to_old} | {cpu} | {stalled} | {closed} |")
+    lines.append("")
+    return lines
 
 
 def _intake_section(run: Run) -> list[str]:
