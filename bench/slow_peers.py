@@ -114,11 +114,13 @@ def bench_slow_peers(run: Run, app: Contender, close_within_s: float, setting: s
     plan = run.plan
     count = plan.stalled_connections
     log(f"slow peers: {app.label}, {plan.stall_seconds:.0f} s alone, then with {count} stalled connections")
-    alone = measure(run, app, plan.stall_seconds, 7_000_000_000)
+    # Distinct callbacks for every server and phase: the app's servers share one dedup table.
+    id_base = 7_000_000_000 + 200_000_000 * len(run.results.get("slow_peers", {}))
+    alone = measure(run, app, plan.stall_seconds, id_base)
     stalled = StalledClients(app.server.port, count)
     stalled.start()
     try:
-        loaded = measure(run, app, plan.stall_seconds, 7_100_000_000)
+        loaded = measure(run, app, plan.stall_seconds, id_base + 100_000_000)
         # Every stalled connection is to be closed by the server within its setting (and a second of slack).
         deadline = stalled.opened_at + close_within_s + 1
         while len(stalled.closed_after) < count and time.monotonic() < deadline:
