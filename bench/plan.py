@@ -33,7 +33,7 @@ class Plan:
     stall_seconds: float = 8.0
     monitor_sizes: tuple[int, ...] = (1000, 5000, 20_000)
     monitor_latency_ms: int = 100
-    retention_callbacks: int = 50_000
+    retention_callbacks: int = 20_000
 
     @classmethod
     def make(cls, quick: bool) -> Plan:

@@ -245,11 +245,14 @@ def main(argv: list[str] | None = None) -> int:
                     servers.stop(each.server)
         if "monitor" in only:
             bench_monitor(run, sim, app_url)
+    except Exception as exc:  # what was measured so far is still written, with the error
+        run.check(False, f"the run stopped: {type(exc).__name__}: {exc}")
+        raise
     finally:
         servers.stop_all()
         database.drop(name)
         database.drop(f"{name}_old")
-    output.write_text(render(run))
+        output.write_text(render(run))
     log(f"wrote {output}")
     if run.failures:
         log(f"{len(run.failures)} failure(s): " + "; ".join(run.failures))
