@@ -10,12 +10,12 @@ bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
 workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
-# gevent: a greenlet per connection; the worker patches the standard library (sockets, threads, locks), so
-# PyMySQL, requests, the monitor's scheduler and thread pools and the group commit's locks all wait without
-# blocking the worker. It took callbacks at a lower CPU cost than gthread, and a stalled client costs it a
-# greenlet, where under gthread 64 of them held every thread and nothing else was answered
-# (bench/RESULTS.md). GUNICORN_WORKER_CLASS=gthread goes back to threads.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+# gthread: a thread per request in flight. GUNICORN_WORKER_CLASS=gevent (a greenlet per connection; the worker
+# patches sockets, threads and locks) keeps answering while 64 clients stall mid-request, where gthread answers
+# nothing until they are cut, but four gevent workers with the monitor did not answer /api/health within 30 s
+# of starting in tests/e2e/test_monitor_processes.py on a loaded machine, so it is not the default yet
+# (bench/RESULTS.md compares gthread, gevent and granian).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
 # core (gthread's workers shared them 10 / 6).

@@ -85,7 +85,8 @@ def bench_intake(run: Run, scenario: Scenario, contenders: list[Contender], data
             f["worker_cpu_ms"] = (procs.cpu_seconds(workers) - before[1]) / done * 1000
             f["db_cpu_ms"] = (procs.cpu_seconds(database_pids) - before[2]) / done * 1000
             failed = f["requests"] - f["ok_total"]
-            run.check(failed == 0, f"intake {each.label}: {failed} requests not answered 2xx ({f['statuses']})")
+            # A 503 says "not stored, send it again": a miss of the target, not a loss (that is the next check).
+            run.target(failed == 0, f"intake {each.label}: {failed} requests not answered 2xx ({f['statuses']})")
             run.check(
                 f["stored"] >= f["ok_total"],
                 f"intake {each.label} lost callbacks: {f['ok_total']} answered 2xx, {f['stored']} stored",
