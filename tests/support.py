@@ -46,10 +46,12 @@ def session_row(app, uuid) -> Instance | None:
 
 
 def close_app(app) -> None:
-    """Stop what an app started (monitor), close its upstream session and its database pool."""
+    """Stop what an app started (monitor, chores), close its upstream session and its database pool."""
+    from wxwork_demo.chores import stop_chores
     from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
     shutdown_monitor(app)
+    stop_chores(app)
     app.extensions["wxwork_upstream"].http.close()
     app.extensions["wxwork_db"].engine.dispose()
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.conftest import CALLBACK, UPSTREAM, make_test_app
-from tests.support import CALLBACK_PATH, add_session, envelope
+from tests.support import CALLBACK_PATH, add_session, close_app, envelope
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event
-from wxwork_demo.services.events import PRUNE_EVERY, mask_secrets, record_event
+from wxwork_demo.services.events import PRUNE_EVERY, events_trimmer, mask_secrets, record_event
 
 
 def test_health(client):
@@ -70,13 +70,14 @@ def test_events_are_kept_at_max_events_plus_a_small_batch(database_url):
         sizes = []
         for n in range(150):
             record_event("U", "test", "tick", {"n": n})
+            events_trimmer().wait_idle()
             sizes.append(db_session().scalar(select(func.count()).select_from(Event)))
         assert max(sizes) <= 10 + PRUNE_EVERY
         newest = db_session().scalars(select(Event).order_by(Event.id.desc()).limit(10)).all()
         assert [e.payload["n"] for e in newest] == list(range(149, 139, -1))
     client = app.test_client()
     assert len(client.get("/api/events").get_json()["events"]) == 10
-    app.extensions["wxwork_db"].engine.dispose()
+    close_app(app)
 
 
 def test_secrets_are_masked_wherever_they_are_nested():

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, Delete, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from wxwork_demo.db import db_session
+from wxwork_demo.chores import Chore, chore
+from wxwork_demo.db import db_session, get_db
 from wxwork_demo.models import Event, iso_utc, utcnow
 
 SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
 SECRET_QUERY = re.compile(r"([?&](?:token|secret|password|api_token)=)[^&#\s\"]*", re.IGNORECASE)
 MASK = "***"
-# Retention runs on one insert in PRUNE_EVERY (by id, see prune_due), so the table holds at most
-# MAX_EVENTS + PRUNE_EVERY rows plus the inserts in flight, and no insert ever counts the table.
+# A trim is asked for once per PRUNE_EVERY new ids (see prune_due) and runs at once in a thread of its own
+# (see trim_events), so the table holds at most MAX_EVENTS + PRUNE_EVERY rows plus what is inserted while
+# the trim runs, and no insert ever counts the table or waits for a trim.
 PRUNE_EVERY = 20
+# Ids per DELETE: a backlog (MAX_EVENTS lowered, a long outage) goes in short transactions.
+TRIM_CHUNK = 5000
 # Built once: a statement made per call costs more to build (and to find in the cache) than to run.
 INSERT_EVENT = insert(Event.__table__)
 # The columns event_values() fills.
@@ -70,44 +73,66 @@ def record_event(session_uuid: str | None, stage: str, event_type: str, payload:
     result = session.connection().execute(INSERT_EVENT, values)
     session.commit()
     event = Event(id=result.inserted_primary_key[0], **values)
-    prune_if_due(session, event.id)
+    prune_if_due(event.id)
     return event
 
 
-def prune_if_due(session: Session, newest_id: int | None) -> None:
-    """Delete what lies beyond the newest MAX_EVENTS rows, once every PRUNE_EVERY inserts."""
+def prune_if_due(newest_id: int | None) -> None:
+    """Ask for a trim when `newest_id` is a multiple of PRUNE_EVERY (the request does not wait for it)."""
     if prune_due(newest_id):
-        prune(session)
+        events_trimmer().request()
 
 
 def prune_due(first_id: int | None, count: int = 1) -> bool:
     """Whether the event ids first_id .. first_id + count - 1 hold a multiple of PRUNE_EVERY.
 
     The ids are the table's own, shared by every process that writes to it: whatever the number of
-    workers, the table is trimmed once per PRUNE_EVERY rows, by the process that wrote the row crossing it.
+    workers, a trim is asked for once per PRUNE_EVERY rows, by the process that wrote the row crossing it.
     """
     if not first_id:
         return False
     return (first_id + count - 1) // PRUNE_EVERY > (first_id - 1) // PRUNE_EVERY
 
 
-def prune(target: Session | Connection) -> None:
-    """Delete what lies beyond the newest MAX_EVENTS rows: one DELETE, one commit.
+def events_trimmer() -> Chore:
+    """This process's trimmer: `trim_events` in a thread of its own, off every request's path."""
+    return chore("trim-events", _trim_now)
 
-    The cut-off is the id MAX_EVENTS entries down the primary key, found inside the DELETE (through a derived
-    table, which MySQL requires to read the table it deletes from), never by counting the table.
+
+def _trim_now() -> None:
+    with get_db().engine.connect() as connection:
+        trim_events(connection, current_app.config["MAX_EVENTS"])
+
+
+# Built once: building a statement costs more than running it on a few rows.
+_BOUNDS = select(
+    select(func.min(Event.__table__.c.id)).scalar_subquery(), select(func.max(Event.__table__.c.id)).scalar_subquery()
+)
+_DELETE_RANGE = delete(Event.__table__).where(Event.__table__.c.id.between(bindparam("low"), bindparam("high")))
+
+
+def trim_events(connection: Connection, keep: int) -> int:
+    """Delete every event more than `keep` ids older than the newest; returns the rows deleted.
+
+    The cap of the old demo (MAX_EVENTS rows kept) as an id cutoff, `MAX(id) - keep`: the two ends of the
+    primary key are read (an index lookup each, two subqueries so that SQLite looks them up too), then a
+    primary-key range is deleted, TRIM_CHUNK ids per transaction. No statement scans the table or reads
+    the rows kept, so a trim costs the same at 1k rows as at 200k and, locking only the rows it deletes, in
+    id order, it cannot deadlock with inserts (always above the newest id) nor with another worker's trim.
+    Gaps in the ids (rolled-back inserts) can leave a few fewer than `keep` rows, never more.
     """
-    connection = target.connection() if isinstance(target, Session) else target
-    connection.execute(_prune_statement(current_app.config["MAX_EVENTS"]))
-    target.commit()
-
-
-@functools.lru_cache(maxsize=4)
-def _prune_statement(keep: int) -> Delete:
-    """Built once per MAX_EVENTS: building it costs more than running it."""
-    table = Event.__table__
-    newest = select(table.c.id).order_by(table.c.id.desc()).offset(keep - 1).limit(1).subquery()
-    return delete(table).where(table.c.id < select(newest.c.id).scalar_subquery())
+    oldest, newest = connection.execute(_BOUNDS).one()
+    connection.commit()
+    if newest is None:
+        return 0
+    cutoff = newest - keep
+    deleted = 0
+    while oldest <= cutoff:
+        high = min(cutoff, oldest + TRIM_CHUNK - 1)
+        deleted += connection.execute(_DELETE_RANGE, {"low": oldest, "high": high}).rowcount
+        connection.commit()
+        oldest = high + 1
+    return deleted
 
 
 def latest_events(limit: int | None = None, after_id: int = 0, **filters: str) -> list[Event]:

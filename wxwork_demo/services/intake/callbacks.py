@@ -193,7 +193,7 @@ def _store_alone(callback: Callback) -> bool:
         if session.get(CallbackKey, key) is not None:
             return False
         raise
-    group_commit().stored(session, event.id)
+    group_commit().stored(event.id)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_instances_of(row.vid or "", row.uuid)
     return True

@@ -6,25 +6,21 @@ traffic. Each request still answers only once the commit holding its callback is
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
 
+from wxwork_demo.chores import chore
 from wxwork_demo.db import get_db
 from wxwork_demo.models import CallbackKey, Event, utcnow
-from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, prune, prune_due
+from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, events_trimmer, prune_due
 from wxwork_demo.services.intake.bulk_insert import BulkInsert, insert_and_commit
-
-log = logging.getLogger(__name__)
 
 STORED = "stored"
 ALONE = "alone"
@@ -75,11 +71,10 @@ class GroupCommit:
     callback alone, which tells the redelivery from the others. Any other database error is the answer of
     every request in the batch (503), so the upstream sends them all again.
 
-    When a batch's event ids cross a multiple of PRUNE_EVERY, its writer trims `events` to MAX_EVENTS rows
-    once the batch is answered, before it hands over: the table holds at most MAX_EVENTS + PRUNE_EVERY rows
-    plus the batches in flight, whatever the number of processes (on SQLite, whose driver tells no ids,
-    each process trims after PRUNE_EVERY of its callbacks). Dedup keys past CALLBACK_DEDUP_HOURS are
-    deleted at most once a minute.
+    When a batch's event ids cross a multiple of PRUNE_EVERY, its writer asks this process's trimmer to trim
+    `events` to MAX_EVENTS rows (on SQLite, whose driver tells no ids, after PRUNE_EVERY of the process's
+    callbacks); dedup keys past CALLBACK_DEDUP_HOURS are deleted at most once a minute. Both run in threads
+    of their own (chores.py), never while a batch is written and never on a request's path.
     """
 
     MAX_BATCH = 64
@@ -94,7 +89,6 @@ class GroupCommit:
         self._queue: list[_Queued] = []
         self._writers = 0
         self._since_prune = 0
-        self._keys_forgotten_at: float | None = None
 
     def store(self, key: str, event: dict) -> bool:
         """True once committed; False when the callback must be stored alone. Raises a database error."""
@@ -113,17 +107,16 @@ class GroupCommit:
             raise item.outcome
         return item.outcome == STORED
 
-    def stored(self, session: Session, event_id: int | None) -> None:
-        """Note a callback stored outside a batch (its event's id); tidy up when due."""
+    def stored(self, event_id: int | None) -> None:
+        """Note a callback stored outside a batch (its event's id): ask for a trim when due."""
         with self._lock:
             due = self._due(event_id, 1)
         if due:
-            self._tidy(session)
+            events_trimmer().request()
 
     def _write(self, own: _Queued) -> None:
-        """Write `own` and what is queued and give each request of the batch its outcome; trim `events`
-        when due, before handing over (so no batch commits while it trims); then hand the writing to the
-        next request in the queue, or stop writing when there is none."""
+        """Write `own` and what is queued, give each request of the batch its outcome, hand the writing to
+        the next request in the queue (or stop writing when there is none), and ask for the upkeep due."""
         with self._lock:
             batch = [own, *self._queue[: self.MAX_BATCH - 1]]
             del self._queue[: len(batch) - 1]
@@ -137,20 +130,23 @@ class GroupCommit:
             with self._lock:
                 for item in batch:
                     item.outcome = outcome
+                following = self._queue.pop(0) if self._queue else None
+                if following is None:
+                    self._writers -= 1
                 due = outcome == STORED and self._due(first_id, len(batch))
             for item in batch[1:]:
                 item.wake.release()
-            try:
-                if due:
-                    with self._engine.connect() as connection:
-                        self._tidy(connection)
-            finally:
-                with self._lock:
-                    following = self._queue.pop(0) if self._queue else None
-                    if following is None:
-                        self._writers -= 1
-                if following is not None:
-                    following.wake.release()  # no outcome: it writes the next batch
+            if following is not None:
+                following.wake.release()  # no outcome: it writes the next batch
+        if outcome == STORED:
+            self._ask_for_upkeep(due)
+
+    def _ask_for_upkeep(self, trim: bool) -> None:
+        """Trimming `events` and forgetting old dedup keys run in threads of their own (services/events.py,
+        chores.py): a batch never waits for them, and a failure there fails no request."""
+        if trim:
+            events_trimmer().request()
+        chore("forget-callback-keys", _forget_old_keys, delay=FORGET_KEYS_EVERY_S).request()
 
     def _due(self, first_id: int | None, count: int) -> bool:
         """Trim when the new event ids cross a multiple of PRUNE_EVERY (once per PRUNE_EVERY rows, whatever
@@ -163,21 +159,6 @@ class GroupCommit:
             return False
         self._since_prune = 0
         return True
-
-    def _tidy(self, target: Session | Connection) -> None:
-        """Trim `events`; forget expired dedup keys when a minute has passed. The callbacks are stored
-        already: a failure here is logged, not answered."""
-        now = time.monotonic()
-        forget = self._keys_forgotten_at is None or now - self._keys_forgotten_at >= FORGET_KEYS_EVERY_S
-        if forget:
-            self._keys_forgotten_at = now
-        try:
-            prune(target)
-            if forget:
-                _forget_old_keys(target)
-        except SQLAlchemyError:
-            log.warning("trimming the events table failed; the next batch tries again", exc_info=True)
-            _rollback_quietly(target)
 
 
 def _insert_batch(engine: Engine, inserts: _BatchInserts, batch: list[_Queued]) -> tuple[str, int | None]:
@@ -197,13 +178,6 @@ def _insert_batch(engine: Engine, inserts: _BatchInserts, batch: list[_Queued]) 
     return STORED, first_event_id
 
 
-def _rollback_quietly(target: Session | Connection) -> None:
-    try:
-        target.rollback()
-    except Exception:  # the connection may be what failed
-        log.debug("rollback failed", exc_info=True)
-
-
 def group_commit() -> GroupCommit:
     """This app's group commit (one per app and process, made on first use: gunicorn forks before)."""
     extensions = current_app.extensions
@@ -213,7 +187,9 @@ def group_commit() -> GroupCommit:
     return found
 
 
-def _forget_old_keys(target: Session | Connection) -> None:
+def _forget_old_keys() -> None:
+    """Delete the dedup keys older than CALLBACK_DEDUP_HOURS (a range of their created_at index)."""
     cutoff = utcnow() - timedelta(hours=current_app.config["CALLBACK_DEDUP_HOURS"])
-    target.execute(delete(CallbackKey.__table__).where(CallbackKey.__table__.c.created_at < cutoff))
-    target.commit()
+    with get_db().engine.connect() as connection:
+        connection.execute(delete(CallbackKey.__table__).where(CallbackKey.__table__.c.created_at < cutoff))
+        connection.commit()
