@@ -14,6 +14,11 @@ from wxwork_demo.upstream import UpstreamError
 log = logging.getLogger(__name__)
 
 MISSING_TABLES_HINT = "the database has no tables yet: run `flask --app wsgi db upgrade` (or `make db`)"
+# MySQL/MariaDB errors that mean "not now", not "not this": too many connections, shutting down, connection
+# killed, and the two a retry resolves (BUSY_CODES); client errors 2000-2999 (cannot connect, connection
+# lost, timeouts) too. Anything else refused the statement for what it holds.
+BUSY_CODES = {1205, 1213}  # lock wait timeout, deadlock
+UNAVAILABLE_CODES = {1040, 1053, 1927, *BUSY_CODES}
 
 
 class AppError(Exception):
@@ -82,11 +87,33 @@ def database_error_reply(exc: DBAPIError) -> tuple[dict, int]:
     if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
         log.error("database schema missing: %s", MISSING_TABLES_HINT)
         return {"ok": False, "message": MISSING_TABLES_HINT}, 503
-    if isinstance(exc, OperationalError) or exc.connection_invalidated:
-        log.error("database unavailable: %s", exc.orig)
+    if database_unavailable(exc):
+        log.error("database %s: %s", "busy" if _mysql_code(exc) in BUSY_CODES else "unavailable", exc.orig)
         return {"ok": False, "message": "database unavailable, try again shortly"}, 503
     log.error("database error", exc_info=exc)
     return {"ok": False, "message": "database error"}, 500
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot serve now (down, unreachable, overloaded, a deadlock), as opposed
+    to refusing this statement for what it holds (a constraint, a value): a retry later may succeed.
+
+    SQLite's OperationalErrors are all of the first kind (locked, cannot open, disk I/O). MySQL's error class
+    says less: a constraint that fails (4025, e.g. JSON_VALID) is an OperationalError too, so its code decides.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = _mysql_code(exc)
+    return code is None or 2000 <= code < 3000 or code in UNAVAILABLE_CODES
+
+
+def _mysql_code(exc: DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def unexpected_error_reply(exc: Exception) -> tuple[dict, int]:

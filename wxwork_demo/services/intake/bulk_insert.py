@@ -22,6 +22,7 @@ class BulkInsert:
 
     def __init__(self, table: Table, columns: Iterable[str], dialect: Dialect) -> None:
         names = list(columns)
+        self.table = table
         compiled = insert(table).compile(dialect=dialect, column_keys=names)
         self.sql = str(compiled)
         # Positional drivers (sqlite3: qmark) take tuples in the statement's order; named ones take dicts.

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
-from wxwork_demo.models import CallbackKey, Instance
+from wxwork_demo.models import CallbackKey, Event, Instance, utcnow
 from wxwork_demo.services.events import add_event, event_values
 from wxwork_demo.services.instances.registry import find_instance, forget_other_instances_of
 from wxwork_demo.services.instances.state import (
@@ -28,6 +28,7 @@ from wxwork_demo.services.instances.state import (
 )
 from wxwork_demo.services.intake.counters import increment
 from wxwork_demo.services.intake.group_commit import group_commit
+from wxwork_demo.services.intake.payloads import storable_payload, storable_text
 from wxwork_demo.services.monitor.notices import notice_of, record_notice
 from wxwork_demo.services.monitor.reconnect import (
     hand_over_to_a_person,
@@ -86,7 +87,10 @@ def parse_callback(body: Any) -> Callback:
         raise BadInput("type", "type must be the numeric event code") from None
     uuid = body.get("uuid")
     uuid = "" if uuid is None else str(uuid).strip()
-    return Callback(uuid=uuid[:64], type=type_code, payload=_decode_payload(body.get("json")))
+    # Made storable here, before any batch: see payloads.py.
+    return Callback(
+        uuid=storable_text(uuid)[:64], type=type_code, payload=storable_payload(_decode_payload(body.get("json")))
+    )
 
 
 def _decode_payload(value: Any) -> dict:
@@ -159,8 +163,11 @@ def store_callback(callback: Callback) -> bool:
     the group commit with those of concurrent requests; the others take a transaction of their own.
     """
     if not changes_session(callback):
-        event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
-        if group_commit().store(dedup_key(callback), event):
+        rows = {
+            CallbackKey.__tablename__: {"key": dedup_key(callback), "created_at": utcnow()},
+            Event.__tablename__: event_values(callback.uuid, "callback", str(callback.type), callback.payload),
+        }
+        if group_commit().store(rows):
             return True
         # The batch held a key taken before: alone, this callback finds out whether it was the one.
     return _store_alone(callback)

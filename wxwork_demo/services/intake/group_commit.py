@@ -12,12 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, delete
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Engine, Table, delete
 from sqlalchemy.exc import IntegrityError
 
 from wxwork_demo.chores import chore
 from wxwork_demo.db import get_db
+from wxwork_demo.errors import database_unavailable
 from wxwork_demo.models import CallbackKey, Event, utcnow
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, events_trimmer, prune_due
 from wxwork_demo.services.intake.bulk_insert import BulkInsert, insert_and_commit
@@ -27,19 +27,15 @@ ALONE = "alone"
 GROUP_COMMIT_KEY = "wxwork_callback_group_commit"
 # Dedup keys older than CALLBACK_DEDUP_HOURS are deleted at most this often (per process).
 FORGET_KEYS_EVERY_S = 60.0
+EVENTS = Event.__table__.name
 
 
-@dataclass(frozen=True)
-class _BatchInserts:
-    keys: BulkInsert
-    events: BulkInsert
-
-    @classmethod
-    def for_dialect(cls, dialect: Dialect) -> _BatchInserts:
-        return cls(
-            keys=BulkInsert(CallbackKey.__table__, ("key", "created_at"), dialect),
-            events=BulkInsert(Event.__table__, EVENT_COLUMNS, dialect),
-        )
+# What a batch writes: per table, the columns of the row each callback brings, in this order (the dedup
+# keys first). A table written with the callbacks is one more entry here and one more row per callback.
+BATCH_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (CallbackKey.__table__, ("key", "created_at")),
+    (Event.__table__, EVENT_COLUMNS),
+)
 
 
 def _held_lock() -> threading.Lock:
@@ -50,8 +46,7 @@ def _held_lock() -> threading.Lock:
 
 @dataclass(eq=False)
 class _Queued:
-    key: str
-    event: dict
+    rows: dict[str, dict]  # table name → this callback's row in it
     outcome: str | BaseException | None = None
     # Held until the request may go on: its outcome is known, or it is to write the next batch.
     wake: Any = field(default_factory=_held_lock)
@@ -61,15 +56,17 @@ class GroupCommit:
     """One transaction for the plain callbacks of concurrent requests: one commit (one disk flush) for all.
 
     A request writes its callback at once when fewer than WRITERS batches are being written: its own and
-    whatever is queued (at most MAX_BATCH), with one multi-row INSERT for the dedup keys and one for the
-    events, then the commit. Otherwise it queues and waits. When a batch is committed its writer wakes each
+    whatever is queued (at most MAX_BATCH), with one multi-row INSERT per table of BATCH_TABLES, then the
+    commit. Otherwise it queues and waits. When a batch is committed its writer wakes each
     request of the batch and hands the writing on to the first request still queued, which takes what is
     queued by then. No thread and no timer of its own: a lone callback is a batch of one, written at once,
     and each request answers only after the commit that holds its callback.
 
     A batch that hits a key taken before (a redelivery) stores nothing, and each of its requests stores its
-    callback alone, which tells the redelivery from the others. Any other database error is the answer of
-    every request in the batch (503), so the upstream sends them all again.
+    callback alone, which tells the redelivery from the others. So does a batch the database refuses for
+    what it holds (payloads are made storable before, services/intake/payloads.py; this is the safety net):
+    only the callback at fault fails. A database that cannot serve (down, connection lost, deadlock) is the
+    answer of every request in the batch (503), so the upstream sends them all again.
 
     When a batch's event ids cross a multiple of PRUNE_EVERY, its writer asks this process's trimmer to trim
     `events` to MAX_EVENTS rows (on SQLite, whose driver tells no ids, after PRUNE_EVERY of the process's
@@ -84,15 +81,17 @@ class GroupCommit:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._inserts = _BatchInserts.for_dialect(engine.dialect)
+        self._inserts = {table.name: BulkInsert(table, columns, engine.dialect) for table, columns in BATCH_TABLES}
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []
         self._writers = 0
         self._since_prune = 0
 
-    def store(self, key: str, event: dict) -> bool:
-        """True once committed; False when the callback must be stored alone. Raises a database error."""
-        item = _Queued(key, event)
+    def store(self, rows: dict[str, dict]) -> bool:
+        """Write one callback's rows (table name → row, tables of BATCH_TABLES) with those of concurrent
+        requests. True once committed; False when the callback must be stored alone. Raises a database
+        error when the database cannot serve."""
+        item = _Queued(rows)
         with self._lock:
             writes = self._writers < self.WRITERS
             if writes:
@@ -124,8 +123,8 @@ class GroupCommit:
         first_id = None
         try:
             outcome, first_id = _insert_batch(self._engine, self._inserts, batch)
-        except Exception as exc:  # the answer of every request in the batch
-            outcome = exc
+        except Exception as exc:  # the answer of every request, unless what one of them holds is the cause
+            outcome = exc if database_unavailable(exc) else ALONE
         finally:
             with self._lock:
                 for item in batch:
@@ -161,20 +160,24 @@ class GroupCommit:
         return True
 
 
-def _insert_batch(engine: Engine, inserts: _BatchInserts, batch: list[_Queued]) -> tuple[str, int | None]:
-    """Two multi-row INSERTs and a commit on a connection of the pool (no ORM session: nothing to track).
+def _insert_batch(engine: Engine, inserts: dict[str, BulkInsert], batch: list[_Queued]) -> tuple[str, int | None]:
+    """One multi-row INSERT per table and a commit on a connection of the pool (no ORM session: nothing
+    to track).
 
     Returns the outcome and the id of the batch's first event when the driver tells it.
     """
-    now = utcnow()
-    keys = [{"key": item.key, "created_at": now} for item in batch]
+    work = []
+    for name, bulk in inserts.items():
+        rows = [item.rows[name] for item in batch if name in item.rows]
+        if rows:
+            work.append((bulk, rows))
     with engine.connect() as connection:
         try:
-            _, first_event_id = insert_and_commit(
-                connection, [(inserts.keys, keys), (inserts.events, [item.event for item in batch])]
-            )
+            first_ids = insert_and_commit(connection, work)
         except IntegrityError:
             return ALONE, None
+    tables = [bulk.table.name for bulk, _ in work]
+    first_event_id = first_ids[tables.index(EVENTS)] if EVENTS in tables else None
     return STORED, first_event_id
 
 
