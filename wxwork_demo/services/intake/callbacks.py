@@ -140,7 +140,7 @@ def dedup_key(callback: Callback, row: Instance | None = None) -> str:
     The uuid and type are always part of it, so distinct events are never merged; a redelivery, even
     hours later, has the same key. A callback that changes a session (login, scan, disconnect) repeats
     word for word when the same thing happens again (a second login on the same instance), so its key
-    also holds the session's state and when it began: see `_store_alone`.
+    also holds a state of the session and when it began: see `_store_alone`.
     """
     payload = callback.payload
     if payload.get("msg_id") or payload.get("server_id"):
@@ -174,30 +174,33 @@ def store_callback(callback: Callback) -> bool:
 
 
 def _store_alone(callback: Callback) -> bool:
-    """One transaction: the dedup key, the event, the session's change.
+    """One transaction: the dedup keys, the event, the session's change.
 
-    For a session callback the key is taken *after* applying it, with the state it led to. A redelivery
-    finds the session still in that state and so computes the same key: it is recognised. The same
-    callback after the session has moved on (logged in again on the same instance) computes another key,
-    and is applied.
+    A session callback writes two keys in it, both unique: one with the session's state before, one with
+    the state it led to. The first makes copies arriving at the same moment apply once: they all read the
+    same state and compute the same key, so one transaction commits and the others fail on that key (on
+    SQLite and MariaDB alike, whatever the interleaving) and answer as duplicates. The second recognises a
+    redelivery later, which finds the session in the state the callback led to. The same callback after the
+    session has moved on (logged in again on the same instance) finds neither key, and is applied.
     """
     session = db_session()
     row = find_instance(callback.uuid) if callback.uuid and changes_session(callback) else None
-    if row is not None and session.get(CallbackKey, dedup_key(callback, row)) is not None:
+    before = dedup_key(callback, row)
+    if session.get(CallbackKey, before) is not None:
         return False
     if row is None and callback.type == LOGIN_SUCCESS and callback.uuid:
         row = Instance(uuid=callback.uuid, state=INITIALISED)
         session.add(row)
     if row is not None:
         _apply(row, callback)
-    key = dedup_key(callback, row)
-    session.add(CallbackKey(key=key))
+    after = dedup_key(callback, row)
+    session.add_all([CallbackKey(key=key) for key in dict.fromkeys((before, after))])
     event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError:  # a copy committed first (its key, or the new instance's uuid)
         session.rollback()
-        if session.get(CallbackKey, key) is not None:
+        if session.get(CallbackKey, before) is not None:
             return False
         raise
     group_commit().stored(event.id)
