@@ -38,6 +38,8 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# Query strings cut from every log line, gunicorn's own and the app's (wxwork_demo/log_scrubbing.py).
+logger_class = "wxwork_demo.log_scrubbing.GunicornLogger"
 # No preload: the monitor's scheduler thread must be started in a worker, after the fork.
 preload_app = False
 

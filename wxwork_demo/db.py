@@ -36,7 +36,8 @@ class Database:
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """An engine with the options each backend needs to be safe under threads and restarts."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # hide_parameters (both backends): errors are logged, and their values are payloads and secrets.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -58,6 +59,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=3600,
+        hide_parameters=True,
         # Each statement sees what others committed: the monitor and the callback intake share rows.
         isolation_level="READ COMMITTED",
         # Rolled back on return only when a statement ran since the last commit (see below).
@@ -113,7 +115,10 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _mark_closed(conn):
-        conn.connection.info["open"] = False
+        # An invalidated connection (lost server) has no DBAPI connection to mark: asking for it would raise
+        # PendingRollbackError in place of the error that invalidated it, and the request would answer 500.
+        if not conn.invalidated:
+            conn.connection.info["open"] = False
 
     @event.listens_for(engine, "reset")
     def _reset(dbapi_connection, record, reset_state):

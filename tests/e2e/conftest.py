@@ -206,8 +206,7 @@ def start_gunicorn(db_url: str, simulator: SimulatorServer, spawn) -> Callable[.
             PORT=str(port),
             UPSTREAM_CONNECT_TIMEOUT="2",
             UPSTREAM_READ_TIMEOUT=str(READ_TIMEOUT_S),
-            GUNICORN_ACCESSLOG="/dev/null",
-            **env_overrides,
+            **{"GUNICORN_ACCESSLOG": "/dev/null", **env_overrides},
         )
         argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
         proc = spawn("gunicorn", argv, env)

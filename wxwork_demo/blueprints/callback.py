@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from wxwork_demo.access import declares_json
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.errors import BadInput, database_error_reply, unexpected_error_reply
+from wxwork_demo.log_scrubbing import hide_query_strings
 from wxwork_demo.services.intake.callbacks import (
     SESSION_TYPES,
     check_sender,
@@ -57,6 +59,16 @@ class MessageLane:
         self.flask = app.wsgi_app
 
     def __call__(self, environ: dict, start_response):
+        """Every request of the app passes here: nothing raised may reach gunicorn, which would answer an
+        HTML 500 and log the request line, the callback token with it. Errors answer the JSON contract."""
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:
+            status, body = _error_reply(exc)
+            start_response(status, _json_headers(body), sys.exc_info())  # re-raises if the headers went out
+            return [body]
+
+    def _route(self, environ: dict, start_response):
         if (
             environ.get("PATH_INFO") != PATH
             or environ.get("REQUEST_METHOD") != "POST"
@@ -72,7 +84,7 @@ class MessageLane:
         if reply is None:
             return self.flask(environ, start_response)
         status, body = reply
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(status, _json_headers(body))
         return [body]
 
     def _store(self, environ: dict, raw: bytes) -> tuple[str, bytes] | None:
@@ -93,15 +105,21 @@ class MessageLane:
                 return None
             if callback.type in SESSION_TYPES:
                 return None
-            try:
-                stored = store_callback(callback)
-            except DBAPIError as exc:
-                error, status = database_error_reply(exc)
-            except Exception as exc:
-                error, status = unexpected_error_reply(exc)
-            else:
-                return "200 OK", STORED if stored else DUPLICATE
-            return f"{status} {HTTPStatus(status).phrase}", self.app.json.dumps(error).encode()
+            stored = store_callback(callback)
+        return "200 OK", STORED if stored else DUPLICATE
+
+
+def _error_reply(exc: Exception) -> tuple[str, bytes]:
+    """The status line and JSON body of the error contract for `exc` (logged there)."""
+    if isinstance(exc, DBAPIError):
+        error, status = database_error_reply(exc)
+    else:
+        error, status = unexpected_error_reply(exc)
+    return f"{status} {HTTPStatus(status).phrase}", json.dumps(error).encode()
+
+
+def _json_headers(body: bytes) -> list[tuple[str, str]]:
+    return [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
 
 
 def _content_length(environ: dict) -> int | None:
@@ -113,3 +131,4 @@ def _content_length(environ: dict) -> int | None:
 
 def install_message_lane(app: Flask) -> None:
     app.wsgi_app = MessageLane(app)  # type: ignore[method-assign]
+    hide_query_strings()  # the callback URL's token, in werkzeug's request log under `flask run`
