@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import UPSTREAM, make_test_app
 from tests.support import CALLBACK_PATH, add_session, envelope, events_of
 from wxwork_demo.config import ConfigError, load_settings
-from wxwork_demo.services.intake.counters import all_counters
+from wxwork_demo.services.intake.counters import all_counters, flush_counts
 
 MESSAGE = {"msgtype": 2, "content": "hi", "sender": 7881302555913738, "msg_id": 1011720, "server_id": 7130717}
 
@@ -27,6 +27,7 @@ def test_forged_callbacks_are_refused_counted_and_not_stored(app, client, path):
     assert response.status_code == 403 and response.get_json()["ok"] is False
     assert events_of(app) == []
     with app.app_context():
+        flush_counts()
         assert all_counters()["callbacks_rejected"] == 1
     assert client.get("/api/state").get_json()["active"]["state"] == "online"
 

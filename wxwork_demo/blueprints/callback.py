@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -61,11 +60,20 @@ class MessageLane:
     def __call__(self, environ: dict, start_response):
         """Every request of the app passes here: nothing raised may reach gunicorn, which would answer an
         HTML 500 and log the request line, the callback token with it. Errors answer the JSON contract."""
+        started = False
+
+        def start(status: str, headers: list, exc_info=None):
+            nonlocal started
+            started = True
+            return start_response(status, headers, exc_info)
+
         try:
-            return self._route(environ, start_response)
+            return self._route(environ, start)
         except Exception as exc:
+            if started:  # too late for another answer: the server ends the response
+                raise
             status, body = _error_reply(exc)
-            start_response(status, _json_headers(body), sys.exc_info())  # re-raises if the headers went out
+            start_response(status, _json_headers(body))
             return [body]
 
     def _route(self, environ: dict, start_response):
