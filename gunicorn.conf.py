@@ -76,12 +76,14 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
-    """Hand the monitor lease back so another worker takes over at once."""
+    """Hand the monitor lease back so another worker takes over at once; write what the worker counted."""
     app = _this_app(worker)
     if app is not None:
+        from wxwork_demo.chores import stop_chores
         from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
         shutdown_monitor(app)
+        stop_chores(app)
 
 
 def _this_app(worker):

@@ -26,7 +26,7 @@ from wxwork_demo.services.instances.state import (
     WAITING_SCAN,
     set_state,
 )
-from wxwork_demo.services.intake.counters import increment
+from wxwork_demo.services.intake.counters import count
 from wxwork_demo.services.intake.group_commit import group_commit
 from wxwork_demo.services.intake.payloads import storable_payload, storable_text
 from wxwork_demo.services.monitor.notices import notice_of, record_notice
@@ -108,10 +108,11 @@ def _decode_payload(value: Any) -> dict:
 
 
 def check_sender(token: str, address: str | None) -> None:
-    """Only the upstream knows the token in the URL we registered; refusals are counted, not stored."""
+    """Only the upstream knows the token in the URL we registered; refusals are counted (in memory, in the
+    database within a second: counters.py), not stored."""
     reason = sender_refusal(token, address)
     if reason:
-        increment("callbacks_rejected")
+        count("callbacks_rejected")
         log.warning("callback refused from %s: %s", address, reason)
         raise AppError(403, reason)
 
