@@ -158,7 +158,11 @@ def main() -> int:
     try:
         upgrade_database(url)
         engine = make_engine(url)
-        print(f"database: {engine.dialect.name} {engine.dialect.server_version_info}; PRUNE_EVERY = {PRUNE_EVERY}\n")
+        with engine.connect() as connection:
+            version = connection.exec_driver_sql(
+                "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SELECT VERSION()"
+            ).scalar()
+        print(f"database: {engine.dialect.name} {version}; PRUNE_EVERY = {PRUNE_EVERY}\n")
         print("Cost of one trim deleting the PRUNE_EVERY rows beyond MAX_EVENTS = table rows:\n")
         print("| rows (= MAX_EVENTS) | trim | median ms | max ms |")
         print("|---|---|---|---|")
