@@ -50,6 +50,20 @@ def _mysql_available() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def app_key_file(tmp_path_factory) -> str:
+    """The key file of every app (and subprocess) a test starts without SECRET_KEY: one per test run,
+    never the checkout's instance/secret_key."""
+    path = str(tmp_path_factory.mktemp("keys") / "secret_key")
+    previous = os.environ.get("SECRET_KEY_FILE")
+    os.environ["SECRET_KEY_FILE"] = path
+    yield path
+    if previous is None:
+        os.environ.pop("SECRET_KEY_FILE", None)
+    else:
+        os.environ["SECRET_KEY_FILE"] = previous
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> str:
     """A migrated SQLite file, copied for each test (migrations run once, on the real scripts)."""

@@ -110,7 +110,7 @@ def test_monitor_check_and_status(app, runner, upstream):
     add_session(app, "U1", vid="1688", is_login=True, state="online", callback_registered_at=utcnow())
     upstream.post(url("GetRunClientByUuid"), json=envelope({"loginType": 2}))
     result = runner.invoke(args=["monitor", "check"])
-    assert json.loads(result.output) == {"checked": 1, "offline": 0, "unknown": 0, "actions": 0}
+    assert json.loads(result.output) == {"checked": 1, "offline": 0, "unknown": 0, "overdue": 0, "actions": 0}
     status_lines = runner.invoke(args=["monitor", "status"]).output.splitlines()
     assert json.loads(status_lines[0])["enabled"] is False
     assert json.loads(status_lines[1])["uuid"] == "U1" and json.loads(status_lines[1])["state"] == "online"

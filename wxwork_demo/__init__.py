@@ -14,6 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
     load_config(app, config)
+    load_app_key(app)
     init_extensions(app)
     register_access_control(app)
     register_blueprints(app)
@@ -29,6 +30,13 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.json.sort_keys = False
     if overrides:
         app.config.update(overrides)
+
+
+def load_app_key(app: Flask) -> None:
+    """SECRET_KEY, or the instance key file (created by whichever process starts first): never the database."""
+    from wxwork_demo.services.secrets import app_key
+
+    app.secret_key = app_key(app.config)
 
 
 def init_extensions(app: Flask) -> None:

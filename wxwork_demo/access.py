@@ -92,7 +92,6 @@ def _check_identity():
 
 def register_access_control(app: Flask) -> None:
     """Install the checks, the cookie signing, and the CSRF token for templates."""
-    app.secret_key = app.config.get("SECRET_KEY") or None
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.session_interface = SharedKeySessionInterface()
@@ -102,8 +101,8 @@ def register_access_control(app: Flask) -> None:
 
 
 class SharedKeySessionInterface(SecureCookieSessionInterface):
-    """Signs session cookies with SECRET_KEY, or with a key generated once and kept in the database,
-    so every gunicorn worker accepts the cookies of the others.
+    """Signs session cookies with the app key (services/secrets.py: SECRET_KEY or the instance key file,
+    the same in every worker, never in the database).
 
     The serializer is made once per key, and a request without cookies (the webhook, scripts with a
     token) gets an empty session without one: signing is paid only by requests that carry or set a cookie.
@@ -118,14 +117,6 @@ class SharedKeySessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask):
-        if not app.secret_key:
-            from wxwork_demo.services.secrets import shared_secret
-
-            try:
-                app.secret_key = shared_secret("session_key")
-            except Exception:  # no database yet: no cookie session (the request still gets its JSON error)
-                log.warning("session key unavailable: database not reachable or not migrated")
-                return None
         cached = self._serializer
         if cached is None or cached[0] != app.secret_key:
             cached = self._serializer = (app.secret_key, super().get_signing_serializer(app))

@@ -43,7 +43,7 @@ def db_upgrade(revision: str) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    schema.upgrade_database(current_app.config["DATABASE_URL"], revision)
+    schema.upgrade_database(current_app.config["DATABASE_URL"], revision, app_key=current_app.secret_key)
     click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
 
 

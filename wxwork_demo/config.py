@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "wxwork.sqlite3"
+DEFAULT_KEY_FILE = PROJECT_ROOT / "instance" / "secret_key"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
 
 
@@ -42,6 +43,8 @@ class Settings:
     reconnect_debounce_s: float = 2.0
     reconnect_backoff_s: float = 5.0
     reconnect_backoff_max_s: float = 300.0
+    # How long one reconnect attempt may take before the monitor takes it for interrupted and starts again.
+    reconnect_deadline_s: float = 110.0
     callback_refresh_s: float = 600.0
     alert_webhook_url: str = ""
     # Disconnect codes reconnected without a person (the others wait for one): README "Keeping accounts online".
@@ -53,6 +56,8 @@ class Settings:
     console_password: str = ""
     api_token: str = ""
     secret_key: str = ""
+    # Where the app key is kept when SECRET_KEY is unset (services/secrets.py).
+    secret_key_file: str = str(DEFAULT_KEY_FILE)
     callback_token: str = ""
     callback_allowed_ips: tuple = ()
     callback_dedup_hours: float = 48.0
@@ -190,6 +195,20 @@ def _networks(env: dict, name: str) -> tuple:
         raise ConfigError(f"{name} must be comma-separated IP addresses or networks: {exc}") from None
 
 
+def _reconnect_deadline(env: dict) -> float:
+    """An attempt makes at most four upstream calls (init, SetCallbackUrl, CloseConnent, automaticLogin):
+    its deadline must leave them their whole timeouts, or a slow attempt would be started twice."""
+    per_call = _float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0) + _float(env, "UPSTREAM_READ_TIMEOUT", 15.0)
+    longest = 4 * per_call
+    deadline = _float(env, "RECONNECT_DEADLINE_S", longest + 30)
+    if deadline <= longest:
+        raise ConfigError(
+            f"RECONNECT_DEADLINE_S must be more than 4 × (UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_READ_TIMEOUT) "
+            f"= {longest:g} s, got {deadline:g}"
+        )
+    return deadline
+
+
 def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
@@ -220,6 +239,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", 2.0),
         reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", 5.0),
         reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
+        reconnect_deadline_s=_reconnect_deadline(env),
         callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
         alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
         reconnect_on=_reconnect_codes(env, "RECONNECT_ON"),
@@ -228,6 +248,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         console_password=env.get("CONSOLE_PASSWORD", ""),
         api_token=env.get("API_TOKEN", ""),
         secret_key=env.get("SECRET_KEY", ""),
+        secret_key_file=env.get("SECRET_KEY_FILE", "").strip() or str(DEFAULT_KEY_FILE),
         callback_token=_token(env, "CALLBACK_TOKEN"),
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),

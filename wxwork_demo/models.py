@@ -116,7 +116,9 @@ class MonitorLease(Base):
 
 
 class AppSecret(Base):
-    """A secret generated once and shared by every process (callback token, session key)."""
+    """A generated secret that protects nothing else, shared by every process (the callback token).
+
+    Never a key: the app key lives in SECRET_KEY or the instance key file (services/secrets.py)."""
 
     __tablename__ = "app_secrets"
 

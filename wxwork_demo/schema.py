@@ -21,10 +21,13 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Create or bring the tables up to `revision` (idempotent)."""
+def upgrade_database(database_url: str, revision: str = "head", app_key: str = "") -> None:
+    """Create or bring the tables up to `revision` (idempotent). `app_key` is the key stored proxies are
+    sealed under (revision 0007 seals them again); by default the one the settings give."""
     ensure_sqlite_folder(database_url)
-    command.upgrade(alembic_config(database_url), revision)
+    config = alembic_config(database_url)
+    config.attributes["app_key"] = app_key
+    command.upgrade(config, revision)
 
 
 def downgrade_database(database_url: str, revision: str) -> None:

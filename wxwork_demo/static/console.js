@@ -47,7 +47,7 @@ const STAGE_LABELS = {
   get_contacts: "通讯录", upstream_check: "上游检查", secondary_validation: "二次验证",
   monitor_check: "监控检查", monitor_set_callback: "监控重设回调", reconnect_init: "重连初始化",
   reconnect_set_callback: "重连设置回调", reconnect_automatic_login: "重连自动登录",
-  reconnect_get_qrcode: "重连获取二维码", ban_detail: "封禁详情",
+  reconnect_get_qrcode: "重连获取二维码", reconnect_close: "重连关闭旧实例", ban_detail: "封禁详情",
 };
 
 /** The words for a stage; a failed call's stage is its call's stage plus "_error". */

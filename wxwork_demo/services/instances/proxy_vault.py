@@ -1,11 +1,12 @@
 """The proxy an instance was created with, kept on its session so that a reconnect goes through it too.
 
 An account that logs in through a proxy and comes back from another address looks like a stolen one to
-the upstream's risk control: the monitor's re-init (services/monitor/reconnect.py) must send the same proxy. The
-settings, password included, are stored sealed (Fernet: AES with an HMAC) under a key derived from
-SECRET_KEY, or, without one, from a key generated once and kept in `app_secrets`. They are opened only to
-build that init request, whose event has the password masked like every other. A seal that no longer
-opens (SECRET_KEY changed) is logged and the reconnect goes without a proxy.
+the upstream's risk control: the monitor's re-init (services/monitor/reconnect.py) must send the same
+proxy. The settings, password included, are stored sealed (Fernet: AES with an HMAC) under a key derived
+from the app key (services/secrets.py: SECRET_KEY or the instance key file, never the database). They are
+opened only to build that init request, whose event has the password masked like every other. A seal
+that does not open (the key was changed, or differs between processes) is an error, never a reason to
+reconnect without the proxy.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
-from wxwork_demo.services.secrets import shared_secret
 from wxwork_demo.upstream import INIT_FIELDS
-
-log = logging.getLogger(__name__)
 
 # The init fields that describe the proxy (upstream-api.md §2.1): all but the account and the device type.
 PROXY_FIELDS = (*(name for name in INIT_FIELDS if name != "vid"), "proxySituation")
@@ -41,18 +38,25 @@ def seal(proxy: dict) -> str | None:
     return _fernet().encrypt(json.dumps(proxy, ensure_ascii=False).encode()).decode()
 
 
+class ProxyUnreadable(Exception):
+    """A stored proxy does not open with this process's key."""
+
+
 def unseal(sealed: str | None) -> dict:
-    """The proxy fields back from their sealed form; {} when there are none or they no longer open."""
+    """The proxy fields back from their sealed form ({} when none was stored); `ProxyUnreadable` when the
+    seal does not open."""
     if not sealed:
         return {}
     try:
         return json.loads(_fernet().decrypt(sealed.encode()))
     except (InvalidToken, ValueError):
-        log.warning("a stored proxy could not be opened (was SECRET_KEY changed?): reconnecting without it")
-        return {}
+        raise ProxyUnreadable(
+            "the stored proxy settings do not open with this process's key (SECRET_KEY or the instance key "
+            "file was changed, or differs between processes)"
+        ) from None
 
 
 def _fernet() -> Fernet:
-    secret = current_app.config.get("SECRET_KEY") or shared_secret("proxy_key")
+    secret = current_app.secret_key
     digest = hashlib.sha256(f"wxwork-proxy-vault:{secret}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))

@@ -6,7 +6,13 @@
   delay); an account the upstream refuses is retried RECONNECT_MAX_ATTEMPTS times, then a QR code is
   fetched, the session waits for a person, and one alert is sent.
 - Nothing here starts a login while a person is scanning or typing a code.
-- Claims are atomic UPDATEs, so two processes never work on the same session at once.
+- Claims are atomic UPDATEs, so two processes never work on the same session at once. A claimed action
+  stays scheduled, RECONNECT_DEADLINE_S ahead: if the process running it dies (or the lease holder is
+  killed between init and automaticLogin), the action falls due again and the next lease holder runs it.
+- An instance the account leaves (a reconnect moved it to a new one) is closed with CloseConnent, so the
+  upstream keeps one instance per account, not one per attempt.
+- A stored proxy that does not open stops the reconnect (needs_person, one alert): going without the
+  proxy would show the account to risk control from a new address.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy import select, update
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
-from wxwork_demo.services.instances.proxy_vault import unseal
+from wxwork_demo.services.instances.proxy_vault import ProxyUnreadable, unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.login.callback_url import registered_callback_url
 from wxwork_demo.services.monitor import notices, secondary  # secondary calls back into this module (run time)
@@ -82,17 +88,26 @@ def due_actions(limit: int = 200) -> list[tuple[int, str]]:
     return [(row.id, row.next_action) for row in db_session().execute(query)]
 
 
+def in_flight_deadline():
+    """When an action started now is taken for interrupted, and falls due again."""
+    return utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEADLINE_S"])
+
+
 def claim(session_id: int, action: str) -> bool:
-    """Take a due action for this process; False if another process (or a person) got there first."""
+    """Take a due action for this process; False if another process (or a person) got there first.
+
+    The action is not removed but put off until its deadline: whoever finishes it replaces or clears it.
+    """
     session = db_session()
+    now = utcnow()
     result = session.execute(
         update(Instance)
         .where(
             Instance.id == session_id,
             Instance.next_action == action,
-            Instance.next_action_at <= utcnow(),
+            Instance.next_action_at <= now,
         )
-        .values(next_action="", next_action_at=None)
+        .values(next_action_at=in_flight_deadline())
     )
     session.commit()
     return result.rowcount == 1
@@ -114,22 +129,36 @@ def run_action(session_id: int, action: str) -> None:
 
 
 def reconnect(session_id: int) -> bool:
-    """One attempt: init(vid) → SetCallbackUrl → automaticLogin. True when the account is back online."""
+    """One attempt: init(vid) → SetCallbackUrl → automaticLogin. True when the account is back online.
+
+    The instance the account leaves is closed (CloseConnent) as soon as the row has moved to the new one.
+    """
     session = db_session()
     row = session.get(Instance, session_id)
-    if row is None or not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
+    if row is None:
+        return False
+    if not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
+        _drop_action(row, RECONNECT)
+        return False
+    try:
+        proxy = unseal(row.proxy_sealed)  # through the proxy it logged in with, or not at all
+    except ProxyUnreadable as exc:
+        _wait_for_a_person(row, f"cannot reconnect: {exc}; log in again with the proxy", fetch_qrcode=False)
         return False
     attempt = row.reconnect_attempts + 1
     set_state(row, RECONNECTING, "monitor", f"attempt {attempt}", attempt=attempt)
+    row.next_action, row.next_action_at = RECONNECT, in_flight_deadline()  # also when a person asked
     session.commit()
     api = client()
     try:
-        fields = {**unseal(row.proxy_sealed), "vid": _as_id(row.vid)}  # through the proxy it logged in with
+        fields = {**proxy, "vid": _as_id(row.vid)}
         reply = traced("reconnect_init", row.uuid, api.init, init_request(fields), failed_stage=RECONNECT_ERROR)
         new_uuid = str(reply.data.get("uuid") or "") if isinstance(reply.data, dict) else ""
         if not new_uuid:
             raise UpstreamRefused("init", -1, "init returned no uuid", reply.envelope)
-        _move_to_uuid(row, new_uuid)
+        left = _move_to_uuid(row, new_uuid)
+        if left:
+            close_instance(left)
         traced(
             "reconnect_set_callback",
             row.uuid,
@@ -165,19 +194,24 @@ def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None
     session.commit()
 
 
-def _wait_for_a_person(row: Instance, reason: str) -> None:
-    """Fetch one QR code on the instance and hand over to a person, with one alert."""
+def _wait_for_a_person(row: Instance, reason: str, fetch_qrcode: bool = True) -> None:
+    """Hand over to a person, with one alert: nothing is scheduled any more, and (unless told otherwise)
+    a QR code is fetched on the instance for them to scan."""
     session = db_session()
-    try:
-        reply = traced("reconnect_get_qrcode", row.uuid, client().get_qrcode, row.uuid, failed_stage=RECONNECT_ERROR)
-    except UpstreamError as exc:
-        reason = f"{reason}; QR code unavailable ({exc.message})"
-    else:
-        qr = parse_qrcode(reply.data)
-        row.qrcode, row.qrcode_key = qr.image, qr.key
-        row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
-        reason = f"{reason}: scan the QR code"
+    if fetch_qrcode:
+        try:
+            reply = traced(
+                "reconnect_get_qrcode", row.uuid, client().get_qrcode, row.uuid, failed_stage=RECONNECT_ERROR
+            )
+        except UpstreamError as exc:
+            reason = f"{reason}; QR code unavailable ({exc.message})"
+        else:
+            qr = parse_qrcode(reply.data)
+            row.qrcode, row.qrcode_key = qr.image, qr.key
+            row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
+            reason = f"{reason}: scan the QR code"
     set_state(row, NEEDS_PERSON, "reconnect-gave-up", reason)
+    row.next_action, row.next_action_at = "", None
     session.commit()
     alert_needs_person(row.id, reason)
 
@@ -186,7 +220,10 @@ def fetch_secondary_validation(session_id: int) -> None:
     """Get the SecondaryValidation QR for a person to scan (again, when the last one expired), then alert once."""
     session = db_session()
     row = session.get(Instance, session_id)
-    if row is None or row.state != NEEDS_PERSON:
+    if row is None:
+        return
+    if row.state != NEEDS_PERSON:
+        _drop_action(row, SECONDARY_VALIDATION)
         return
     try:
         reply = traced("secondary_validation", row.uuid, client().secondary_validation, row.uuid)
@@ -204,17 +241,40 @@ def fetch_secondary_validation(session_id: int) -> None:
     alert_needs_person(row.id, row.state_reason or "secondary verification required: scan the QR code")
 
 
-def _move_to_uuid(row: Instance, new_uuid: str) -> None:
-    """The account's row follows it to its new instance (one row per account)."""
+def _move_to_uuid(row: Instance, new_uuid: str) -> str:
+    """The account's row follows it to its new instance (one row per account). Returns the uuid it left
+    ("" when init gave the same instance back)."""
     session = db_session()
+    left = ""
     if new_uuid != row.uuid:
         stale = session.scalars(select(Instance).where(Instance.uuid == new_uuid)).first()
         if stale is not None and stale.id != row.id:
             session.delete(stale)
             session.flush()
         record_event(row.uuid, "reconnect", "new-instance", {"from": row.uuid, "to": new_uuid, "vid": row.vid})
-        row.uuid = new_uuid
+        left, row.uuid = row.uuid, new_uuid
     session.commit()
+    return left
+
+
+def close_instance(uuid: str) -> bool:
+    """CloseConnent an instance no row uses any more, so the upstream does not keep it for ever.
+
+    A failure is recorded and otherwise ignored: an instance the upstream already dropped answers
+    "实例不存在", and one that cannot be closed now must not hold up the account's way back.
+    """
+    try:
+        traced("reconnect_close", uuid, client().close_connection, uuid, failed_stage=RECONNECT_ERROR)
+    except UpstreamError:
+        return False
+    return True
+
+
+def _drop_action(row: Instance, action: str) -> None:
+    """Nothing to do after all (a person or a callback got there first): unschedule the claimed action."""
+    if row.next_action == action:
+        row.next_action, row.next_action_at = "", None
+        db_session().commit()
 
 
 def _as_id(vid: str) -> int | str:

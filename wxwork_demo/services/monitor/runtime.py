@@ -4,7 +4,8 @@ Every process that runs a scheduler (a gunicorn worker with MONITOR_AUTOSTART, o
 has three jobs, and only the holder of the database lease (services/monitor/lease.py) does any work:
 
 - lease, every tick: take or renew the lease;
-- check, every MONITOR_INTERVAL_MS: GetRunClientByUuid for each online account, with bounded
+- check, every MONITOR_INTERVAL_MS: act on transient states past their deadline (monitor/deadlines.py),
+  then GetRunClientByUuid for each online account, with bounded
   concurrency, each check in its own app context and database session; re-register callback URLs
   that are due; a dead account is scheduled for reconnect;
 - tick, every MONITOR_TICK_MS: run the due actions (reconnects, secondary-validation QR codes).
@@ -27,7 +28,7 @@ from wxwork_demo.models import Event, Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
-from wxwork_demo.services.monitor import alerts, reconnect, secondary
+from wxwork_demo.services.monitor import alerts, deadlines, reconnect, secondary
 from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
@@ -175,15 +176,22 @@ def online_accounts() -> list[int]:
 
 
 def check_pass(app: Flask) -> dict:
-    """Check every online account, MONITOR_CONCURRENCY at a time. Returns counts."""
+    """Act on overdue transient states, then check every online account, MONITOR_CONCURRENCY at a time.
+    Returns counts."""
+    overdue = deadlines.act_on_overdue()
     ids = online_accounts()
     results: list[str | None] = []
     if ids:
         with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="check") as pool:
             results = list(pool.map(lambda session_id: _in_context(app, check_account, session_id), ids))
     monitor_lease.finish_pass()
-    summary = {"checked": len(ids), "offline": results.count("offline"), "unknown": results.count("unknown")}
-    if summary["offline"] or summary["unknown"]:
+    summary = {
+        "checked": len(ids),
+        "offline": results.count("offline"),
+        "unknown": results.count("unknown"),
+        "overdue": overdue,
+    }
+    if summary["offline"] or summary["unknown"] or summary["overdue"]:
         record_event("", "monitor_check", "pass", summary)
     return summary
 
