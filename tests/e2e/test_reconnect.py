@@ -36,13 +36,13 @@ def test_a_disconnect_is_reconnected_by_the_monitor(api: ConsoleApi, sim: Simula
     took = time.monotonic() - dropped_at
     new_uuid = row["uuid"]
     assert row["vid"] == vid and row["reconnectAttempts"] == 0
-    # The upstream agrees: the new instance is logged in as the same account; the old one is not.
+    # The upstream agrees: the new instance is logged in as the same account; the old one was closed.
     instances = {i["uuid"]: i for i in sim.instances()}
     assert instances[new_uuid]["isLogin"] is True and str(instances[new_uuid]["user_id"]) == vid
-    assert instances[old_uuid]["isLogin"] is False
-    # init(vid) → SetCallbackUrl → automaticLogin, once; no QR code, no code.
+    assert list(instances) == [new_uuid]
+    # init(vid) → CloseConnent(old) → SetCallbackUrl → automaticLogin, once; no QR code, no code.
     calls = sim.calls()
-    assert calls["by_action"]["init"] == 1
+    assert calls["by_action"]["init"] == 1 and calls["by_uuid"][old_uuid].get("CloseConnent") == 1
     assert calls["by_uuid"][new_uuid].get("SetCallbackUrl") == 1
     assert calls["by_uuid"][new_uuid].get("automaticLogin") == 1
     assert calls["by_action"].get("getQrCode", 0) == 0 and calls["by_action"].get("CheckCode", 0) == 0
@@ -61,6 +61,33 @@ def test_a_disconnect_is_reconnected_by_the_monitor(api: ConsoleApi, sim: Simula
     monitor = api.state()["monitor"]
     assert monitor["enabled"] is True and monitor["lastReconnectAt"] and monitor["lastCheckAt"]
     print(f"\n[measure] {drop_type}: back online {took:.2f} s after the drop")
+
+
+def test_failed_and_replaced_reconnects_leave_one_instance_on_the_upstream(api: ConsoleApi, sim: SimulatorControl):
+    """Issue 11.14: the account needs a scan, so the monitor's three automatic logins are refused and a person
+    then asks for two reconnects: each attempt makes a new instance, and closes the one the account left."""
+    old = first_login(api, sim)
+    vid = old["vid"]
+    assert len(sim.instances()) == 1
+    sim.flag_account(int(vid), needs_scan=True)
+    start_monitor(api)
+    sim.reset_calls()
+
+    sim.drop(old["uuid"], 100007)
+
+    def waiting_for_a_person() -> dict | None:
+        row = api.session_of_vid(vid)
+        return row if row and row["state"] == "needs_person" and row["qrcode"] else None
+
+    row = wait_until(waiting_for_a_person, 15, what="three refused attempts, then a QR for a person")
+    for _ in range(2):  # a person presses "reconnect" twice; the account still needs a scan
+        row = api.ok("/api/sessions/reconnect", {"uuid": row["uuid"]})["session"]
+        assert row["state"] == "needs_person" and row["qrcode"]
+    calls = sim.calls()["by_action"]
+    assert calls["init"] == 5 and calls["automaticLogin"] == 5 and calls["CloseConnent"] == 5
+    instances = sim.instances()
+    assert [i["uuid"] for i in instances] == [row["uuid"]] and instances[0]["qr_key"] == row["qrcodeKey"]
+    print(f"\n[measure] instances on the upstream after 3 refused reconnects and 2 by a person: {len(instances)}")
 
 
 # Callback dedup (services/intake/callbacks.py `dedup_key`) keys a non-message callback on uuid + type + payload for
