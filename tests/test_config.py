@@ -57,3 +57,19 @@ def test_reconnect_on_and_silence_defaults_and_values():
     assert settings.reconnect_on == (100007,) and settings.silence_alert_s == 3600.0
     assert load_settings({"RECONNECT_ON": "100007, 100008"}).reconnect_on == (100007, 100008)
     assert load_settings({"RECONNECT_ON": ""}).reconnect_on == ()  # every disconnect waits for a person
+
+
+def test_the_reconnect_deadline_leaves_an_attempt_its_four_calls():
+    assert load_settings({}).reconnect_deadline_s == 4 * (5 + 15) + 30
+    timeouts = {"UPSTREAM_CONNECT_TIMEOUT": "1", "UPSTREAM_READ_TIMEOUT": "2"}
+    assert load_settings({**timeouts, "RECONNECT_DEADLINE_S": "13"}).reconnect_deadline_s == 13
+    with pytest.raises(ConfigError, match=r"RECONNECT_DEADLINE_S must be more than .* = 12 s"):
+        load_settings({**timeouts, "RECONNECT_DEADLINE_S": "12"})
+
+
+def test_the_key_file_defaults_to_the_instance_folder_and_is_relative_to_the_project():
+    from wxwork_demo.config import PROJECT_ROOT
+
+    assert load_settings({}).secret_key_file == str(PROJECT_ROOT / "instance" / "secret_key")
+    assert load_settings({"SECRET_KEY_FILE": "keys/app"}).secret_key_file == str(PROJECT_ROOT / "keys" / "app")
+    assert load_settings({"SECRET_KEY_FILE": "/etc/wxwork/key"}).secret_key_file == "/etc/wxwork/key"

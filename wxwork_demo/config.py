@@ -248,7 +248,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         console_password=env.get("CONSOLE_PASSWORD", ""),
         api_token=env.get("API_TOKEN", ""),
         secret_key=env.get("SECRET_KEY", ""),
-        secret_key_file=env.get("SECRET_KEY_FILE", "").strip() or str(DEFAULT_KEY_FILE),
+        secret_key_file=str(PROJECT_ROOT / (env.get("SECRET_KEY_FILE", "").strip() or DEFAULT_KEY_FILE)),
         callback_token=_token(env, "CALLBACK_TOKEN"),
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
