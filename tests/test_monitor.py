@@ -398,6 +398,7 @@ def test_a_stored_proxy_that_does_not_open_stops_the_reconnect_with_an_alert(qui
     assert row.state == "needs_person" and "do not open with this process's key" in row.last_error
     [alert] = events_of(app, stage="alert")
     assert alert.payload["type"] == "needs_person" and "proxy" in alert.payload["reason"]
+    assert events_of(app, stage="state")[-1].payload["cause"] == "proxy-unreadable"
 
 
 def test_a_reconnect_left_half_done_is_run_again_after_its_deadline(quick_app, upstream):

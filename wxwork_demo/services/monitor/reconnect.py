@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -34,6 +36,8 @@ from wxwork_demo.services.monitor.alerts import alert_needs_person
 from wxwork_demo.services.monitor.lease import note_reconnect
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, parse_qrcode
+
+log = logging.getLogger(__name__)
 
 RECONNECT = "reconnect"
 # The old demo's stage of every failed call of a reconnect (local-api.md, "Event stages").
@@ -88,7 +92,7 @@ def due_actions(limit: int = 200) -> list[tuple[int, str]]:
     return [(row.id, row.next_action) for row in db_session().execute(query)]
 
 
-def in_flight_deadline():
+def in_flight_deadline() -> datetime:
     """When an action started now is taken for interrupted, and falls due again."""
     return utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEADLINE_S"])
 
@@ -99,13 +103,12 @@ def claim(session_id: int, action: str) -> bool:
     The action is not removed but put off until its deadline: whoever finishes it replaces or clears it.
     """
     session = db_session()
-    now = utcnow()
     result = session.execute(
         update(Instance)
         .where(
             Instance.id == session_id,
             Instance.next_action == action,
-            Instance.next_action_at <= now,
+            Instance.next_action_at <= utcnow(),
         )
         .values(next_action_at=in_flight_deadline())
     )
@@ -143,7 +146,9 @@ def reconnect(session_id: int) -> bool:
     try:
         proxy = unseal(row.proxy_sealed)  # through the proxy it logged in with, or not at all
     except ProxyUnreadable as exc:
-        _wait_for_a_person(row, f"cannot reconnect: {exc}; log in again with the proxy", fetch_qrcode=False)
+        log.error("account %s cannot reconnect: %s", row.vid, exc)
+        reason = f"cannot reconnect: {exc}; log in again through the proxy"
+        _wait_for_a_person(row, "proxy-unreadable", reason, fetch_qrcode=False)
         return False
     attempt = row.reconnect_attempts + 1
     set_state(row, RECONNECTING, "monitor", f"attempt {attempt}", attempt=attempt)
@@ -185,7 +190,7 @@ def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None
     row.reconnect_attempts = attempt
     refused = isinstance(failure, UpstreamRefused)
     if refused and attempt >= config["RECONNECT_MAX_ATTEMPTS"]:
-        _wait_for_a_person(row, f"automatic login failed {attempt} times ({failure.message})")
+        _wait_for_a_person(row, "reconnect-gave-up", f"automatic login failed {attempt} times ({failure.message})")
         return
     delay = backoff_delay(attempt, config["RECONNECT_BACKOFF_S"], config["RECONNECT_BACKOFF_MAX_S"])
     set_state(row, OFFLINE, "reconnect-failed", failure.message, attempt=attempt, retryInS=round(delay, 1))
@@ -194,7 +199,7 @@ def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None
     session.commit()
 
 
-def _wait_for_a_person(row: Instance, reason: str, fetch_qrcode: bool = True) -> None:
+def _wait_for_a_person(row: Instance, cause: str, reason: str, fetch_qrcode: bool = True) -> None:
     """Hand over to a person, with one alert: nothing is scheduled any more, and (unless told otherwise)
     a QR code is fetched on the instance for them to scan."""
     session = db_session()
@@ -210,7 +215,7 @@ def _wait_for_a_person(row: Instance, reason: str, fetch_qrcode: bool = True) ->
             row.qrcode, row.qrcode_key = qr.image, qr.key
             row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
             reason = f"{reason}: scan the QR code"
-    set_state(row, NEEDS_PERSON, "reconnect-gave-up", reason)
+    set_state(row, NEEDS_PERSON, cause, reason)
     row.next_action, row.next_action_at = "", None
     session.commit()
     alert_needs_person(row.id, reason)
@@ -257,17 +262,14 @@ def _move_to_uuid(row: Instance, new_uuid: str) -> str:
     return left
 
 
-def close_instance(uuid: str) -> bool:
+def close_instance(uuid: str) -> None:
     """CloseConnent an instance no row uses any more, so the upstream does not keep it for ever.
 
     A failure is recorded and otherwise ignored: an instance the upstream already dropped answers
     "实例不存在", and one that cannot be closed now must not hold up the account's way back.
     """
-    try:
+    with contextlib.suppress(UpstreamError):
         traced("reconnect_close", uuid, client().close_connection, uuid, failed_stage=RECONNECT_ERROR)
-    except UpstreamError:
-        return False
-    return True
 
 
 def _drop_action(row: Instance, action: str) -> None:
