@@ -416,7 +416,7 @@ def test_a_reconnect_left_half_done_is_run_again_after_its_deadline(quick_app, u
         from wxwork_demo.services.monitor.reconnect import claim
 
         [(row_id, action)] = reconnect_due(app)
-        assert claim(row_id, action) is True  # the lease holder claims it ...
+        assert claim(row_id, action)  # the lease holder claims it ...
         row = session_row(app, "U1")
         assert row.next_action == "reconnect"
         assert 59 <= (row.next_action_at - utcnow()).total_seconds() <= 60  # ... and it stays due at the deadline
@@ -478,4 +478,16 @@ def test_a_scan_or_code_wait_past_its_qr_expiry_ends(quick_app, upstream):
     assert live.state == "waiting_scan" and live.qrcode == "http://qr4"  # within its grace
     [alert] = events_of(app, stage="alert")
     assert alert.session_uuid == "KNOWN" and alert.payload["vid"] == VID
+    assert actions(upstream) == []
+
+
+def test_a_claimed_action_with_nothing_left_to_do_is_unscheduled(quick_app, upstream):
+    """The account came back (a callback got there first) before its claimed reconnect ran: nothing is
+    sent, and the action is not left waiting for its deadline."""
+    app = quick_app
+    online_account(app, next_action="reconnect", next_action_at=utcnow())
+    with app.app_context():
+        assert run_due_actions(app) == 1
+    row = session_row(app, "U1")
+    assert row.state == "online" and row.next_action == "" and row.next_action_at is None
     assert actions(upstream) == []

@@ -97,12 +97,15 @@ def in_flight_deadline() -> datetime:
     return utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEADLINE_S"])
 
 
-def claim(session_id: int, action: str) -> bool:
-    """Take a due action for this process; False if another process (or a person) got there first.
+def claim(session_id: int, action: str) -> datetime | None:
+    """Take a due action for this process: the time it is held until, or None if another process (or a
+    person) got there first.
 
-    The action is not removed but put off until its deadline: whoever finishes it replaces or clears it.
+    The action is not removed but put off until that deadline, so that it falls due again if this
+    process dies while running it.
     """
     session = db_session()
+    held_until = in_flight_deadline()
     result = session.execute(
         update(Instance)
         .where(
@@ -110,25 +113,40 @@ def claim(session_id: int, action: str) -> bool:
             Instance.next_action == action,
             Instance.next_action_at <= utcnow(),
         )
-        .values(next_action_at=in_flight_deadline())
+        .values(next_action_at=held_until)
     )
     session.commit()
-    return result.rowcount == 1
+    return held_until if result.rowcount == 1 else None
 
 
-def run_action(session_id: int, action: str) -> None:
-    if action == RECONNECT:
-        reconnect(session_id)
-    elif action == SECONDARY_VALIDATION:
-        fetch_secondary_validation(session_id)
-    elif action == secondary.SECONDARY_CHECK:
-        secondary.check_secondary(session_id)
-    elif action == notices.EXPLAIN_NOTICE:
-        notices.explain_and_alert(session_id)
-    elif action == ALERT_PERSON:
-        row = db_session().get(Instance, session_id)
-        if row is not None and row.state == NEEDS_PERSON:
-            alert_needs_person(row.id, row.state_reason or "a person is needed")
+def run_action(session_id: int, action: str, held_until: datetime) -> None:
+    """Run a claimed action; then unschedule it, unless it scheduled what comes next itself."""
+    try:
+        if action == RECONNECT:
+            reconnect(session_id)
+        elif action == SECONDARY_VALIDATION:
+            fetch_secondary_validation(session_id)
+        elif action == secondary.SECONDARY_CHECK:
+            secondary.check_secondary(session_id)
+        elif action == notices.EXPLAIN_NOTICE:
+            notices.explain_and_alert(session_id)
+        elif action == ALERT_PERSON:
+            row = db_session().get(Instance, session_id)
+            if row is not None and row.state == NEEDS_PERSON:
+                alert_needs_person(row.id, row.state_reason or "a person is needed")
+    finally:
+        session = db_session()
+        session.rollback()  # whatever the action left unfinished
+        session.execute(
+            update(Instance)
+            .where(
+                Instance.id == session_id,
+                Instance.next_action == action,
+                Instance.next_action_at == held_until,
+            )
+            .values(next_action="", next_action_at=None)
+        )
+        session.commit()
 
 
 def reconnect(session_id: int) -> bool:
@@ -138,10 +156,7 @@ def reconnect(session_id: int) -> bool:
     """
     session = db_session()
     row = session.get(Instance, session_id)
-    if row is None:
-        return False
-    if not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
-        _drop_action(row, RECONNECT)
+    if row is None or not row.vid or row.state in PERSON_BUSY or row.state == ONLINE:
         return False
     try:
         proxy = unseal(row.proxy_sealed)  # through the proxy it logged in with, or not at all
@@ -152,7 +167,8 @@ def reconnect(session_id: int) -> bool:
         return False
     attempt = row.reconnect_attempts + 1
     set_state(row, RECONNECTING, "monitor", f"attempt {attempt}", attempt=attempt)
-    row.next_action, row.next_action_at = RECONNECT, in_flight_deadline()  # also when a person asked
+    if row.next_action != RECONNECT:  # a person asked (reconnect_now): not claimed, but in flight all the same
+        row.next_action, row.next_action_at = RECONNECT, in_flight_deadline()
     session.commit()
     api = client()
     try:
@@ -225,10 +241,7 @@ def fetch_secondary_validation(session_id: int) -> None:
     """Get the SecondaryValidation QR for a person to scan (again, when the last one expired), then alert once."""
     session = db_session()
     row = session.get(Instance, session_id)
-    if row is None:
-        return
-    if row.state != NEEDS_PERSON:
-        _drop_action(row, SECONDARY_VALIDATION)
+    if row is None or row.state != NEEDS_PERSON:
         return
     try:
         reply = traced("secondary_validation", row.uuid, client().secondary_validation, row.uuid)
@@ -270,13 +283,6 @@ def close_instance(uuid: str) -> None:
     """
     with contextlib.suppress(UpstreamError):
         traced("reconnect_close", uuid, client().close_connection, uuid, failed_stage=RECONNECT_ERROR)
-
-
-def _drop_action(row: Instance, action: str) -> None:
-    """Nothing to do after all (a person or a callback got there first): unschedule the claimed action."""
-    if row.next_action == action:
-        row.next_action, row.next_action_at = "", None
-        db_session().commit()
 
 
 def _as_id(vid: str) -> int | str:

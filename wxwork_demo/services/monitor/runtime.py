@@ -271,7 +271,8 @@ def _refresh_callback_if_due(row: Instance) -> None:
 
 def run_due_actions(app: Flask) -> int:
     """Claim and run what is due (reconnects, secondary-validation QR codes), a few at a time."""
-    claimed = [(sid, action) for sid, action in reconnect.due_actions() if reconnect.claim(sid, action)]
+    due = reconnect.due_actions()
+    claimed = [(sid, action, until) for sid, action in due if (until := reconnect.claim(sid, action))]
     if claimed:
         with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="act") as pool:
             list(pool.map(lambda item: _in_context(app, reconnect.run_action, *item), claimed))
