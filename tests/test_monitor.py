@@ -438,26 +438,35 @@ def reconnect_due(app):
         return due_actions()
 
 
-def test_a_row_stuck_reconnecting_is_restarted_after_the_deadline(quick_app, upstream):
-    """Issue 11.1: `reconnecting` with nothing scheduled (left by a process killed mid-attempt under the old
-    claim) is retried once RECONNECT_DEADLINE_S has passed since the attempt began; not before."""
+def test_an_account_stuck_reconnecting_or_offline_is_restarted_after_the_deadline(quick_app, upstream):
+    """Issue 11.1: an account `reconnecting` or `offline` with nothing scheduled (left by a process killed
+    mid-attempt under the old claim, which unscheduled the action first) is reconnected once
+    RECONNECT_DEADLINE_S has passed since it entered that state; not before."""
     app = quick_app
     app.config["RECONNECT_DEADLINE_S"] = 60.0
-    began = utcnow() - timedelta(seconds=61)
-    online_account(app, "U2", state="reconnecting", is_login=False, state_changed_at=began)
+    entered = utcnow() - timedelta(seconds=61)
+    online_account(app, "U2", state="reconnecting", is_login=False, state_changed_at=entered)
+    online_account(app, "U4", vid="77", state="offline", is_login=False, state_changed_at=entered)
     online_account(app, "FRESH", vid="42", state="reconnecting", is_login=False, state_changed_at=utcnow())
-    upstream.post(url("init"), json=envelope({"uuid": "U3", "is_login": "false"}))
+    add_session(app, "FIRST", state="offline", state_changed_at=entered)  # no account: nothing to bring back
+    for new_uuid in ("U3", "U5"):
+        upstream.post(url("init"), json=envelope({"uuid": new_uuid, "is_login": "false"}))
     upstream.post(url("CloseConnent"), json=envelope(None, 0, "关闭成功"))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
     upstream.post(url("automaticLogin"), json=envelope(None, 0, "登陆成功"))
     with app.app_context():
-        assert check_pass(app) == {"checked": 0, "offline": 0, "unknown": 0, "overdue": 1}
-        assert run_due_actions(app) == 1
-    assert session_row(app, "U3").state == "online"
+        assert check_pass(app) == {"checked": 0, "offline": 0, "unknown": 0, "overdue": 2}
+        assert run_due_actions(app) == 2
+    rows = [session_row(app, uuid) for uuid in ("U3", "U5")]
+    assert sorted(row.vid for row in rows) == sorted([VID, "77"]) and {row.state for row in rows} == {"online"}
     assert session_row(app, "FRESH").state == "reconnecting"  # its attempt may still be running
-    [restart] = [e for e in events_of(app, stage="state") if e.payload["cause"] == "deadline"]
-    assert restart.event_type == "reconnecting->offline" and "did not finish within 60 s" in restart.payload["reason"]
-    assert [sent_json(c)["uuid"] for c in upstream.calls if c.request.url.endswith("CloseConnent")] == ["U2"]
+    assert session_row(app, "FIRST").state == "offline"
+    restarts = {e.session_uuid: e for e in events_of(app, stage="state") if e.payload["cause"] == "deadline"}
+    assert restarts["U2"].event_type == "reconnecting->offline"
+    assert "did not finish within 60 s" in restarts["U2"].payload["reason"]
+    assert "no reconnect scheduled" in restarts["U4"].payload["reason"]
+    closed = sorted(sent_json(c)["uuid"] for c in upstream.calls if c.request.url.endswith("CloseConnent"))
+    assert closed == ["U2", "U4"]
 
 
 def test_a_scan_or_code_wait_past_its_qr_expiry_ends(quick_app, upstream):

@@ -2,8 +2,9 @@
 
 - An action in flight (a reconnect, a SecondaryValidation fetch) stays scheduled RECONNECT_DEADLINE_S
   ahead while it runs (monitor/reconnect.py `claim`): if its process dies, it falls due again by itself.
-- `reconnecting` with nothing scheduled (a row left so by a version without that rule) is taken for an
-  interrupted attempt RECONNECT_DEADLINE_S after it began, and the reconnect is scheduled again at once.
+- An account (a vid) `reconnecting` or `offline` with nothing scheduled is stuck: nothing else would
+  ever move it (such rows were left by versions that unscheduled a reconnect when they claimed it and then
+  died). RECONNECT_DEADLINE_S after it entered that state, its reconnect is scheduled again at once.
 - `waiting_scan` / `waiting_code`: the upstream drops an instance whose QR code expired and says so with
   callback 100009. When nothing moved the session on, QR_EXPIRY_GRACE_S after the expiry the monitor does
   what that callback would have done: an account it knows (a vid) waits for a person, who gets one alert
@@ -48,17 +49,21 @@ def act_on_overdue(now: datetime | None = None) -> int:
 
 def _restart_interrupted_reconnects(now: datetime) -> int:
     deadline_s = current_app.config["RECONNECT_DEADLINE_S"]
-    begun_before = now - timedelta(seconds=deadline_s)
+    entered_before = now - timedelta(seconds=deadline_s)
     overdue = and_(
-        Instance.state == RECONNECTING,
+        Instance.state.in_((RECONNECTING, OFFLINE)),
+        Instance.vid != "",
         Instance.next_action == "",
-        or_(Instance.state_changed_at.is_(None), Instance.state_changed_at < begun_before),
+        or_(Instance.state_changed_at.is_(None), Instance.state_changed_at < entered_before),
     )
 
     def restart(row: Instance) -> None:
-        began = iso_utc(row.state_changed_at) or "earlier"
-        reason = f"the reconnect begun {began} did not finish within {deadline_s:g} s"
-        set_state(row, OFFLINE, "deadline", f"{reason}: retrying")
+        since = iso_utc(row.state_changed_at) or "earlier"
+        if row.state == RECONNECTING:
+            reason = f"the reconnect begun {since} did not finish within {deadline_s:g} s: retrying"
+        else:
+            reason = f"offline since {since} with no reconnect scheduled: reconnecting"
+        set_state(row, OFFLINE, "deadline", reason)
         row.next_action, row.next_action_at = RECONNECT, now
 
     return _move_each(overdue, restart)
