@@ -71,6 +71,7 @@ def test_a_reconnect_cut_short_by_kill_9_is_finished_by_the_next_lease_holder(
     sim.set_fault("hang", actions=["automaticLogin"], count=1, hang_s=60)
     sim.reset_calls()
 
+    dropped_at = time.monotonic()
     sim.drop(account["uuid"], 100007)
 
     wait_until(lambda: sim.calls()["by_action"].get("automaticLogin"), 15, interval=0.02, what="automaticLogin")
@@ -81,20 +82,24 @@ def test_a_reconnect_cut_short_by_kill_9_is_finished_by_the_next_lease_holder(
     assert calls["init"] == 1 and calls["SetCallbackUrl"] == 1, calls
     half_made = api.session_of_vid(vid)
     assert half_made["state"] == "reconnecting" and half_made["uuid"] != account["uuid"]
+    # The half-made instance will never log in (its automaticLogin hangs): online means taken up again.
 
     def back_online() -> dict | None:
         row = api.session_of_vid(vid)
-        return row if row and row["state"] == "online" and row["uuid"] != half_made["uuid"] else None
+        return row if row and row["state"] == "online" else None
 
     row = wait_until(back_online, DEADLINE_S + LEASE_S + 20, interval=0.2, what="the reconnect to be taken up")
     took_s = time.monotonic() - killed_at
     sim.clear_faults()  # the hung automaticLogin returns now, on an instance that was closed meanwhile
     assert owner_pid(api) == standby.pid
-    assert DEADLINE_S - 1 <= took_s <= DEADLINE_S + LEASE_S + 20, took_s
+    # Not before the deadline of the claim (made between the drop and the kill), and not long after it.
+    assert DEADLINE_S - (killed_at - dropped_at) - 0.5 <= took_s <= DEADLINE_S + LEASE_S + 20, took_s
     instances = sim.instances()
     assert [i["uuid"] for i in instances] == [row["uuid"]] and instances[0]["isLogin"] is True
     calls = sim.calls()["by_action"]
-    assert calls["init"] == 2 and calls["CloseConnent"] == 2, calls
+    # The second init (with the vid) replaced the half-made instance under the same uuid, as the upstream
+    # does; had it given a new uuid, the half-made one would have been closed as well.
+    assert calls["init"] == 2 and calls["CloseConnent"] == (1 if row["uuid"] == half_made["uuid"] else 2), calls
     assert api.events(stage="alert") == []  # it came back by itself: nobody needed
     print(
         f"\n[measure] {db_url.split(':')[0]}: lease holder killed mid-reconnect; back online {took_s:.1f} s later "
