@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from wxwork_demo.config import PROJECT_ROOT, load_settings
+from wxwork_demo.config import load_settings
+from wxwork_demo.paths import bundled
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     Starts no thread and opens no connection: gunicorn may fork after this returns.
     """
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    app = Flask(__name__, template_folder=str(bundled("templates")))
     load_config(app, config)
     load_app_key(app)
     init_extensions(app)

@@ -232,3 +232,43 @@ def simulator_run(host: str, port: int) -> None:
 def register_commands(app: Flask) -> None:
     for group in (db_cli, login_cli, monitor_cli, simulator_cli):
         app.cli.add_command(group)
+
+
+# --- the `wxwork` command ---------------------------------------------------------------------------
+
+
+@click.command("run")
+def run_command() -> None:
+    """The console with everything it needs: migrations, the simulator when BASE_URL is unset, gunicorn."""
+    from wxwork_demo.serve import main as serve_main
+
+    raise SystemExit(serve_main())
+
+
+@click.command("serve")
+def serve_command() -> None:
+    """gunicorn alone, in this process (for systemd and the like): no migrations, no simulator."""
+    from wxwork_demo.serve import exec_gunicorn
+
+    exec_gunicorn()
+
+
+def main() -> None:
+    """`wxwork …` (console script) and `python -m wxwork_demo …`: the flask commands without `--app`."""
+    from flask.cli import FlaskGroup, routes_command, shell_command
+
+    from wxwork_demo import create_app
+
+    group = FlaskGroup(
+        name="wxwork",
+        help="wxwork_demo: `wxwork run` starts the console; the other commands work on its database and accounts.",
+        create_app=lambda: create_app(),
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,  # the app reads .env itself (config.py)
+    )
+    # The app is fixed: no --app; debug mode has no place in these commands. --env-file stays.
+    group.params = [param for param in group.params if param.name not in ("app", "debug")]
+    for command in (run_command, serve_command, shell_command, routes_command):
+        group.add_command(command)
+    group.main(prog_name="wxwork")

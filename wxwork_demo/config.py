@@ -14,10 +14,16 @@ from urllib.parse import quote_plus, urlsplit
 
 from dotenv import load_dotenv
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "wxwork.sqlite3"
+from wxwork_demo.paths import PROJECT_ROOT as PROJECT_ROOT  # re-exported: schema.py and tests read it here
+from wxwork_demo.paths import working_folder
+
 DEFAULT_KEY_FILE = PROJECT_ROOT / "instance" / "secret_key"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+
+
+def default_sqlite_path() -> Path:
+    """The database when none is configured: instance/wxwork.sqlite3 in the working folder (paths.py)."""
+    return working_folder() / "instance" / "wxwork.sqlite3"
 
 
 class ConfigError(ValueError):
@@ -132,7 +138,7 @@ def _database_url(env: dict) -> str:
             auth = quote_plus(user) + (":" + quote_plus(password) if password else "")
             url = f"mysql+pymysql://{auth}@{host}:{port}/{database}?charset=utf8mb4"
         else:
-            url = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+            url = f"sqlite:///{default_sqlite_path()}"
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in SUPPORTED_DB_SCHEMES:
         raise ConfigError(
@@ -213,7 +219,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
         if dotenv:
-            load_dotenv(PROJECT_ROOT / ".env", override=False)
+            load_dotenv(working_folder() / ".env", override=False)
         environ = dict(os.environ)
     env = {key: str(value) for key, value in environ.items()}
     port = _int(env, "PORT", 3000, minimum=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -58,7 +59,11 @@ def fresh_tree(target: Path) -> Path:
     for tool in ("ruff", "flask"):
         if (real / "bin" / tool).exists():
             (venv / "bin" / tool).symlink_to(real / "bin" / tool)
-    (venv / ".installed").touch()  # newer than requirements.txt: make will not reinstall
+    # What the editable install's console script does, for this tree: `wxwork …` is `python -m wxwork_demo …`.
+    wxwork = venv / "bin" / "wxwork"
+    wxwork.write_text('#!/bin/sh\nexec "$(dirname "$0")/python" -m wxwork_demo "$@"\n')
+    wxwork.chmod(0o755)
+    (venv / ".installed").touch()  # newer than requirements.txt and pyproject.toml: make will not reinstall
     return tree
 
 
@@ -105,7 +110,7 @@ def run_the_demo(tmp_path: Path, stop: str, **settings: str) -> None:
         processes = descendants_of(make.pid)
         seen.update(processes)
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for pid in processes}
-        assert any(b"wxwork_demo.serve" in c for c in commands.values()), commands
+        assert any(b"-m wxwork_demo run" in c for c in commands.values()), commands
         assert any(b"wxwork_demo.simulator" in c for c in commands.values()), commands
         assert any(b"gunicorn" in c for c in commands.values()), commands
 
@@ -208,3 +213,23 @@ def test_restarting_make_run_brings_the_demo_account_back_by_itself(tmp_path: Pa
     finally:
         if second.poll() is None:
             stop(second)
+
+
+def test_make_run_with_a_busy_port_says_which_and_fails(tmp_path: Path):
+    tree = fresh_tree(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            ["make", "run"],
+            cwd=tree,
+            env=clean_env(PORT=port, SIMULATOR_PORT=free_port()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"port {port} (the console) is already in use" in result.stderr
+    assert "console:" not in result.stdout and "Traceback" not in result.stderr
+    assert not (tree / "instance").exists()
