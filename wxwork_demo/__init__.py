@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app)
     register_access_control(app)
     register_blueprints(app)
+    trust_proxies(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -60,6 +61,17 @@ def register_blueprints(app: Flask) -> None:
     from wxwork_demo.blueprints import register_blueprints as register
 
     register(app)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies (nginx), take the client's address, scheme and host from their
+    X-Forwarded-* headers. Outermost, so the webhook's message lane sees the client too. Off by default: without a
+    proxy those headers are whatever the client wrote."""
+    count = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
 def register_error_handlers(app: Flask) -> None:

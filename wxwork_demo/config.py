@@ -68,6 +68,8 @@ class Settings:
     callback_allowed_ips: tuple = ()
     callback_dedup_hours: float = 48.0
     max_content_length: int = 1_048_576
+    # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host the app believes; 0: none.
+    trusted_proxies: int = 0
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
@@ -259,5 +261,6 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
         max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
         base_url_is_default=not base_url_given,
     )
