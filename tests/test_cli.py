@@ -5,9 +5,13 @@ import threading
 import time
 
 from tests.conftest import UPSTREAM, make_test_app
-from tests.support import CALLBACK_PATH, add_session, envelope, session_row
+from tests.e2e.live import free_port
+from tests.support import CALLBACK_PATH, add_session, close_app, envelope, session_row
+from wxwork_demo.database_check import head_revision
 from wxwork_demo.models import utcnow
+from wxwork_demo.schema import upgrade_database
 from wxwork_demo.terminal_qr import render_qr_image
+from wxwork_demo.terminal_table import display_width
 
 
 def url(action):
@@ -27,13 +31,55 @@ def qr_png_base64(text="https://example.test/login"):
 
 
 def test_db_commands_create_and_report(tmp_path):
-    app = make_test_app(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    app = make_test_app(url)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "current"])
-    assert "missing tables: app_secrets, callback_keys, counters, events, monitor_lease, sessions" in result.output
+    assert result.output.splitlines() == [
+        f"database   {url}",
+        "migration  none (empty database); run `make db` (or `.venv/bin/wxwork db upgrade`)",
+        "tables     missing: app_secrets, callback_keys, counters, events, monitor_lease, sessions",
+    ]
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision" in result.output
-    assert "missing tables" not in runner.invoke(args=["db", "current"]).output
+    assert result.exit_code == 0 and f"migration  {head_revision()} (the current one)" in result.output
+    assert runner.invoke(args=["db", "current"]).output.splitlines()[1:] == [
+        f"migration  {head_revision()} (the current one)",
+        "tables     all present",
+    ]
+    report = json.loads(runner.invoke(args=["db", "current", "--json"]).output)
+    assert report == {
+        "database": url,
+        "revision": head_revision(),
+        "head": head_revision(),
+        "upToDate": True,
+        "missingTables": [],
+    }
+    close_app(app)
+
+
+def test_db_current_says_when_the_tables_are_behind_this_version(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade_database(url, "0001")
+    app = make_test_app(url)
+    lines = app.test_cli_runner().invoke(args=["db", "current"]).output.splitlines()
+    assert lines[1] == (
+        f"migration  0001; this version needs {head_revision()}: run `make db` (or `.venv/bin/wxwork db upgrade`)"
+    )
+    assert lines[2].startswith("tables     missing: ")
+    close_app(app)
+
+
+def test_db_commands_report_an_unreachable_database_in_one_line(tmp_path):
+    port = free_port()
+    app = make_test_app(f"mysql+pymysql://root:s3cret-pw@127.0.0.1:{port}/wxwork")
+    for args in (["db", "upgrade"], ["db", "current"], ["login", "status"], ["monitor", "status"]):
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.strip().splitlines() == [
+            f"Error: database mysql+pymysql://root:***@127.0.0.1:{port}/wxwork: nothing answers at 127.0.0.1:{port}; "
+            "start the database server, or correct the host and port (DATABASE_URL or MYSQL_HOST/MYSQL_PORT)"
+        ], args
+    close_app(app)
 
 
 def test_terminal_qr_draws_the_modules():
@@ -111,6 +157,40 @@ def test_monitor_check_and_status(app, runner, upstream):
     upstream.post(url("GetRunClientByUuid"), json=envelope({"loginType": 2}))
     result = runner.invoke(args=["monitor", "check"])
     assert json.loads(result.output) == {"checked": 1, "offline": 0, "unknown": 0, "overdue": 0, "actions": 0}
-    status_lines = runner.invoke(args=["monitor", "status"]).output.splitlines()
-    assert json.loads(status_lines[0])["enabled"] is False
-    assert json.loads(status_lines[1])["uuid"] == "U1" and json.loads(status_lines[1])["state"] == "online"
+    status = json.loads(runner.invoke(args=["monitor", "status", "--json"]).output)
+    assert status["monitor"]["enabled"] is False
+    assert [(a["uuid"], a["state"]) for a in status["accounts"]] == [("U1", "online")]
+    lines = runner.invoke(args=["monitor", "status"]).output.splitlines()
+    assert lines[:2] == ["monitor         off", "owner           none"]
+    assert lines[5].split() == ["UUID", "VID", "ACCOUNT", "STATE", "UPDATED", "(UTC)"]
+    assert lines[6].split()[:4] == ["*", "U1", "1688", "-"]
+
+
+def test_login_status_is_a_short_table_of_accounts_and_json_on_request(app, runner, upstream):
+    add_session(app, "U1", vid="1688", is_login=True, state="online", account_name="张三", corp_name="示例公司")
+    add_session(app, "U2", state="waiting_scan")  # the newest: the active one
+    upstream.post(url("GetRunClient"), json=envelope({"clients": []}))
+    upstream.post(url("GetRunClientByUuid"), json=envelope({"loginType": 2, "user_info": {"mobile": "13800138000"}}))
+    result = runner.invoke(args=["login", "status"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 5 and "13800138000" not in result.output
+    assert lines[0].split() == ["UUID", "VID", "ACCOUNT", "STATE", "UPDATED", "(UTC)"]
+    assert lines[1].split()[:4] == ["*", "U2", "-", "-"]
+    assert lines[2].split()[:5] == ["U1", "1688", "张三", "·", "示例公司"]
+    # Columns line up on the screen: the Chinese name takes two cells a character.
+    state_column = lines[0].index("STATE")
+    assert display_width(lines[2][: lines[2].index("online")]) == state_column
+    assert lines[4] == "refreshed U2 from the upstream: logged in"
+    data = json.loads(runner.invoke(args=["login", "status", "--json"]).output)
+    assert data["refreshed"] == {"uuid": "U2", "isLogin": True}
+    assert [a["uuid"] for a in data["accounts"]] == ["U2", "U1"] and "qrcode" not in data["accounts"][0]
+
+
+def test_login_status_without_accounts_says_how_to_get_one(app, runner):
+    result = runner.invoke(args=["login", "status"])
+    assert result.exit_code == 0
+    assert result.output.strip() == (
+        "no accounts yet: log one in at the console (`make run`) or with `wxwork login first`"
+    )
+    assert json.loads(runner.invoke(args=["login", "status", "--json"]).output) == {"refreshed": None, "accounts": []}

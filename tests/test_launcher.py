@@ -6,10 +6,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.e2e.live import PROJECT_ROOT, clean_env, free_port
+from tests.e2e.live import PROJECT_ROOT, clean_env, free_port, port_is_open, wait_until
 
 
 def run_launcher(tmp_path, **settings) -> subprocess.CompletedProcess:
@@ -82,3 +83,49 @@ def test_a_bad_setting_is_one_line(tmp_path):
     result = run_launcher(tmp_path, PORT="eighty")
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: PORT must be a whole number, got 'eighty'"
+
+
+def serve_briefly(tmp_path, database_url: str) -> str:
+    """gunicorn as `wxwork serve` runs it, until the console answers; returns everything it logged."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    env = clean_env(PORT=port, DATABASE_URL=database_url, WEB_CONCURRENCY=2, BASE_URL="http://127.0.0.1:9")
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "wxwork_demo", "serve"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        wait_until(lambda: port_is_open(port) or server.poll() is not None, 60, what="gunicorn to listen")
+        assert server.poll() is None, log.read_text()
+        wait_until(lambda: log.read_text().count("monitor not started") == 2, 60, what="both workers up")
+        time.sleep(1)  # a worker that crashed would be replaced (and logged) by now
+        assert server.poll() is None
+        return log.read_text()
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_gunicorn_with_an_unreachable_database_logs_one_line_and_keeps_its_workers(tmp_path):
+    closed = free_port()
+    output = serve_briefly(tmp_path, f"mysql+pymysql://root:s3cret-pw@127.0.0.1:{closed}/wxwork")
+    assert output.count(f"database mysql+pymysql://root:***@127.0.0.1:{closed}/wxwork: nothing answers") == 1
+    assert "Traceback" not in output and "Exception in worker" not in output and "s3cret-pw" not in output
+    assert output.count("Booting worker") == 2  # no worker died and was replaced
+
+
+def test_gunicorn_on_a_database_without_tables_says_what_to_run(tmp_path):
+    output = serve_briefly(tmp_path, f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert output.count("has no tables yet; run `make db` (or `.venv/bin/wxwork db upgrade`)") == 1
+    assert "Traceback" not in output and output.count("Booting worker") == 2
+
+
+def test_gunicorn_on_a_database_behind_the_code_says_which_migration(tmp_path):
+    from wxwork_demo.database_check import head_revision
+    from wxwork_demo.schema import upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade_database(url, "0001")
+    line = f"is at migration 0001, this version needs {head_revision()}; run `make db`"
+    output = serve_briefly(tmp_path, url)
+    assert output.count(line) == 1, output

@@ -6,7 +6,7 @@ The full install from a clean clone into a clean virtualenv, exactly as the READ
 
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,16 +16,19 @@ import pytest
 
 from tests.e2e.live import PROJECT_ROOT, clean_env
 
+NOT_PACKAGED = (".git", ".venv", "instance", "build", "*.egg-info", "__pycache__", ".*_cache", "tests", "bench")
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
     """The wheel `pip install .` would install (built offline with this virtualenv's setuptools)."""
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
+    # A copy of what a clone holds for packaging: setuptools writes build/ and *.egg-info beside the sources.
+    source = tmp_path_factory.mktemp("source") / "wxwork_demo"
+    shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(*NOT_PACKAGED))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), "."],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "TMPDIR": str(build)},
+        cwd=source,
         check=True,
         capture_output=True,
     )

@@ -1,6 +1,8 @@
-"""`flask` commands, grouped by topic: db, login, monitor, simulator, serve.
+"""`flask` commands, grouped by topic: db, login, monitor, simulator; and the `wxwork` command that runs them.
 
-Run them as `flask --app wsgi <group> <command>`; they call the same services as the views.
+Run them as `wxwork <group> <command>` (or `flask --app wsgi <group> <command>`); they call the same services as
+the views. What they print is for people (short tables); `--json` prints the same facts for scripts. A database
+that cannot be used is one line naming it (password masked) and the likely fix.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
+from sqlalchemy.exc import SQLAlchemyError
 
+from wxwork_demo.database_check import explain, head_revision, masked, upgrade_command
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict
@@ -22,12 +26,26 @@ from wxwork_demo.services.login import flow as login
 from wxwork_demo.services.monitor import runtime as monitor
 from wxwork_demo.services.upstream_calls import client
 from wxwork_demo.terminal_qr import image_bytes, render_qr_image
+from wxwork_demo.terminal_table import clip, render_fields, render_table
 from wxwork_demo.upstream import UpstreamError, is_logged_in
 
-db_cli = AppGroup("db", help="Create and upgrade the database tables (Alembic migrations).")
-login_cli = AppGroup("login", help="Log an account in from the terminal.")
-monitor_cli = AppGroup("monitor", help="Check sessions and reconnect dropped accounts.")
+
+class CommandGroup(AppGroup):
+    """A group whose commands report an unusable database in one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            url = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
+            raise click.ClickException(explain(url, exc)) from None
+
+
+db_cli = CommandGroup("db", help="Create and upgrade the database tables (Alembic migrations).")
+login_cli = CommandGroup("login", help="Log an account in from the terminal.")
+monitor_cli = CommandGroup("monitor", help="Check sessions and reconnect dropped accounts.")
 simulator_cli = AppGroup("simulator", help="The bundled upstream simulator.")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
 
 
 def _fail(message: str) -> None:
@@ -37,35 +55,63 @@ def _fail(message: str) -> None:
 # --- db -------------------------------------------------------------------------------------------
 
 
+def _migration_report(url: str) -> dict:
+    """Where the database at `url` stands: its migration, the one this version needs, its missing tables."""
+    from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
+
+    revision, head = schema.current_revision(url), head_revision()
+    return {
+        "database": masked(url),
+        "revision": revision,
+        "head": head,
+        "upToDate": revision is not None and revision == head,
+        "missingTables": missing_tables(get_db().engine),
+    }
+
+
+def _echo_migration(report: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    revision, head = report["revision"], report["head"]
+    if report["upToDate"]:
+        migration = f"{revision} (the current one)"
+    elif revision is None:
+        migration = f"none (empty database); run {upgrade_command()}"
+    else:
+        migration = f"{revision}; this version needs {head}: run {upgrade_command()}"
+    missing = report["missingTables"]
+    tables = f"missing: {', '.join(missing)}" if missing else "all present"
+    click.echo(render_fields([("database", report["database"]), ("migration", migration), ("tables", tables)]))
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
+@JSON_OPTION
+def db_upgrade(revision: str, as_json: bool) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     schema.upgrade_database(current_app.config["DATABASE_URL"], revision, app_key=current_app.secret_key)
-    click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
+    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
-def db_downgrade(revision: str) -> None:
+@JSON_OPTION
+def db_downgrade(revision: str, as_json: bool) -> None:
     """Go back to REVISION ("base" drops every table)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     schema.downgrade_database(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
+    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
 
 
 @db_cli.command("current")
-def db_current() -> None:
-    """Show the revision the database is at, and any missing table."""
-    from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
-
-    click.echo(schema.current_revision(current_app.config["DATABASE_URL"]) or "empty database (no revision)")
-    missing = missing_tables(get_db().engine)
-    if missing:
-        click.echo(f"missing tables: {', '.join(missing)}; run `flask --app wsgi db upgrade`")
+@JSON_OPTION
+def db_current(as_json: bool) -> None:
+    """Show the migration the database is at, the one this version needs, and any missing table."""
+    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
 
 
 # --- login ----------------------------------------------------------------------------------------
@@ -140,7 +186,8 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
     _print_qr(started["qrcode"])
     session = _wait_for_login(started["uuid"], code, timeout)
     click.echo(
-        f"logged in: uuid={session['uuid']} vid={session['vid']} (use `flask login auto --vid {session['vid']}`)"
+        f"logged in: uuid={session['uuid']} vid={session['vid']} "
+        f"(next time: `wxwork login auto --vid {session['vid']}`)"
     )
 
 
@@ -165,10 +212,54 @@ def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     click.echo(f"logged in: uuid={session['uuid']} vid={session['vid']}")
 
 
+NO_ACCOUNTS = "no accounts yet: log one in at the console (`make run`) or with `wxwork login first`"
+
+
+def _account_rows() -> list[dict]:
+    """Every known instance, the active one first (as the API picks it), without the QR image data."""
+    rows = []
+    for row in all_instances():
+        account = instance_to_dict(row)
+        account.pop("qrcode", None)
+        rows.append(account)
+    return rows
+
+
+def _accounts_table(accounts: list[dict]) -> str:
+    rows = []
+    for index, account in enumerate(accounts):
+        who = " · ".join(part for part in (account["account"]["name"], account["account"]["corp"]) if part)
+        state = account["state"] + (f" ({account['stateReason']})" if account["stateReason"] else "")
+        rows.append(
+            [
+                "*" if index == 0 else "",
+                account["uuid"],
+                str(account["vid"] or "-"),
+                clip(who, 24) or "-",
+                clip(state, 40),
+                account["updatedAt"].replace("T", " ")[:19] or "-",
+            ]
+        )
+    return render_table(["", "UUID", "VID", "ACCOUNT", "STATE", "UPDATED (UTC)"], rows)
+
+
 @login_cli.command("status")
-def login_status() -> None:
-    """Refresh and print the login state of the active session."""
-    click.echo(json.dumps(_call(lambda: login.refresh_run_client("")), ensure_ascii=False, indent=2))
+@click.option("--uuid", default="", help="The instance to refresh (default: the active one, marked *).")
+@JSON_OPTION
+def login_status(uuid: str, as_json: bool) -> None:
+    """Ask the upstream whether the active account (or --uuid) is logged in, then list every known account."""
+    if not uuid and not all_instances():
+        click.echo(json.dumps({"refreshed": None, "accounts": []}) if as_json else NO_ACCOUNTS)
+        return
+    result = _call(lambda: login.refresh_run_client(uuid))
+    refreshed = {"uuid": result["request"]["uuid"], "isLogin": result["isLogin"]}
+    accounts = _account_rows()
+    if as_json:
+        click.echo(json.dumps({"refreshed": refreshed, "accounts": accounts}, ensure_ascii=False))
+        return
+    click.echo(_accounts_table(accounts))
+    verdict = "logged in" if refreshed["isLogin"] else "not logged in"
+    click.echo(f"\nrefreshed {refreshed['uuid']} from the upstream: {verdict}")
 
 
 # --- monitor --------------------------------------------------------------------------------------
@@ -186,11 +277,25 @@ def monitor_check() -> None:
 
 
 @monitor_cli.command("status")
-def monitor_status() -> None:
-    """Print the monitor's switch and owner, and every session's state."""
-    click.echo(json.dumps(monitor.monitor_status()))
-    for row in all_instances():
-        click.echo(json.dumps(instance_to_dict(row), ensure_ascii=False))
+@JSON_OPTION
+def monitor_status(as_json: bool) -> None:
+    """Print the monitor's switch and owner, and every account's state."""
+    status, accounts = monitor.monitor_status(), _account_rows()
+    if as_json:
+        click.echo(json.dumps({"monitor": status, "accounts": accounts}, ensure_ascii=False))
+        return
+    switch = f"on, every {status['intervalMs'] / 1000:g} s" if status["enabled"] else "off"
+    click.echo(
+        render_fields(
+            [
+                ("monitor", switch + (" (a pass is running)" if status["running"] else "")),
+                ("owner", status["owner"] or "none"),
+                ("last check", status["lastCheckAt"].replace("T", " ")[:19] or "never"),
+                ("last reconnect", status["lastReconnectAt"].replace("T", " ")[:19] or "never"),
+            ]
+        )
+    )
+    click.echo("\n" + (_accounts_table(accounts) if accounts else NO_ACCOUNTS))
 
 
 @monitor_cli.command("run")

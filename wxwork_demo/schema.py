@@ -7,10 +7,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
-from wxwork_demo.config import PROJECT_ROOT
 from wxwork_demo.db import ensure_sqlite_folder
+from wxwork_demo.paths import bundled
 
-MIGRATIONS = PROJECT_ROOT / "migrations"
+MIGRATIONS = bundled("migrations")  # the clone's migrations/, or the installed package's copy
 
 
 def alembic_config(database_url: str) -> Config:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from wxwork_demo.config import ConfigError, load_settings
 from wxwork_demo.database_check import explain
-from wxwork_demo.paths import PROJECT_ROOT, working_folder
+from wxwork_demo.paths import working_folder
 
 DEFAULT_SIMULATOR_PORT = 9952
 
@@ -93,7 +93,7 @@ def gunicorn_command() -> list[str]:
         "-m",
         "gunicorn",
         "-c",
-        str(PROJECT_ROOT / "gunicorn.conf.py"),
+        "python:wxwork_demo.gunicorn_conf",
         "wxwork_demo:create_app()",
     ]
 

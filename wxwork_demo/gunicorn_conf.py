@@ -1,0 +1,111 @@
+"""gunicorn settings; every value can be overridden by the environment variable named beside it.
+
+Shipped in the package, so an installed app serves with them (`wxwork serve`, `wxwork run`: `-c
+python:wxwork_demo.gunicorn_conf`); a clone's gunicorn.conf.py reads them from here.
+"""
+
+import os
+import sys
+
+from wxwork_demo.config import ConfigError, load_settings, require_auth_beyond_loopback
+
+# The app's own settings (.env included), validated: a bad value stops gunicorn before it binds, in one line.
+try:
+    _settings = load_settings()
+except ConfigError as _error:
+    sys.exit(f"configuration error: {_error}")
+bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
+# One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
+# its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
+workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
+# gthread: a thread per request in flight. GUNICORN_WORKER_CLASS=gevent (a greenlet per connection; the worker
+# patches sockets, threads and locks) keeps answering while 64 clients stall mid-request, where gthread answers
+# nothing until they are cut, but four gevent workers with the monitor did not answer /api/health within 30 s
+# of starting in tests/e2e/test_monitor_processes.py on a loaded machine, so it is not the default yet
+# (bench/RESULTS.md compares gthread, gevent and granian).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
+# them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
+# core (gthread's workers shared them 10 / 6).
+reuse_port = worker_class == "gevent"
+# Connections a gevent worker serves at once.
+worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
+# gthread: threads per worker. Under either class the database pool of a worker is sized from it
+# (db.pool_size_for): requests beyond it wait for a connection.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 10
+# Seconds an idle keep-alive connection is kept; under gevent also the time a client has to send a request's
+# headers: one that stalls is closed after it.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Off by default: a log line per callback costs about an eighth of a worker's CPU at full load (issue 16).
+# GUNICORN_ACCESSLOG=- logs to stdout (or give a file).
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "").strip() or None
+# %(U)s is the path without the query string: the callback URL's ?token= never reaches the log.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+# Query strings cut from every log line, gunicorn's own and the app's (wxwork_demo/log_scrubbing.py).
+logger_class = "wxwork_demo.log_scrubbing.GunicornLogger"
+# No preload: the monitor's scheduler thread must be started in a worker, after the fork.
+preload_app = False
+
+
+def on_starting(server):
+    """Refuse a bind beyond loopback without access control; say in one line what the database lacks."""
+    for address in server.cfg.bind:  # GUNICORN_BIND or -b can bypass HOST: check every address actually bound
+        host = address.rsplit(":", 1)[0] if not address.startswith("unix:") else "127.0.0.1"
+        try:
+            require_auth_beyond_loopback(host, _settings.console_password, _settings.api_token, name="bind")
+        except ConfigError as exc:
+            sys.exit(f"configuration error: {exc}")
+    from wxwork_demo.database_check import startup_problem
+
+    # Once, in the master: the workers start anyway and answer 503 until the database is fixed.
+    problem = startup_problem(_settings.database_url)
+    if problem:
+        server.log.error(problem)
+
+
+def post_worker_init(worker):
+    """Run a monitor scheduler in each worker when MONITOR_AUTOSTART is on; the database lease lets
+    exactly one of them work at a time. A database that is down or not migrated (the master said so in one
+    line) leaves this worker without a monitor, serving 503s, rather than crashing it again and again."""
+    app = _this_app(worker)
+    if app is None or not app.config.get("MONITOR_AUTOSTART"):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from wxwork_demo.db import get_db, missing_tables
+    from wxwork_demo.services.monitor.runtime import autostart_monitor
+
+    try:
+        with app.app_context():
+            if missing_tables(get_db().engine):
+                worker.log.warning("monitor not started in worker %s: tables missing", worker.pid)
+                return
+        autostart_monitor(app)
+    except SQLAlchemyError as exc:
+        worker.log.warning(
+            "monitor not started in worker %s: database unavailable (%s)", worker.pid, type(exc).__name__
+        )
+
+
+def worker_exit(server, worker):
+    """Hand the monitor lease back so another worker takes over at once; write what the worker counted."""
+    app = _this_app(worker)
+    if app is not None:
+        from wxwork_demo.chores import stop_chores
+        from wxwork_demo.services.monitor.runtime import shutdown_monitor
+
+        shutdown_monitor(app)
+        stop_chores(app)
+
+
+def _this_app(worker):
+    """The worker's wxwork_demo app, or None (another WSGI app served with these settings: bench/)."""
+    from wxwork_demo.db import EXTENSION_KEY
+
+    app = getattr(worker, "wsgi", None)
+    return app if EXTENSION_KEY in getattr(app, "extensions", {}) else None
