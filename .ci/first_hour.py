@@ -75,9 +75,14 @@ def free_port() -> int:
 
 def clean_env(**settings: str) -> dict[str, str]:
     """A shell that activated nothing and sets none of the app's settings (CI's own variables removed)."""
-    keep = ("HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER", "PIP_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    keep = ("HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER", "PIP_", "PYENV")
     env = {key: value for key, value in os.environ.items() if key.startswith(keep) or key.lower().endswith("_proxy")}
-    path = [part for part in os.environ.get("PATH", "/usr/bin:/bin").split(":") if "venv" not in part]
+    active = os.environ.get("VIRTUAL_ENV", "")
+    path = [
+        part
+        for part in os.environ.get("PATH", "/usr/bin:/bin").split(":")
+        if not part.rstrip("/").endswith("/.venv/bin") and not (active and part.startswith(active))
+    ]
     env["PATH"] = ":".join(path)
     env.update(settings)
     env["PYTHONUNBUFFERED"] = "1"
