@@ -112,7 +112,8 @@ def run(command: str, tree: Path, env: dict[str, str], expect: str | None) -> No
         fail(f"`{command}` did not print {expect!r}:\n{output[-3000:]}")
     if "Traceback (most recent call last)" in output:
         fail(f"`{command}` printed a traceback:\n{output[-3000:]}")
-    print(f"  ok   {command}  ({time.monotonic() - started:.1f} s)\n       {output.strip().splitlines()[0][:110]}")
+    first_line = (output.strip().splitlines() or [""])[0][:110]
+    print(f"  ok   {command}  ({time.monotonic() - started:.1f} s)" + (f"\n       {first_line}" if first_line else ""))
 
 
 def get(url: str) -> int:

@@ -434,6 +434,29 @@ class TestBehindAPassword:
         first_login(page, console)
         expect(page.get_by_role("button", name="退出")).to_be_visible()
 
+    def test_swagger_ui_after_login_calls_the_api_with_the_csrf_token(self, page, console):
+        """/docs: Swagger UI from the app's own files (any other request fails the page), behind the login."""
+        from playwright.sync_api import expect
+
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(console.url + "/docs")
+        expect(page).to_have_url(re.compile(r"/login\?next=/docs"))
+        page.locator("input[name=password]").fill("correct horse")
+        page.locator("button[type=submit]").click()
+        expect(page).to_have_url(console.url + "/docs")
+        operations = page.locator(".opblock")
+        expect(operations.first).to_be_visible(timeout=30_000)  # 1.5 MB of script to parse on a busy machine
+        assert operations.count() > 15
+        stop = operations.filter(has=page.locator('.opblock-summary-path[data-path="/api/monitor/stop"]'))
+        stop.locator(".opblock-summary").click()
+        stop.locator(".try-out__btn").click()
+        stop.locator(".btn.execute").click()
+        status = stop.locator(".live-responses-table tbody .response-col_status").first
+        expect(status).to_have_text("200", timeout=15_000)
+        assert all(url.startswith(console.url) for url in requested), requested
+        assert any(url.endswith("/api/openapi.json") for url in requested)
+
 
 class TestQrCodeExpiry:
     @pytest.fixture
