@@ -164,3 +164,16 @@ def test_make_names_a_missing_interpreter(tmp_path):
     )
     assert result.returncode != 0
     assert "'python3.99' is not found: choose one with PYTHON=" in result.stderr
+
+
+def test_wxwork_reports_a_bad_setting_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "wxwork_demo", "db", "current"],
+        cwd=PROJECT_ROOT,
+        env=clean_env(PORT="eighty"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: PORT must be a whole number, got 'eighty'"

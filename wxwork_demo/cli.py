@@ -360,10 +360,18 @@ def serve_command() -> None:
 
 def main() -> None:
     """`wxwork …` (console script) and `python -m wxwork_demo …`: the flask commands without `--app`."""
+    import sys
+
     from flask.cli import FlaskGroup, routes_command, shell_command
 
     from wxwork_demo import create_app
+    from wxwork_demo.config import ConfigError, load_settings
 
+    try:  # a setting that cannot work: one line, before any command builds the app
+        load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     group = FlaskGroup(
         name="wxwork",
         help="wxwork_demo: `wxwork run` starts the console; the other commands work on its database and accounts.",
@@ -372,8 +380,8 @@ def main() -> None:
         add_version_option=False,
         load_dotenv=False,  # the app reads .env itself (config.py)
     )
-    # The app is fixed: no --app; debug mode has no place in these commands. --env-file stays.
-    group.params = [param for param in group.params if param.name not in ("app", "debug")]
+    # The app and its settings are fixed (environment and .env): no --app, --env-file or --debug.
+    group.params = [param for param in group.params if param.name not in ("app", "env_file", "debug")]
     for command in (run_command, serve_command, shell_command, routes_command):
         group.add_command(command)
     group.main(prog_name="wxwork")
