@@ -32,15 +32,15 @@ LONG_RUNNING = {"make run", ".venv/bin/wxwork run"}
 EXPECTED = {
     "make": [
         ("make run", None),
-        (".venv/bin/wxwork db current", "0004"),
+        (".venv/bin/wxwork db current", "(the current one)"),
         (".venv/bin/wxwork login status", "no accounts yet"),
-        (".venv/bin/flask --app wsgi db current", "0004"),
+        (".venv/bin/flask --app wsgi db current", "(the current one)"),
     ],
     "busy-port": [("make run", None)],
     "pip": [
         ("python3 -m venv .venv", None),
         (".venv/bin/pip install .", None),
-        (".venv/bin/wxwork db upgrade", "0004"),
+        (".venv/bin/wxwork db upgrade", "(the current one)"),
         (".venv/bin/wxwork run", None),
     ],
 }
@@ -102,9 +102,12 @@ def clone(into: Path) -> Path:
 
 def run(command: str, tree: Path, env: dict[str, str], expect: str | None) -> None:
     started = time.monotonic()
-    result = subprocess.run(
-        shlex.split(command), cwd=tree, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S
-    )
+    try:
+        result = subprocess.run(
+            shlex.split(command), cwd=tree, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        fail(f"`{command}` did not finish within {INSTALL_TIMEOUT_S} s")
     output = result.stdout + result.stderr
     if result.returncode != 0:
         fail(f"`{command}` exited {result.returncode}:\n{output[-3000:]}")
@@ -208,9 +211,9 @@ def busy_port(tree: Path, env: dict[str, str]) -> None:
 
 
 def installed_not_editable(tree: Path, env: dict[str, str]) -> None:
-    where = subprocess.run(
-        [".venv/bin/python", "-c", "import wxwork_demo; print(wxwork_demo.__file__)"],
-        cwd=tree,
+    where = subprocess.run(  # from another directory: `python -c` would import the clone's folder first
+        [str(tree / ".venv/bin/python"), "-c", "import wxwork_demo; print(wxwork_demo.__file__)"],
+        cwd="/",
         env=env,
         capture_output=True,
         text=True,
