@@ -20,6 +20,7 @@ setup(
     },
     package_data={
         "wxwork_demo": ["static/*"],
+        "wxwork_demo.simulator": ["templates/*.html"],
         "wxwork_demo.templates": ["*.html"],
         "wxwork_demo.migrations": ["alembic.ini", "script.py.mako"],
     },

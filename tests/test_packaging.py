@@ -45,8 +45,9 @@ def test_the_wheel_holds_every_module_and_what_the_app_reads_at_run_time(wheel):
         for source in (PROJECT_ROOT / folder).rglob("*"):
             if source.is_file() and "__pycache__" not in source.parts:
                 assert f"wxwork_demo/{source.relative_to(PROJECT_ROOT).as_posix()}" in names, source
-    for source in (PROJECT_ROOT / "wxwork_demo" / "static").iterdir():
-        assert f"wxwork_demo/static/{source.name}" in names
+    for source in (PROJECT_ROOT / "wxwork_demo").rglob("*"):  # every file of the package: static/, templates …
+        if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".pyc":
+            assert source.relative_to(PROJECT_ROOT).as_posix() in names, source
     assert not any(name.startswith(("tests/", "bench/", "templates/", "migrations/")) for name in names)
 
 
