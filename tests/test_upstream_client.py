@@ -1,10 +1,13 @@
 """The upstream client against `responses`: exact bodies sent, and every failure typed."""
 
+import time
+
 import pytest
 import requests
 import responses
 
-from tests.support import envelope, sent_json
+from tests.conftest import make_test_app
+from tests.support import close_app, envelope, events_of, sent_json
 from wxwork_demo.upstream import (
     UpstreamClient,
     UpstreamHTTPError,
@@ -170,3 +173,105 @@ def test_the_proxy_of_the_environment_is_read_once_and_used(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+class DrippingUpstream:
+    """A real local server that answers one byte at a time, `interval` seconds apart, never stalling long enough
+    for a read timeout: in its status line and headers (`part="head"`) or in its body (`part="body"`)."""
+
+    def __init__(self, part: str, interval: float = 0.2, total_s: float = 12.0) -> None:
+        import socket
+        import threading
+
+        self.part, self.interval, self.total_s = part, interval, total_s
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests = 0
+        self.closed_early = threading.Event()
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self._stop.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
+
+    def _answer(self, sock) -> None:
+        import time as clock
+
+        with sock:
+            sock.recv(65536)  # the request (small: one recv holds it)
+            self.requests += 1
+            body = b'{"errcode": 0, "errmsg": "ok", "data": {"uuid": "U-DRIP", "is_login": "false"}}'
+            body += b" " * int(self.total_s / self.interval)  # long enough to drip for total_s
+            head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            head += f"Content-Length: {len(body)}\r\n"
+            head = head.encode() + b"X-Padding: " + b"x" * int(self.total_s / self.interval) + b"\r\n\r\n"
+            quick, dripped = (b"", head + body) if self.part == "head" else (head, body)
+            try:
+                sock.sendall(quick)
+                for index in range(len(dripped)):
+                    if self._stop.is_set():
+                        return
+                    sock.sendall(dripped[index : index + 1])
+                    clock.sleep(self.interval)
+            except OSError:
+                self.closed_early.set()  # the client gave up and closed: what the deadline is for
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.listener.close()
+
+
+@pytest.fixture(params=["head", "body"])
+def dripping(request):
+    server = DrippingUpstream(request.param)
+    yield server
+    server.stop()
+
+
+def test_a_dripping_upstream_is_cut_at_the_total_deadline(dripping):
+    """Each byte comes well within the read timeout, so only a deadline for the whole call ends it: a real server
+    drips its answer (head or body) for 12 s, and the call ends at connect + read timeout (1.5 s)."""
+    api = UpstreamClient(dripping.url, connect_timeout=0.5, read_timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as caught:
+        api.init({})
+    elapsed = time.monotonic() - started
+    print(f"\ndripping {dripping.part}: cut after {elapsed:.2f} s (deadline {api.deadline_s} s)")
+    assert api.deadline_s <= elapsed < api.deadline_s + 1.0, elapsed
+    assert caught.value.status == 504 and "1.5 s" in caught.value.message
+    assert dripping.closed_early.wait(2), "the connection was not closed"
+    # The next call is not hurt by the one that was cut (a fresh connection, the same deadline).
+    with pytest.raises(UpstreamTimeout):
+        api.init({})
+    assert dripping.requests == 2
+
+
+def test_a_call_that_finishes_in_time_is_untouched_by_its_deadline(dripping):
+    """A slow but complete answer inside the deadline is a success, and the connection is kept for the next."""
+    dripping.interval, dripping.total_s = 0.002, 0.1
+    api = UpstreamClient(dripping.url, connect_timeout=1.0, read_timeout=2.0)
+    for _ in range(3):
+        assert api.init({}).data["uuid"] == "U-DRIP"
+
+
+def test_api_init_against_a_dripping_upstream_answers_504_at_the_deadline(database_url):
+    """The finding: /api/init held 118 s by an upstream dripping a byte every 2 s with a 3 s read timeout."""
+    server = DrippingUpstream("body")
+    app = make_test_app(database_url, BASE_URL=server.url, UPSTREAM_CONNECT_TIMEOUT=0.5, UPSTREAM_READ_TIMEOUT=1.0)
+    try:
+        started = time.monotonic()
+        response = app.test_client().post("/api/init", json={})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 504 and response.get_json()["upstream"]["kind"] == "timeout"
+        assert elapsed < 2.5, elapsed
+        assert [event.event_type for event in events_of(app)] == ["init:timeout"]
+    finally:
+        server.stop()
+        close_app(app)

@@ -1,13 +1,19 @@
 """The one client of the upstream "iPad protocol" HTTP service.
 
 A single `requests.Session` (keep-alive pooling) shared by the views and the monitor job. Every call is
-`POST {base_url}/wxwork/<Action>` with a JSON body and (connect, read) timeouts. Callers never see a raw
-`requests` exception: failures become one of the `UpstreamError` subclasses below.
+`POST {base_url}/wxwork/<Action>` with a JSON body, (connect, read) timeouts and a total deadline of their sum
+(see `Deadlines`). Callers never see a raw `requests` exception: failures become one of the `UpstreamError`
+subclasses below.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +22,9 @@ import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
+from urllib3 import ProxyManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 EXTENSION_KEY = "wxwork_upstream"
 
@@ -92,6 +101,141 @@ class QrCode:
     base64: str = ""
 
 
+class Call:
+    """One upstream call in flight: its deadline, and the connection it is using (attached by that connection)."""
+
+    __slots__ = ("connection", "deadline", "done", "expired")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.connection: HTTPConnection | None = None
+        self.done = False
+        self.expired = False
+
+
+class Deadlines:
+    """Ends every call that outlives its deadline.
+
+    A read timeout bounds each wait for a byte, not the call: an upstream dripping one byte per second holds a
+    call as long as it likes. One thread per process keeps the deadlines of the calls in flight and shuts the
+    socket of a call past its own, so the read blocked on it returns at once (plain and TLS alike). A connection
+    is shut only while it still serves that call: one already handed back to the pool belongs to nobody.
+    """
+
+    # A call past its deadline that has no socket yet (still connecting) is looked at again this much later.
+    RECHECK_S = 0.05
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Call]] = []
+        self._order = itertools.count()
+        self._pid = 0
+        self._local = threading.local()
+
+    def start(self, seconds: float) -> Call:
+        """Watch a call made by this thread from now on, for at most `seconds`."""
+        call = Call(time.monotonic() + seconds)
+        with self._cond:
+            if self._pid != os.getpid():  # first call in this process: gunicorn forks after import
+                self._pid, self._heap = os.getpid(), []
+                threading.Thread(target=self._run, name="upstream-deadlines", daemon=True).start()
+            heapq.heappush(self._heap, (call.deadline, next(self._order), call))
+            if self._heap[0][2] is call:
+                self._cond.notify()
+        self._local.call = call
+        return call
+
+    def finish(self, call: Call) -> None:
+        with self._cond:
+            call.done = True
+        self._local.call = None
+
+    def attach(self, connection: HTTPConnection) -> None:
+        """The connection is about to send this thread's call (called by the connection itself)."""
+        call = getattr(self._local, "call", None)
+        connection.watched_call = call
+        if call is not None:
+            call.connection = connection
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, call = heapq.heappop(self._heap)
+                call.expired = True
+                connection = call.connection
+                # The socket as connected: http.client lets go of `sock` while the body of a
+                # "Connection: close" answer is still being read from it.
+                sock = getattr(connection, "watched_sock", None)
+                if sock is None:  # not connected yet: look again shortly
+                    heapq.heappush(self._heap, (time.monotonic() + self.RECHECK_S, next(self._order), call))
+                    continue
+                if connection.watched_call is not call:
+                    continue  # back in the pool, or serving another call
+                # The base socket's shutdown, also for TLS: the blocked read sees end-of-stream and returns.
+                with contextlib.suppress(OSError):  # already closed
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+DEADLINES = Deadlines()
+
+
+class _Watched:
+    """Mixed into urllib3's connections: which call each one serves, and the socket it connected."""
+
+    watched_call: Call | None = None
+    watched_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self.watched_sock = self.sock  # type: ignore[attr-defined]
+
+    def request(self, *args, **kwargs) -> None:
+        DEADLINES.attach(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter, with connections that report to `DEADLINES` which call they serve."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is ProxyManager:  # an HTTP(S) proxy; a SOCKS manager keeps its own pools
+            manager.pool_classes_by_scheme = WATCHED_POOLS
+        return manager
+
+
 @dataclass
 class UpstreamClient:
     base_url: str
@@ -108,7 +252,7 @@ class UpstreamClient:
         self.http.proxies = {k: v for k, v in get_environ_proxies(self.base_url).items() if k != "no"}
         self.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.http.trust_env = False
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size)
+        adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=self.pool_size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
@@ -120,19 +264,30 @@ class UpstreamClient:
             exc.request = body
             raise
 
+    @property
+    def deadline_s(self) -> float:
+        """The longest a call may take in all, however slowly the upstream answers."""
+        return self.connect_timeout + self.read_timeout
+
+    def _past_deadline(self, action: str) -> UpstreamTimeout:
+        return UpstreamTimeout(action, f"upstream {action} did not answer in full within {self.deadline_s:g} s")
+
     def _post(self, action: str, body: dict) -> Reply:
         url = f"{self.base_url}/wxwork/{action}"
         started = time.perf_counter()
+        call = DEADLINES.start(self.deadline_s)
         try:
             response = self.http.post(url, json=body, timeout=(self.connect_timeout, self.read_timeout))
         except requests.Timeout as exc:
             raise UpstreamTimeout(action, f"upstream {action} timed out: {type(exc).__name__}") from None
-        except requests.ConnectionError as exc:
-            raise UpstreamUnreachable(
-                action, f"upstream {action} unreachable at {self.base_url}: {_short(exc)}"
-            ) from None
         except requests.RequestException as exc:
-            raise UpstreamUnreachable(action, f"upstream {action} failed: {_short(exc)}") from None
+            if call.expired:
+                raise self._past_deadline(action) from None
+            raise _unreachable(action, self.base_url, exc) from None
+        finally:
+            DEADLINES.finish(call)
+        if call.expired:  # cut mid-headers, http.client takes what it got for a complete (empty) answer
+            raise self._past_deadline(action)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise UpstreamHTTPError(
@@ -262,6 +417,12 @@ def _as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def _unreachable(action: str, base_url: str, exc: requests.RequestException) -> UpstreamUnreachable:
+    if isinstance(exc, requests.ConnectionError):
+        return UpstreamUnreachable(action, f"upstream {action} unreachable at {base_url}: {_short(exc)}")
+    return UpstreamUnreachable(action, f"upstream {action} failed: {_short(exc)}")
 
 
 def _short(exc: Exception) -> str:
