@@ -1,7 +1,8 @@
 """Who may use the console and the API, and what a request body must look like.
 
-- With neither CONSOLE_PASSWORD nor API_TOKEN set (allowed only on loopback, see config.py), everything
-  is open, as the old demo was.
+- With neither CONSOLE_PASSWORD nor API_TOKEN set, everything is open to loopback clients, as the old demo
+  was, and refused (403) to any other: decided here, per request, whatever address the server was told to
+  listen on (config.py refuses such a HOST too, but gunicorn -b or flask run --host never ask it).
 - Otherwise scripts send `Authorization: Bearer <API_TOKEN>`, and people log in at /login with
   CONSOLE_PASSWORD, getting a session cookie; every state-changing request made with that cookie must
   carry the session's CSRF token in `X-CSRF-Token` (the page reads it from its <meta name="csrf-token">).
@@ -17,6 +18,7 @@ import secrets
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
 
+from wxwork_demo.config import is_loopback
 from wxwork_demo.services.secrets import same_secret
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,23 @@ OPEN_ENDPOINTS = {
     "static",
 }
 FORM_ENDPOINTS = {"auth.login", "auth.logout"}
+# A proxy in front says whom it forwards for: such a request is not local, whatever address it comes from.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+LOOPBACK_ONLY = (
+    "no credentials are configured (CONSOLE_PASSWORD, API_TOKEN): this console answers only on loopback "
+    "(127.0.0.1); set them to use it from another address"
+)
 
 
 def auth_required() -> bool:
     config = current_app.config
     return bool(config.get("CONSOLE_PASSWORD") or config.get("API_TOKEN"))
+
+
+def from_loopback() -> bool:
+    """Whether the client is on this machine and no proxy forwards for someone else."""
+    environ = request.environ
+    return is_loopback(environ.get("REMOTE_ADDR") or "") and not any(name in environ for name in FORWARDING_HEADERS)
 
 
 def csrf_token() -> str:
@@ -70,8 +84,10 @@ def _check_content_type():
 
 
 def _check_identity():
-    if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None or not auth_required():
+    if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
         return None
+    if not auth_required():
+        return None if from_loopback() else _json_error(403, LOOPBACK_ONLY)
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         if same_secret(header.removeprefix("Bearer ").strip(), current_app.config.get("API_TOKEN", "")):

@@ -155,9 +155,11 @@ def is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 from a dual-stack listener
+    return (mapped or address).is_loopback
 
 
 def require_auth_beyond_loopback(host: str, console_password: str, api_token: str, name: str = "HOST") -> None:
