@@ -2,18 +2,30 @@
 
 Stages are the old demo's (local-api.md, "Event stages"): a call's stage (`send_text`) for its reply and
 `<stage>_error` (`send_text_error`) for its failure, unless the caller names another (`reconnect_error`).
+
+Recording never turns an upstream outcome into another one: once the upstream has acted (a message sent, an
+instance created), failing to write it down is logged and the caller still gets the upstream's answer (a 503
+now would make the client retry, and the upstream act twice).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.exc import DBAPIError
+
+from wxwork_demo.db import db_session
 from wxwork_demo.services.events import record_event
 from wxwork_demo.upstream import Reply, UpstreamError, UpstreamRefused, get_client
 
 # "出现二次验证，请重新获取二维码登录" (docs: 00-basic); services/monitor/secondary.py handles it.
 SECONDARY_ERRCODE = -11025
+
+log = logging.getLogger(__name__)
+# MySQL/MariaDB errors worth one more try: deadlock, lock wait timeout.
+RETRIED_ERRORS = {1213, 1205}
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -53,6 +65,34 @@ def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
         note_secondary_verification(uuid, exc)
 
 
+def store_after_upstream(what: str, uuid: str, store: Callable[[], object]) -> bool:
+    """Run `store` (database work that follows an upstream call) and say whether it was stored.
+
+    A failure is rolled back and logged, never raised: what the upstream did stands. A deadlock or a lock
+    wait timeout is tried once more, in a fresh transaction.
+    """
+    for attempt in (1, 2):
+        try:
+            store()
+            return True
+        except DBAPIError as exc:
+            _roll_back()
+            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+            if attempt == 1 and code in RETRIED_ERRORS:
+                continue
+            # The driver's message only (never the statement or its parameters: they may hold secrets).
+            log.error("%s (instance %s) not recorded, the upstream's answer stands: %s", what, uuid or "-", exc.orig)
+            return False
+    return False
+
+
+def _roll_back() -> None:
+    try:
+        db_session().rollback()
+    except DBAPIError:  # the connection may be the thing that broke
+        log.debug("rollback after a failed record failed", exc_info=True)
+
+
 def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stage: str = "") -> Reply:
     """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`).
 
@@ -61,9 +101,10 @@ def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stag
     try:
         reply = call(*args)
     except UpstreamError as exc:
-        record_failure(failed_stage or stage, uuid, exc)
+        failed = failed_stage or stage
+        store_after_upstream(failed, uuid, lambda exc=exc: record_failure(failed, uuid, exc))
         raise
-    record_reply(stage, uuid, reply)
+    store_after_upstream(stage, uuid, lambda: record_reply(stage, uuid, reply))
     return reply
 
 
@@ -80,10 +121,11 @@ def traced_together(
         try:
             reply = future.result()
         except UpstreamError as exc:
-            record_failure(failed_stage or stage, uuid, exc)
+            failed = failed_stage or stage
+            store_after_upstream(failed, uuid, lambda exc=exc, failed=failed: record_failure(failed, uuid, exc))
             outcomes.append(exc)
         else:
-            record_reply(stage, uuid, reply)
+            store_after_upstream(stage, uuid, lambda reply=reply: record_reply(stage, uuid, reply))
             outcomes.append(reply)
     return outcomes
 

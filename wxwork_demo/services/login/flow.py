@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
-from wxwork_demo.models import utcnow
+from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import proxy_fields, seal
 from wxwork_demo.services.instances.registry import find_instance, require_instance, save_instance
 from wxwork_demo.services.instances.state import INITIALISED, ONLINE, WAITING_SCAN, set_state
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor.reconnect import schedule_reconnect
-from wxwork_demo.services.upstream_calls import client, traced, traced_together
+from wxwork_demo.services.upstream_calls import client, store_after_upstream, traced, traced_together
 from wxwork_demo.upstream import (
     Reply,
     UpstreamError,
@@ -36,18 +36,22 @@ def init_instance(fields: dict) -> dict:
         record_event("", "init_no_uuid", "init", reply.envelope)  # the old demo's stage for this failure
         raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
-    row = save_instance(
-        uuid,
-        vid=str(body["vid"] or ""),
-        qrcode="",
-        qrcode_key="",
-        last_event="init",
-        last_error="",
-        proxy_sealed=seal(proxy_fields(body)),
-    )
-    set_state(row, ONLINE if is_login else INITIALISED, "init")
-    db_session().commit()
-    return {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}
+    sealed = seal(proxy_fields(body))
+
+    def store() -> None:
+        row = find_instance(uuid) or Instance(uuid=uuid)
+        row.vid, row.qrcode, row.qrcode_key = str(body["vid"] or ""), "", ""
+        row.last_event, row.last_error, row.proxy_sealed = "init", "", sealed
+        db_session().add(row)
+        set_state(row, ONLINE if is_login else INITIALISED, "init")
+        db_session().commit()
+
+    result = {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}
+    if not store_after_upstream("init", uuid, store):
+        # The instance exists upstream: say so (its uuid is in the answer), never a failure that invites a retry.
+        result["stored"] = False
+        result["warning"] = "the upstream created the instance but the database did not store it (see the log)"
+    return result
 
 
 def register_callback(uuid: str, url: str = "") -> dict:
@@ -83,6 +87,8 @@ def fetch_qrcode(uuid: str) -> dict:
 def start_login(fields: dict, callback_url: str = "") -> dict:
     """init → SetCallbackUrl → getQrCode in one call."""
     started = init_instance(fields)
+    if started.get("stored") is False:  # nothing to go on with: the instance is known only to the upstream
+        return {**started, "qrcode": "", "qrcodeKey": "", "ttl": 0}
     register_callback(started["uuid"], callback_url)
     qr = fetch_qrcode(started["uuid"])
     return {
