@@ -6,6 +6,7 @@
 - Otherwise scripts send `Authorization: Bearer <API_TOKEN>`, and people log in at /login with
   CONSOLE_PASSWORD, getting a session cookie; every state-changing request made with that cookie must
   carry the session's CSRF token in `X-CSRF-Token` (the page reads it from its <meta name="csrf-token">).
+  The cookie names a sign-in kept in the database (services/console/signin.py): logout revokes it for good.
 - The webhook has its own proof (the callback token) and /api/health stays open for load balancers.
 - Bodies: JSON only (415 otherwise), at most MAX_BODY_BYTES (413).
 """
@@ -15,10 +16,11 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
 
 from wxwork_demo.config import is_loopback
+from wxwork_demo.services.console.signin import is_signed_in
 from wxwork_demo.services.secrets import same_secret
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ def _check_identity():
             g.identity = "token"
             return None
         return _json_error(401, "invalid API token")
-    if session.get("user"):
+    if session.get("user") and is_signed_in(session.get("login", "")):
         g.identity = "console"
         if request.method not in SAFE_METHODS and not same_secret(
             request.headers.get("X-CSRF-Token", ""), session.get("csrf", "")
@@ -106,13 +108,34 @@ def _check_identity():
     return redirect(url_for("auth.login_form", next=request.path))
 
 
+# Pages load their script, styles and data from this origin only (QR codes and avatars are images from
+# anywhere), and no other site may frame them (clickjacking) or have a response sniffed into another type.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: http: https:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
 def register_access_control(app: Flask) -> None:
-    """Install the checks, the cookie signing, and the CSRF token for templates."""
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    """Install the checks, the cookie signing, the CSRF token for templates and the pages' security headers."""
+    # Flask's defaults hold these keys already (None, True): set, not setdefault.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.session_interface = SharedKeySessionInterface()
     app.before_request(_check_content_type)
     app.before_request(_check_identity)
+    app.after_request(_security_headers)
     app.context_processor(lambda: {"csrf_token": csrf_token, "auth_required": auth_required()})
 
 
@@ -126,6 +149,10 @@ class SharedKeySessionInterface(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._serializer: tuple[object, object] | None = None  # (key, serializer)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when the page was served over https (gunicorn reads X-Forwarded-Proto from a trusted proxy)."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
     def open_session(self, app: Flask, request):
         if app.secret_key and "HTTP_COOKIE" not in request.environ:

@@ -195,6 +195,18 @@ def _reconnect_codes(env: dict, name: str) -> tuple:
     return tuple(codes)
 
 
+# A console password is typed by people (and throttled); an API token, like the callback token, is pasted.
+MIN_CONSOLE_PASSWORD = 12
+MIN_API_TOKEN = 16
+
+
+def _credential(env: dict, name: str, minimum: int) -> str:
+    value = env.get(name, "")
+    if value and len(value) < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} characters long, got {len(value)}")
+    return value
+
+
 def _networks(env: dict, name: str) -> tuple:
     raw = env.get(name, "").strip()
     if not raw:
@@ -255,8 +267,8 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         reconnect_on=_reconnect_codes(env, "RECONNECT_ON"),
         silence_alert_s=_float(env, "SILENCE_ALERT_S", 3600.0),
         host=host,
-        console_password=env.get("CONSOLE_PASSWORD", ""),
-        api_token=env.get("API_TOKEN", ""),
+        console_password=_credential(env, "CONSOLE_PASSWORD", MIN_CONSOLE_PASSWORD),
+        api_token=_credential(env, "API_TOKEN", MIN_API_TOKEN),
         secret_key=env.get("SECRET_KEY", ""),
         secret_key_file=str(PROJECT_ROOT / (env.get("SECRET_KEY_FILE", "").strip() or DEFAULT_KEY_FILE)),
         callback_token=_token(env, "CALLBACK_TOKEN"),

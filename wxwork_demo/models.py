@@ -141,3 +141,27 @@ class CallbackKey(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+
+
+class ConsoleLogin(Base):
+    """One console sign-in: its nonce is in the signed cookie, and deleting the row (logout) revokes it."""
+
+    __tablename__ = "console_logins"
+    __table_args__ = (Index("idx_console_logins_created_at", "created_at"),)
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+
+
+class SigninAttempt(Base):
+    """One try of the console password, by client address: the throttle counts them across workers."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (
+        Index("idx_signin_attempts_client", "client", "created_at"),
+        Index("idx_signin_attempts_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
