@@ -38,13 +38,13 @@ def two_workers(database_url):
 
 
 def form_csrf(http: requests.Session, url: str) -> str:
-    page = http.get(f"{url}/login", timeout=10).text
+    page = http.get(f"{url}/login", timeout=60).text
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 def log_in(http: requests.Session, url: str, password: str = PASSWORD, **extra) -> requests.Response:
     data = {"password": password, "csrf": form_csrf(http, url), **extra}
-    return http.post(f"{url}/login", data=data, allow_redirects=False, timeout=10)
+    return http.post(f"{url}/login", data=data, allow_redirects=False, timeout=60)
 
 
 @pytest.mark.parametrize(
