@@ -149,7 +149,7 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
             asked = True
             typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
             result = _call(lambda typed=typed: login.check_code(uuid, typed.strip()))
-            click.echo(f"code accepted: {json.dumps(result['raw'], ensure_ascii=False)}")
+            click.echo(f"code accepted: {json.dumps(result.raw, ensure_ascii=False)}")
         if time.monotonic() - last_check > 5:
             # Callbacks may not reach us (CALLBACK_URL not served): ask the upstream directly too.
             last_check = time.monotonic()
@@ -182,9 +182,9 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
     """init → SetCallbackUrl → getQrCode, draw the QR, wait for the scan, ask for the code."""
     fields = {"vid": int(vid) if vid.isdigit() else ""}
     started = _call(lambda: login.start_login(fields, callback_url))
-    click.echo(f"instance {started['uuid']} — scan this QR code with WeChat Work on the phone:")
-    _print_qr(started["qrcode"])
-    session = _wait_for_login(started["uuid"], code, timeout)
+    click.echo(f"instance {started.uuid} — scan this QR code with WeChat Work on the phone:")
+    _print_qr(started.qrcode)
+    session = _wait_for_login(started.uuid, code, timeout)
     click.echo(
         f"logged in: uuid={session['uuid']} vid={session['vid']} "
         f"(next time: `wxwork login auto --vid {session['vid']}`)"
@@ -198,7 +198,7 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
 def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     """init(vid) → SetCallbackUrl → automaticLogin; falls back to a QR code."""
     started = _call(lambda: login.init_instance({"vid": int(vid) if vid.isdigit() else vid}))
-    uuid = started["uuid"]
+    uuid = started.uuid
     _call(lambda: login.register_callback(uuid, callback_url))
     try:
         login.automatic_login(uuid)
@@ -207,7 +207,7 @@ def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     except (AppError, UpstreamError) as exc:
         click.echo(f"automatic login failed ({getattr(exc, 'message', exc)}); falling back to a QR code")
     qr = _call(lambda: login.fetch_qrcode(uuid))
-    _print_qr(qr["qrcode"])
+    _print_qr(qr.qrcode)
     session = _wait_for_login(uuid, None, timeout)
     click.echo(f"logged in: uuid={session['uuid']} vid={session['vid']}")
 
@@ -252,7 +252,7 @@ def login_status(uuid: str, as_json: bool) -> None:
         click.echo(json.dumps({"refreshed": None, "accounts": []}) if as_json else NO_ACCOUNTS)
         return
     result = _call(lambda: login.refresh_run_client(uuid))
-    refreshed = {"uuid": result["request"]["uuid"], "isLogin": result["isLogin"]}
+    refreshed = {"uuid": result.request.uuid, "isLogin": result.is_login}
     accounts = _account_rows()
     if as_json:
         click.echo(json.dumps({"refreshed": refreshed, "accounts": accounts}, ensure_ascii=False))
