@@ -9,7 +9,8 @@ from wxwork_demo.paths import bundled
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app: settings, database, upstream client, monitor, access control, views, errors, commands.
+    """Build the app: settings, database, upstream client, monitor, access control, views, the slow-client
+    guard, errors, commands.
 
     Starts no thread and opens no connection: gunicorn may fork after this returns.
     """
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_access_control(app)
     register_blueprints(app)
     trust_proxies(app)
+    bound_slow_clients(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -72,6 +74,13 @@ def trust_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+
+def bound_slow_clients(app: Flask) -> None:
+    """In front of every request (the message lane included): bodies within CLIENT_TIMEOUT (slow_clients.py)."""
+    from wxwork_demo.slow_clients import install_slow_client_guard
+
+    install_slow_client_guard(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -70,6 +70,8 @@ class Settings:
     max_content_length: int = 1_048_576
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host the app believes; 0: none.
     trusted_proxies: int = 0
+    # The longest a client may take to send a request (slow_clients.py, gunicorn.conf.py).
+    client_timeout: float = 5.0
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
@@ -276,5 +278,6 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
         max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+        client_timeout=_float(env, "CLIENT_TIMEOUT", 5.0),
         base_url_is_default=not base_url_given,
     )

@@ -5,6 +5,8 @@ python:wxwork_demo.gunicorn_conf`); a clone's gunicorn.conf.py reads them from h
 """
 
 import os
+import socket
+import struct
 import sys
 
 from wxwork_demo.config import ConfigError, load_settings, require_auth_beyond_loopback
@@ -66,6 +68,17 @@ def on_starting(server):
     problem = startup_problem(_settings.database_url)
     if problem:
         server.log.error(problem)
+
+
+def when_ready(server):
+    """A client that stops sending its request line or headers is dropped after CLIENT_TIMEOUT: accepted sockets
+    inherit these kernel timeouts from the listening ones, and gthread reads headers in blocking mode (bodies are
+    bounded by the app, wxwork_demo/slow_clients.py; gevent bounds headers by its keepalive)."""
+    seconds = int(_settings.client_timeout)
+    limit = struct.pack("ll", seconds, int((_settings.client_timeout - seconds) * 1_000_000))
+    for listener in server.LISTENERS:
+        listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
 
 
 def post_worker_init(worker):

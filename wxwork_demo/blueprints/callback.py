@@ -97,6 +97,11 @@ class MessageLane:
         length = _content_length(environ)
         if length is None or length <= 0 or length > (self.app.config.get("MAX_CONTENT_LENGTH") or length):
             return self.flask(environ, start_response)
+        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        with self.app.app_context():
+            refused = sender_refusal(token, environ.get("REMOTE_ADDR"))
+        if refused:  # the view refuses it before reading its body: a stalled sender without a token waits for nothing
+            return self.flask(environ, start_response)
         raw = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(raw)
         reply = self._store(environ, raw)
@@ -114,10 +119,7 @@ class MessageLane:
             return None
         if not isinstance(body, dict):
             return None
-        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
         with self.app.app_context():
-            if sender_refusal(token, environ.get("REMOTE_ADDR")):
-                return None
             try:
                 callback = parse_callback(body)
             except BadInput:
