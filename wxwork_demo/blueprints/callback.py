@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
 
 from wxwork_demo.access import declares_json
 from wxwork_demo.blueprints.body import json_body
@@ -98,41 +99,43 @@ class MessageLane:
         if length is None or length <= 0 or length > (self.app.config.get("MAX_CONTENT_LENGTH") or length):
             return self.flask(environ, start_response)
         token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        reply = None
         with self.app.app_context():
-            refused = sender_refusal(token, environ.get("REMOTE_ADDR"))
-        if refused:  # the view refuses it before reading its body: a stalled sender without a token waits for nothing
-            return self.flask(environ, start_response)
-        raw = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(raw)
-        reply = self._store(environ, raw)
+            # A refused sender is handed over before its body is read (the view refuses it unread too): one that
+            # stalls mid-body without a token waits for nothing.
+            if not sender_refusal(token, environ.get("REMOTE_ADDR")):
+                raw = environ["wsgi.input"].read(length)
+                environ["wsgi.input"] = io.BytesIO(raw)
+                reply = self._store(raw)
         if reply is None:
             return self.flask(environ, start_response)
         status, body = reply
         start_response(status, _json_headers(body))
         return [body]
 
-    def _store(self, environ: dict, raw: bytes) -> tuple[str, bytes] | None:
-        """The status line and body of the answer, or None to hand the request to Flask."""
+    def _store(self, raw: bytes) -> tuple[str, bytes] | None:
+        """The status line and body of the answer, or None to hand the request to Flask (in the app context)."""
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             return None
         if not isinstance(body, dict):
             return None
-        with self.app.app_context():
-            try:
-                callback = parse_callback(body)
-            except BadInput:
-                return None
-            if callback.type in SESSION_TYPES:
-                return None
-            stored = store_callback(callback)
+        try:
+            callback = parse_callback(body)
+        except BadInput:
+            return None
+        if callback.type in SESSION_TYPES:
+            return None
+        stored = store_callback(callback)
         return "200 OK", STORED if stored else DUPLICATE
 
 
 def _error_reply(exc: Exception) -> tuple[str, bytes]:
     """The status line and JSON body of the error contract for `exc` (logged there)."""
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, HTTPException):  # a body that did not arrive in time (slow_clients.py): 408
+        error, status = {"ok": False, "message": exc.description}, exc.code or 400
+    elif isinstance(exc, DBAPIError):
         error, status = database_error_reply(exc)
     else:
         error, status = unexpected_error_reply(exc)
