@@ -93,11 +93,24 @@ def _roll_back() -> None:
         log.debug("rollback after a failed record failed", exc_info=True)
 
 
+def release_connection() -> None:
+    """End the session's read-only transaction before waiting on the upstream.
+
+    Its pooled connection goes back for the webhook and the others instead of waiting with this request until
+    the upstream answers (up to its deadline): otherwise a hung upstream and enough business calls hold every
+    connection and callbacks queue behind them. Work not yet committed is left alone (it keeps its connection).
+    """
+    session = db_session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stage: str = "") -> Reply:
     """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`).
 
     A failure is recorded under `failed_stage`, by default `<stage>_error`.
     """
+    release_connection()
     try:
         reply = call(*args)
     except UpstreamError as exc:
@@ -115,6 +128,7 @@ def traced_together(
 
     Only the HTTP calls run in worker threads; the events are written here, in the caller's session.
     """
+    release_connection()
     futures = [_executor().submit(call, *args) for call, args in calls]
     outcomes: list[Reply | UpstreamError] = []
     for future in futures:
