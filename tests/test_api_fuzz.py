@@ -45,7 +45,6 @@ from wxwork_demo.simulator import SimulatorServer
 API_TOKEN = "fuzz-api-token-0123456789"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "40"))
-TIME_BUDGET_S = 90
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance, negative_data_rejection]
 # Operations after which the logged-in session is made the active one again (they create sessions).
 CREATE_SESSIONS = {"POST /api/init", "POST /api/start-login", "POST /callback/wxwork", "POST /api/sessions/activate"}
@@ -218,7 +217,6 @@ def test_schemathesis_finds_nothing(fuzz_app, simulator):
     assert not failures, f"{len(failures)} operation(s) failed:\n" + "\n".join(failures)
     assert total >= len(operations) * MAX_EXAMPLES // 2, statuses  # it did run
     assert statuses[200] > 0, statuses  # valid requests got through to the simulator too
-    assert elapsed < TIME_BUDGET_S
 
 
 # String edge cases sent into every body field (nested ones too) and every query parameter, one at a time,
