@@ -99,10 +99,12 @@ def assert_one_check_per_interval(sim: SimulatorControl, uuids: set[str], window
     assert set(times) == uuids
     assert all(0 <= calls["by_uuid"][uuid]["GetRunClientByUuid"] - counts[uuid] <= 1 for uuid in uuids)
     # Session by session: consecutive checks are most of an interval apart. Two owners would check each
-    # session twice per interval, close together. (Grouping checks into passes is left to the report: on a
-    # loaded machine one slow check can straggle and make pass boundaries fuzzy.)
+    # session twice per interval at unrelated moments, so about half the gaps would be short. A pass that
+    # overran its interval (a loaded machine) brings a few of its last checks close to the next pass's first:
+    # tolerate those few. (Grouping checks into passes is left to the report: pass boundaries blur under load.)
     gaps = [b - a for values in times.values() for a, b in itertools.pairwise(values)]
-    assert min(gaps) >= 0.5 * INTERVAL_S, sorted(gaps)[:5]
+    short = [gap for gap in gaps if gap < 0.5 * INTERVAL_S]
+    assert len(short) <= 0.1 * len(gaps), (len(short), len(gaps), sorted(gaps)[:5])
     passes = split_into_passes(times)
     starts = [p[0][0] for p in passes]
     spacing = [b - a for a, b in itertools.pairwise(starts)] or [0.0]
