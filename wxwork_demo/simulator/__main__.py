@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second signal (Ctrl+C sends SIGINT to the group while serve.py forwards SIGTERM) must not interrupt
+        # the shutdown itself with a KeyboardInterrupt traceback.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.stop()
     return 0
 
