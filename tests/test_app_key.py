@@ -34,11 +34,11 @@ def vault(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"wxwork-proxy-vault:{secret}".encode()).digest()))
 
 
-def forged_cookie(app: Flask, secret: str) -> str:
-    """A console session cookie signed with `secret`, the way Flask signs the app's own."""
+def forged_cookie(app: Flask, secret: str, login: str) -> str:
+    """A console session cookie for the sign-in `login`, signed with `secret` the way Flask signs the app's own."""
     forger = Flask("forger")
     forger.secret_key = secret
-    return app.session_interface.get_signing_serializer(forger).dumps({"user": "console", "csrf": "x"})
+    return app.session_interface.get_signing_serializer(forger).dumps({"user": "console", "csrf": "x", "login": login})
 
 
 def log_in(client) -> None:
@@ -67,13 +67,15 @@ def test_a_database_dump_opens_neither_console_cookies_nor_proxies(database_url,
         engine = create_engine(database_url)
         with engine.connect() as connection:
             dump = [value for (value,) in connection.execute(text("SELECT value FROM app_secrets"))]
+            # The dump holds the sign-ins too: the forgeries below carry a live one.
+            login = connection.execute(text("SELECT nonce FROM console_logins")).scalar_one()
         engine.dispose()
         cookie_name = app.config["SESSION_COOKIE_NAME"]
         for value in dump:
             with pytest.raises(InvalidToken):
                 vault(value).decrypt(sealed.encode())
             attacker = app.test_client()
-            attacker.set_cookie(cookie_name, forged_cookie(app, value))
+            attacker.set_cookie(cookie_name, forged_cookie(app, value, login))
             assert attacker.get("/api/state").status_code == 401
 
         # The same forgery with the key file's key works: the checks above are not vacuous.
@@ -81,7 +83,7 @@ def test_a_database_dump_opens_neither_console_cookies_nor_proxies(database_url,
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and key not in dump
         assert vault(key).decrypt(sealed.encode())
         insider = app.test_client()
-        insider.set_cookie(cookie_name, forged_cookie(app, key))
+        insider.set_cookie(cookie_name, forged_cookie(app, key, login))
         assert insider.get("/api/state").status_code == 200
     finally:
         close_app(app)
