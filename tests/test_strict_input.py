@@ -36,11 +36,23 @@ POST_PATHS = [
     "/api/sessions/activate",
     "/api/sessions/reconnect",
     "/api/sessions/secondary-validation",
+    "/api/deliveries/replay",
+    "/api/forward/test",
     "/callback/wxwork",
 ]
-GET_PATHS = ["/api/health", "/api/openapi.json", "/api/upstream-check", "/api/state", "/api/events"]
+GET_PATHS = [
+    "/api/health",
+    "/api/openapi.json",
+    "/api/upstream-check",
+    "/api/state",
+    "/api/events",
+    "/api/messages",
+    "/api/messages/<int:message_id>",
+    "/api/conversations",
+    "/api/deliveries",
+]
 # Endpoints for which an empty body is not "{}" but missing input.
-BODY_REQUIRED = {"/api/send-text", "/callback/wxwork"}
+BODY_REQUIRED = {"/api/send-text", "/api/deliveries/replay", "/callback/wxwork"}
 
 
 @pytest.fixture
@@ -151,7 +163,7 @@ def test_wrong_methods_on_post_endpoints_are_405_json(client, path, method):
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 @pytest.mark.parametrize("path", GET_PATHS)
 def test_wrong_methods_on_get_endpoints_are_405_json(client, path, method):
-    response = client.open(path, method=method, json={}, headers=AUTH)
+    response = client.open(path.replace("<int:message_id>", "1"), method=method, json={}, headers=AUTH)
     assert_json_error(response, 405)
     assert "GET" in response.headers.get("Allow", "")
 

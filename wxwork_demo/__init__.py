@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from wxwork_demo.config import PROJECT_ROOT, load_settings
+from wxwork_demo.config import PROJECT_ROOT, forwarding_settings, load_settings
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -29,6 +29,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.json.sort_keys = False
     if overrides:
         app.config.update(overrides)
+    # Checked again on the final config (overrides included): forwarding that cannot work stops the app here.
+    app.config.update(forwarding_settings(app.config))
 
 
 def init_extensions(app: Flask) -> None:

@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
+from wxwork_demo.services.forwarding.outbox import shown_target
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
 from wxwork_demo.services.login import flow as login
@@ -28,6 +29,8 @@ db_cli = AppGroup("db", help="Create and upgrade the database tables (Alembic mi
 login_cli = AppGroup("login", help="Log an account in from the terminal.")
 monitor_cli = AppGroup("monitor", help="Check sessions and reconnect dropped accounts.")
 simulator_cli = AppGroup("simulator", help="The bundled upstream simulator.")
+forward_cli = AppGroup("forward", help="Deliver stored messages to FORWARD_URL (signed, retried).")
+messages_cli = AppGroup("messages", help="The inbox: messages stored as they arrive.")
 
 
 def _fail(message: str) -> None:
@@ -229,6 +232,84 @@ def simulator_run(host: str, port: int) -> None:
             pass
 
 
+# --- forward --------------------------------------------------------------------------------------
+
+
+@forward_cli.command("run")
+def forward_run() -> None:
+    """Deliver stored messages to FORWARD_URL until Ctrl-C (any number of these may run at once)."""
+    from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
+
+    app = current_app._get_current_object()
+    if not app.config.get("FORWARD_TARGETS"):
+        _fail("FORWARD_URL is not set: there is nowhere to deliver to")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    start_worker(app)
+    targets = ", ".join(shown_target(url) for url in app.config["FORWARD_TARGETS"])
+    click.echo(f"delivering to {targets}; Ctrl-C stops")
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_worker(app)
+
+
+@forward_cli.command("test")
+def forward_test() -> None:
+    """Send a signed test delivery (type 0) to every target and show what each answered."""
+    from wxwork_demo.services.forwarding.probe import send_test
+
+    try:
+        results = send_test(current_app.config)
+    except AppError as exc:
+        _fail(exc.message)
+    for result in results:
+        outcome = f"HTTP {result['status']}" if result["status"] else "no answer"
+        click.echo(f"{result['url']}: {outcome} in {result['ms']} ms {result['error']}".rstrip())
+    if any(result["error"] for result in results):
+        raise SystemExit(1)
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+@messages_cli.command("tail")
+@click.option("--account", default="", help="Only this account (vid); default: every account.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between looks.")
+@click.option("--once", is_flag=True, help="Print what arrives in one look, then stop (for scripts and tests).")
+@click.option("--last", default=10, show_default=True, help="Start with the newest N messages.")
+def messages_tail(account: str, interval: float, once: bool, last: int) -> None:
+    """Print new messages as they arrive, one line each: time, conversation, sender, text."""
+    from wxwork_demo.services.inbox.queries import MessageFilter, list_messages
+
+    rows, _, _ = list_messages(MessageFilter(account=account, limit=max(1, last)))
+    newest = 0
+    for row in reversed(rows):
+        click.echo(_message_line(row))
+        newest = row.id
+    db_session().close()
+    while not once:
+        time.sleep(interval)
+        while True:
+            rows, _, more = list_messages(MessageFilter(account=account, after=newest, limit=500))
+            for row in reversed(rows):
+                click.echo(_message_line(row))
+                newest = row.id
+            db_session().close()
+            if not more:
+                break
+
+
+def _message_line(row) -> str:
+    moment = row.received_at.strftime("%Y-%m-%d %H:%M:%S") if row.received_at else ""
+    text = (row.content or "").replace("\r", " ").replace("\n", " ")
+    where = row.conversation or "-"
+    return f"{moment}  {where}  {row.sender or '-'}  {text}"
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, login_cli, monitor_cli, simulator_cli):
+    for group in (db_cli, login_cli, monitor_cli, simulator_cli, forward_cli, messages_cli):
         app.cli.add_command(group)

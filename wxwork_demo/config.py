@@ -57,6 +57,18 @@ class Settings:
     callback_allowed_ips: tuple = ()
     callback_dedup_hours: float = 48.0
     max_content_length: int = 1_048_576
+    # Inbox and forwarding (services/inbox/, services/forwarding/); see forwarding_settings().
+    forward_url: str = ""
+    forward_targets: tuple = ()
+    forward_secret: str = ""
+    forward_types: str = "102000"
+    forward_type_codes: frozenset | None = frozenset({102000})
+    forward_timeout_s: float = 5.0
+    forward_max_attempts: int = 12
+    forward_backoff_s: float = 1.0
+    forward_backoff_max_s: float = 600.0
+    forward_concurrency: int = 8
+    message_retention_days: int = 30
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
@@ -190,6 +202,44 @@ def _networks(env: dict, name: str) -> tuple:
         raise ConfigError(f"{name} must be comma-separated IP addresses or networks: {exc}") from None
 
 
+MAX_TARGET_LENGTH = 255
+
+
+def forwarding_settings(values) -> dict:
+    """FORWARD_TARGETS and FORWARD_TYPE_CODES from FORWARD_URL, FORWARD_SECRET and FORWARD_TYPES, checked.
+
+    Run on the environment at start and again by `create_app` on its final config (tests and embedders
+    pass settings directly): a forwarding that cannot work stops the app, naming the variable.
+    """
+    raw_url = values.get("FORWARD_URL") or ""
+    parts = raw_url if isinstance(raw_url, (list, tuple)) else str(raw_url).split(",")
+    targets: list[str] = []
+    for part in (str(p).strip() for p in parts):
+        if not part:
+            continue
+        split = urlsplit(part)
+        if split.scheme not in ("http", "https") or not split.netloc:
+            raise ConfigError(f"FORWARD_URL must be http(s) URLs, comma-separated; got {part!r}")
+        if len(part) > MAX_TARGET_LENGTH:
+            raise ConfigError(f"FORWARD_URL: each URL must be at most {MAX_TARGET_LENGTH} characters")
+        if part not in targets:
+            targets.append(part)
+    secret = str(values.get("FORWARD_SECRET") or "")
+    if targets and not secret.strip():
+        raise ConfigError("FORWARD_SECRET is required when FORWARD_URL is set (deliveries are signed with it)")
+    raw_types = values.get("FORWARD_TYPES")
+    raw_types = "102000" if raw_types is None or str(raw_types).strip() == "" else str(raw_types).strip()
+    codes: frozenset | None = None
+    if raw_types != "*":
+        try:
+            codes = frozenset(int(code) for code in raw_types.split(",") if code.strip())
+        except ValueError:
+            raise ConfigError(
+                f"FORWARD_TYPES must be callback type codes, comma-separated, or *; got {raw_types!r}"
+            ) from None
+    return {"FORWARD_TARGETS": tuple(targets), "FORWARD_TYPE_CODES": codes}
+
+
 def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
@@ -203,6 +253,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     base_url_given = bool(env.get("BASE_URL", "").strip())
     host = env.get("HOST", "").strip() or "127.0.0.1"
     require_auth_beyond_loopback(host, env.get("CONSOLE_PASSWORD", ""), env.get("API_TOKEN", ""))
+    forwarding = forwarding_settings(env)
     return Settings(
         port=port,
         base_url=_http_url(env, "BASE_URL", "http://47.94.7.218:9952"),
@@ -232,5 +283,16 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
         max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        forward_url=env.get("FORWARD_URL", "").strip(),
+        forward_targets=forwarding["FORWARD_TARGETS"],
+        forward_secret=env.get("FORWARD_SECRET", ""),
+        forward_types=env.get("FORWARD_TYPES", "").strip() or "102000",
+        forward_type_codes=forwarding["FORWARD_TYPE_CODES"],
+        forward_timeout_s=_float(env, "FORWARD_TIMEOUT_S", 5.0),
+        forward_max_attempts=_int(env, "FORWARD_MAX_ATTEMPTS", 12, minimum=1),
+        forward_backoff_s=_float(env, "FORWARD_BACKOFF_S", 1.0),
+        forward_backoff_max_s=_float(env, "FORWARD_BACKOFF_MAX_S", 600.0),
+        forward_concurrency=_int(env, "FORWARD_CONCURRENCY", 8, minimum=1),
+        message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30, minimum=1),
         base_url_is_default=not base_url_given,
     )

@@ -555,6 +555,191 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+# ----- the inbox and forwarding (services/inbox/, services/forwarding/) -----------------------------
+
+ID_TEXT = {"type": "string", "description": "An upstream id as a decimal string (never a lossy JSON number)."}
+SCHEMAS["Message"] = _object(
+    {
+        "id": {"type": "integer"},
+        "uuid": {"type": "string"},
+        "account": ID_TEXT,
+        "type": {"type": "integer", "description": "The callback type code (102000 for messages)."},
+        "msgtype": {"type": ["integer", "null"]},
+        "conversation": {"type": "string", "description": "The room id in rooms, else the other person."},
+        "isRoom": {"type": "boolean"},
+        "sender": ID_TEXT,
+        "receiver": ID_TEXT,
+        "content": {"type": "string"},
+        "msgId": ID_TEXT,
+        "serverId": ID_TEXT,
+        "sendTime": {"type": "string"},
+        "receivedAt": {"type": "string"},
+        "isSync": {"type": "boolean", "description": "Pushed again by SyncAllData (catch-up)."},
+        "atList": {"type": "array"},
+        "media": {"type": ["object", "null"]},
+        "payload": {"type": "object", "description": "The callback's payload; integers beyond 2^53 as strings."},
+    },
+    ("id", "uuid", "account", "type", "conversation", "isRoom", "sender", "content", "receivedAt"),
+)
+SCHEMAS["Delivery"] = _object(
+    {
+        "id": {"type": "integer", "description": "The X-Wxwork-Delivery header of every attempt."},
+        "messageId": {"type": "integer"},
+        "target": {"type": "string"},
+        "status": {"enum": ["pending", "delivered", "dead"]},
+        "attempts": {"type": "integer"},
+        "lastStatus": {"type": ["integer", "null"]},
+        "lastError": {"type": "string"},
+        "nextAttemptAt": {"type": "string"},
+        "deliveredAt": {"type": "string"},
+    },
+    ("id", "messageId", "target", "status", "attempts"),
+)
+COUNTS = _object(
+    {"pending": {"type": "integer"}, "delivered": {"type": "integer"}, "dead": {"type": "integer"}},
+    ("pending", "delivered", "dead"),
+)
+
+
+def _query(name: str, description: str, pattern: str = "", max_length: int = 64) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": max_length}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+DIGITS = "^[0-9]{1,18}$"
+PAGE = _query("limit", "Page size, 1..500 (default 50).", "^0*([1-9][0-9]?|[1-4][0-9]{2}|500)$")
+SCOPE = [
+    _query("uuid", "An instance: its account's messages (default: the active instance)."),
+    _query("account", "An account (vid); wins over uuid."),
+]
+
+
+def _inbox_paths() -> dict[str, Schema]:
+    return {
+        "/api/messages": _get(
+            "messages",
+            "Stored messages, newest first; `next` is the `before=` of the older page",
+            _ok(
+                {
+                    "messages": {"type": "array", "items": _ref("Message")},
+                    "next": {"type": ["integer", "null"]},
+                    "more": {"type": "boolean", "description": "With after=: newer messages remain."},
+                },
+                ("messages", "next"),
+            ),
+            ("400", *READ_ERRORS),
+            parameters=[
+                *SCOPE,
+                _query("conversation", "A conversation id (room id or user id)."),
+                _query("after", "Only messages newer than this message id.", DIGITS),
+                _query("before", "Only messages older than this message id.", DIGITS),
+                PAGE,
+                _query("type", "A callback type code (102000 ...).", "^[0-9]{1,9}$"),
+                _query("msgtype", "A msgtype (2 text, 14 image ...).", "^[0-9]{1,9}$"),
+                _query("q", "Text the content holds.", max_length=200),
+            ],
+            tags=["messages"],
+        ),
+        "/api/messages/{message_id}": _get(
+            "message",
+            "One stored message",
+            _ok({"message": _ref("Message")}, ("message",)),
+            ("404", *READ_ERRORS),
+            parameters=[
+                {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+            ],
+            tags=["messages"],
+        ),
+        "/api/conversations": _get(
+            "conversations",
+            "The conversations of an account, the most recently active first, with their last message",
+            _ok(
+                {
+                    "conversations": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "id": {"type": "string"},
+                                "isRoom": {"type": "boolean"},
+                                "title": {"type": "string"},
+                                "lastMessage": _ref("Message"),
+                                "count": {"type": "integer"},
+                            },
+                            ("id", "isRoom", "title", "lastMessage", "count"),
+                        ),
+                    }
+                },
+                ("conversations",),
+            ),
+            ("400", *READ_ERRORS),
+            parameters=[*SCOPE, PAGE],
+            tags=["messages"],
+        ),
+        "/api/deliveries": _get(
+            "deliveries",
+            "Forwarding deliveries, newest first, with the counts per status and each target's last error",
+            _ok(
+                {
+                    "deliveries": {"type": "array", "items": _ref("Delivery")},
+                    "counts": COUNTS,
+                    "targets": {"type": "array", "items": {"type": "object"}},
+                },
+                ("deliveries", "counts"),
+            ),
+            ("400", *READ_ERRORS),
+            parameters=[
+                _query("status", "pending, delivered or dead.", "^(pending|delivered|dead)$"),
+                _query("target", "A target URL as listed.", max_length=255),
+                _query("after", "Only deliveries with a larger id.", DIGITS),
+                PAGE,
+            ],
+            tags=["forwarding"],
+        ),
+        "/api/deliveries/replay": _post(
+            "replayDeliveries",
+            "Deliver again (same delivery id, a fresh count of attempts)",
+            _object(
+                {
+                    "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 1000},
+                    "status": {"enum": ["pending", "delivered", "dead"]},
+                }
+            ),
+            _ok({"requeued": {"type": "integer"}}, ("requeued",)),
+            POST_ERRORS,
+            body_required=True,
+            tags=("forwarding",),
+        ),
+        "/api/forward/test": _post(
+            "forwardTest",
+            "Send a signed test delivery (type 0) to every target now",
+            _object({}),
+            _json_response(
+                _object(
+                    {
+                        "ok": {"type": "boolean"},
+                        "targets": {
+                            "type": "array",
+                            "items": _object(
+                                {
+                                    "url": {"type": "string"},
+                                    "status": {"type": ["integer", "null"]},
+                                    "ms": {"type": "number"},
+                                    "error": {"type": "string"},
+                                }
+                            ),
+                        },
+                    },
+                    ("ok", "targets"),
+                )
+            ),
+            (*POST_ERRORS, "409"),
+            tags=("forwarding",),
+        ),
+    }
+
+
 def build_spec() -> dict:
     """A fresh copy of the document (callers may change theirs)."""
     return copy.deepcopy(SPEC)
@@ -572,9 +757,12 @@ SPEC: dict = {
             "X-CSRF-Token header); with neither set (loopback only) everything is open."
         ),
     },
-    "tags": [{"name": name} for name in ("reads", "login", "business", "monitor", "sessions", "webhook")],
+    "tags": [
+        {"name": name}
+        for name in ("reads", "login", "business", "monitor", "sessions", "webhook", "messages", "forwarding")
+    ],
     "security": [{"bearerAuth": []}],
-    "paths": _paths(),
+    "paths": {**_paths(), **_inbox_paths()},
     "components": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "API_TOKEN"}},
         "schemas": SCHEMAS,

@@ -16,6 +16,9 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Instance
 from wxwork_demo.services.events import add_event, event_values
+from wxwork_demo.services.inbox.store import accounts as inbox_accounts
+from wxwork_demo.services.inbox.store import inbox_row
+from wxwork_demo.services.inbox.store import store_alone as store_message_alone
 from wxwork_demo.services.instances.registry import find_instance, forget_other_instances_of
 from wxwork_demo.services.instances.state import (
     INITIALISED,
@@ -158,16 +161,19 @@ def store_callback(callback: Callback) -> bool:
     A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
     the group commit with those of concurrent requests; the others take a transaction of their own.
     """
+    event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
+    # Its inbox row (messages, ban notices among them, and the other kept types), whichever way it is stored.
+    message = inbox_row(callback.uuid, callback.type, event["payload"])
     if not changes_session(callback):
-        event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
-        if group_commit().store(dedup_key(callback), event):
+        if group_commit().store(dedup_key(callback), event, message):
             return True
-        # The batch held a key taken before: alone, this callback finds out whether it was the one.
-    return _store_alone(callback)
+        # The batch held a key taken before, or a message held already: alone, this callback finds out.
+    return _store_alone(callback, message)
 
 
-def _store_alone(callback: Callback) -> bool:
-    """One transaction: the dedup key, the event, the session's change.
+def _store_alone(callback: Callback, message: dict | None = None) -> bool:
+    """One transaction: the dedup key, the event, the session's change, the inbox row unless the account
+    holds that message already (a duplicate delivery, a replay under another uuid).
 
     For a session callback the key is taken *after* applying it, with the state it led to. A redelivery
     finds the session still in that state and so computes the same key: it is recognised. The same
@@ -183,6 +189,8 @@ def _store_alone(callback: Callback) -> bool:
         session.add(row)
     if row is not None:
         _apply(row, callback)
+    if message is not None:  # before the dedup key is added: its check must not flush that key
+        store_message_alone(session, message, group_commit().forwarding)
     key = dedup_key(callback, row)
     session.add(CallbackKey(key=key))
     event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
@@ -196,6 +204,7 @@ def _store_alone(callback: Callback) -> bool:
     group_commit().stored(session, event.id)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_instances_of(row.vid or "", row.uuid)
+        inbox_accounts.forget(row.uuid)
     return True
 
 

@@ -1,7 +1,8 @@
 """Group commit: the plain callbacks of concurrent requests written in one transaction, one disk flush.
 
 Used by the webhook (services/intake/callbacks.py) for every callback that changes no session row: the bulk of the
-traffic. Each request still answers only once the commit holding its callback is done.
+traffic. Each request still answers only once the commit holding its callback is done. The same transaction
+holds the inbox rows of the batch's messages and their forwarding outbox rows (services/inbox/store.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from wxwork_demo.db import get_db
 from wxwork_demo.models import CallbackKey, Event, utcnow
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, prune, prune_due
+from wxwork_demo.services.inbox.store import Forwarding, InboxInserts, add_deliveries_in_batch
 from wxwork_demo.services.intake.bulk_insert import BulkInsert, insert_and_commit
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,14 @@ FORGET_KEYS_EVERY_S = 60.0
 class _BatchInserts:
     keys: BulkInsert
     events: BulkInsert
+    inbox: InboxInserts
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> _BatchInserts:
         return cls(
             keys=BulkInsert(CallbackKey.__table__, ("key", "created_at"), dialect),
             events=BulkInsert(Event.__table__, EVENT_COLUMNS, dialect),
+            inbox=InboxInserts.for_dialect(dialect),
         )
 
 
@@ -56,6 +60,7 @@ def _held_lock() -> threading.Lock:
 class _Queued:
     key: str
     event: dict
+    message: dict | None = None  # its inbox row, for the callbacks the inbox keeps
     outcome: str | BaseException | None = None
     # Held until the request may go on: its outcome is known, or it is to write the next batch.
     wake: Any = field(default_factory=_held_lock)
@@ -87,18 +92,21 @@ class GroupCommit:
     # large as it gets; two writers halved the batches and cost more CPU per callback than they saved.
     WRITERS = 1
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, forwarding: Forwarding | None = None, on_deliveries=None) -> None:
         self._engine = engine
         self._inserts = _BatchInserts.for_dialect(engine.dialect)
+        self._forwarding = forwarding or Forwarding()
+        # Called (no arguments) after a batch wrote outbox rows: wakes this process's delivery worker.
+        self._on_deliveries = on_deliveries
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []
         self._writers = 0
         self._since_prune = 0
         self._keys_forgotten_at: float | None = None
 
-    def store(self, key: str, event: dict) -> bool:
+    def store(self, key: str, event: dict, message: dict | None = None) -> bool:
         """True once committed; False when the callback must be stored alone. Raises a database error."""
-        item = _Queued(key, event)
+        item = _Queued(key, event, message)
         with self._lock:
             writes = self._writers < self.WRITERS
             if writes:
@@ -112,6 +120,10 @@ class GroupCommit:
         if isinstance(item.outcome, BaseException):
             raise item.outcome
         return item.outcome == STORED
+
+    @property
+    def forwarding(self) -> Forwarding:
+        return self._forwarding
 
     def stored(self, session: Session, event_id: int | None) -> None:
         """Note a callback stored outside a batch (its event's id); tidy up when due."""
@@ -130,7 +142,9 @@ class GroupCommit:
         outcome: str | BaseException = RuntimeError("the callback batch was interrupted")
         first_id = None
         try:
-            outcome, first_id = _insert_batch(self._engine, self._inserts, batch)
+            outcome, first_id, deliveries = _insert_batch(self._engine, self._inserts, self._forwarding, batch)
+            if deliveries and self._on_deliveries is not None:
+                self._on_deliveries()
         except Exception as exc:  # the answer of every request in the batch
             outcome = exc
         finally:
@@ -180,21 +194,33 @@ class GroupCommit:
             _rollback_quietly(target)
 
 
-def _insert_batch(engine: Engine, inserts: _BatchInserts, batch: list[_Queued]) -> tuple[str, int | None]:
-    """Two multi-row INSERTs and a commit on a connection of the pool (no ORM session: nothing to track).
+def _insert_batch(
+    engine: Engine, inserts: _BatchInserts, forwarding: Forwarding, batch: list[_Queued]
+) -> tuple[str, int | None, int]:
+    """Multi-row INSERTs (dedup keys, events, inbox messages, outbox rows) and a commit on a connection of the
+    pool (no ORM session: nothing to track).
 
-    Returns the outcome and the id of the batch's first event when the driver tells it.
+    Returns the outcome, the id of the batch's first event when the driver tells it, and how many outbox
+    rows were written. A key taken before, or a message the account holds already, is an IntegrityError:
+    the batch stores nothing and its callbacks are stored alone.
     """
     now = utcnow()
     keys = [{"key": item.key, "created_at": now} for item in batch]
+    messages = [item.message for item in batch if item.message is not None]
+    work = [(inserts.keys, keys), (inserts.events, [item.event for item in batch])]
+    if messages:
+        work.append((inserts.inbox.messages, messages))
+    written = [0]
+
+    def outbox_rows(cursor) -> None:
+        written[0] = add_deliveries_in_batch(cursor, inserts.inbox, forwarding, messages)
+
     with engine.connect() as connection:
         try:
-            _, first_event_id = insert_and_commit(
-                connection, [(inserts.keys, keys), (inserts.events, [item.event for item in batch])]
-            )
+            first_ids = insert_and_commit(connection, work, then=outbox_rows if messages else None)
         except IntegrityError:
-            return ALONE, None
-    return STORED, first_event_id
+            return ALONE, None, 0
+    return STORED, first_ids[1], written[0]
 
 
 def _rollback_quietly(target: Session | Connection) -> None:
@@ -209,7 +235,11 @@ def group_commit() -> GroupCommit:
     extensions = current_app.extensions
     found = extensions.get(GROUP_COMMIT_KEY)
     if found is None:
-        found = extensions.setdefault(GROUP_COMMIT_KEY, GroupCommit(get_db().engine))
+        from wxwork_demo.services.forwarding.worker import wake_worker
+
+        app = current_app._get_current_object()
+        made = GroupCommit(get_db().engine, Forwarding.of(app.config), lambda: wake_worker(app))
+        found = extensions.setdefault(GROUP_COMMIT_KEY, made)
     return found
 
 
