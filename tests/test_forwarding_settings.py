@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -70,7 +71,7 @@ def test_settings_are_parsed():
 def test_flask_forward_test_and_messages_tail(sqlite_template, tmp_path):
     receiver = Receiver(SECRET).start()
     path = tmp_path / "cli.sqlite3"
-    path.write_bytes(open(sqlite_template, "rb").read())
+    shutil.copy(sqlite_template, path)
     app = make_test_app(f"sqlite:///{path}", FORWARD_URL=receiver.url, FORWARD_SECRET=SECRET)
     try:
         runner = app.test_cli_runner()

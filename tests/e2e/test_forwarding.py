@@ -164,7 +164,7 @@ def test_a_failing_target_is_retried_then_dead_and_holds_up_nothing(forwarding, 
     # Replayed once the target is fixed: the same delivery ids, a fresh count.
     if bad is None:
         return
-    bad.mode = "ok"
+    bad.mode, bad.delay_s = "ok", 0.0
     replay = requests.post(console.url + "/api/deliveries/replay", json={"status": "dead"}, timeout=10)
     assert replay.json() == {"ok": True, "requeued": 5}
     wait_until(lambda: len(bad.deliveries()) == 5, timeout=10, what="replayed deliveries")

@@ -28,6 +28,7 @@ from .accounts import (
     demo_account,
     generated_account,
 )
+from .history import MessageHistory
 from .callbacks import CallbackDispatcher
 from .directory import Directory
 from .errors import ErrorTable
@@ -78,6 +79,8 @@ class SimulatorState:
         self.bans: dict[str, dict[str, Any]] = {}
         # uuid -> latest incoming message payloads (newest last).
         self.recent_messages: dict[str, deque[Payload]] = {}
+        # account -> its incoming messages, for SyncAllData (an account's history outlives its instances).
+        self.history = MessageHistory()
         # uuid -> deadline of its unscanned QR; the clock only looks at these.
         self._qr_deadlines: dict[str, float] = {}
         # (monotonic due time, sequence, action): events the upstream sends later (delayed 100012, ...).
@@ -105,6 +108,7 @@ class SimulatorState:
             self.images.clear()
             self.bans.clear()
             self.recent_messages.clear()
+            self.history.clear()
             self._qr_deadlines.clear()
             self._timers.clear()
             self._save_devices()
@@ -281,6 +285,10 @@ class SimulatorState:
 
     def remember_message(self, uuid: str, payload: Payload) -> None:
         self.recent_messages.setdefault(uuid, deque(maxlen=_RECENT_MESSAGES)).append(payload)
+        inst = self.instances.get(uuid)
+        if inst is not None and inst.account_id is not None:
+            # Kept on the upstream's side whether or not the callback gets through: SyncAllData replays it.
+            self.history.add(inst.account_id, payload)
 
     def image(self, name: str) -> bytes | None:
         """A QR image this simulator issued, while its instance exists."""

@@ -14,7 +14,6 @@ import threading
 
 from flask import Flask, current_app
 
-from wxwork_demo.services.events import record_event
 from wxwork_demo.services.inbox.queries import newest_server_id
 from wxwork_demo.services.inbox.retention import saved_cursor
 from wxwork_demo.services.instances.registry import find_instance
@@ -38,8 +37,7 @@ def catch_up(uuid: str) -> int | None:
     if row is None or not row.vid:
         return None
     seq = last_server_id(row.vid)
-    if seq is None:
-        record_event(uuid, "catch_up", "skipped", {"account": row.vid, "reason": "no message received yet"})
+    if seq is None:  # nothing received yet: nothing to resume from
         return None
     try:
         traced("catch_up", uuid, client().sync_all_data, uuid, seq, SYNC_LIMIT)

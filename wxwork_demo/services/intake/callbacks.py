@@ -16,6 +16,7 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Instance
 from wxwork_demo.services.events import add_event, event_values
+from wxwork_demo.services.inbox.catch_up import catch_up_after_login
 from wxwork_demo.services.inbox.store import accounts as inbox_accounts
 from wxwork_demo.services.inbox.store import inbox_row
 from wxwork_demo.services.inbox.store import store_alone as store_message_alone
@@ -205,6 +206,8 @@ def _store_alone(callback: Callback, message: dict | None = None) -> bool:
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_instances_of(row.vid or "", row.uuid)
         inbox_accounts.forget(row.uuid)
+        # A login (first or again, a reconnect included): what was missed meanwhile is asked for again.
+        catch_up_after_login(row.uuid)
     return True
 
 

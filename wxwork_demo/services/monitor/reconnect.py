@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
+from wxwork_demo.services.inbox.catch_up import catch_up
 from wxwork_demo.services.instances.proxy_vault import unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.login.callback_url import registered_callback_url
@@ -147,6 +148,8 @@ def reconnect(session_id: int) -> bool:
         note_reconnect()
     set_state(row, ONLINE, "reconnect", attempt=attempt)
     session.commit()
+    # After SetCallbackUrl on the new instance: SyncAllData from the account's last server_id.
+    catch_up(row.uuid)
     return True
 
 
