@@ -101,3 +101,20 @@ def test_flask_forward_test_without_targets_fails(sqlite_template):
         assert result.exit_code != 0 and "FORWARD_URL" in result.output
     finally:
         close_app(app)
+
+
+def test_the_readme_receiver_verifies_a_delivery():
+    """The ten-line receiver of the README, run as written, accepts a signed delivery and refuses a forged one."""
+    from wxwork_demo.services.forwarding.signing import encode_body, signed_headers
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    code = readme.split("A receiver that checks the signature (Flask):\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 10
+    namespace: dict = {}
+    exec(compile(code.replace('b"the FORWARD_SECRET"', repr(SECRET.encode())), "README", "exec"), namespace)
+    client = namespace["app"].test_client()
+    body = encode_body({"id": 1, "type": 102000, "message": {"content": "hi"}})
+    headers = signed_headers(SECRET, "7", body)
+    assert client.post("/wxwork-hook", data=body, headers=headers).status_code == 204
+    forged = {**headers, "X-Wxwork-Signature": signed_headers("wrong-secret", "7", body)["X-Wxwork-Signature"]}
+    assert client.post("/wxwork-hook", data=body, headers=forged).status_code == 401
