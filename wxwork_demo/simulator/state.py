@@ -28,10 +28,10 @@ from .accounts import (
     demo_account,
     generated_account,
 )
-from .history import MessageHistory
 from .callbacks import CallbackDispatcher
 from .directory import Directory
 from .errors import ErrorTable
+from .history import MessageHistory
 from .messages import MessageFactory, SentStore
 from .model import (
     CB_CONFIRMED,
