@@ -39,9 +39,11 @@ monitor: $(VENV)/.installed
 # bench-smoke runs everything small (< 2 minutes) and writes bench/RESULTS-smoke.md.
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+	$(PY) -m bench.forwarding
 
 bench-smoke: $(VENV)/.installed
 	BENCH_QUICK=1 $(PY) -m bench.run
+	BENCH_QUICK=1 $(PY) -m bench.forwarding
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance

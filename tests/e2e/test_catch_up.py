@@ -58,3 +58,18 @@ def test_messages_lost_while_down_come_back_once_after_a_reconnect(api: ConsoleA
     assert first["payload"]["request"]["seq"] == last_seen
     assert all(e["payload"]["request"]["seq"] >= last_seen for e in later)
     assert len(inbox(api, vid)) == 8
+
+
+def test_the_simulators_duplicates_and_room_messages_are_stored_once(api: ConsoleApi, sim: SimulatorControl):
+    row = first_login(api, sim)
+    vid, uuid = row["vid"], row["uuid"]
+    sim.message(uuid, "in a room", is_room=True)
+    sim._call("POST", "event", {"uuid": uuid, "type": "duplicate"})  # the same message again, referid != 0
+    sim._call("POST", "event", {"uuid": uuid, "type": "116001"})  # a friend request: kept in the inbox too
+    wait_until(lambda: len(inbox(api, vid)) == 2, 10, what="the room message and the friend request")
+    wait_until(lambda: len(sim.callbacks(uuid)) >= 5, 10, what="every callback delivered")
+    messages = inbox(api, vid)
+    room = next(m for m in messages if m["type"] == 102000)
+    assert room["isRoom"] is True and room["receiver"] == "" and room["conversation"].isdigit()
+    assert int(room["conversation"]) > 2**53 and room["content"] == "in a room"
+    assert [m["type"] for m in messages].count(102000) == 1
