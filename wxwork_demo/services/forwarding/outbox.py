@@ -45,10 +45,13 @@ class Outcome:
     claim: Claim
     status: int | None  # the HTTP status, None when no answer came
     error: str  # "" for a delivery
+    # Not attempted this round (its lease is handed back, no attempt counted), due again in `release_in` s.
+    skipped: bool = False
+    release_in: float = 0.0
 
     @property
     def delivered(self) -> bool:
-        return self.error == ""
+        return self.error == "" and not self.skipped
 
 
 def backoff_delay(attempts: int, base_s: float, cap_s: float, rand=random.random) -> float:
@@ -132,13 +135,26 @@ _FINISH = (
 )
 
 
+_RELEASE = (
+    update(Delivery.__table__)
+    .where(Delivery.__table__.c.id == bindparam("b_id"), Delivery.__table__.c.lease_owner == bindparam("b_token"))
+    .values(next_attempt_at=bindparam("b_next"), lease_owner="")
+)
+
+
 def finish(engine: Engine, outcomes: list[Outcome], max_attempts: int, base_s: float, cap_s: float) -> None:
-    """Record what each attempt gave: delivered, due again after a backoff, or dead after `max_attempts`."""
+    """Record what each attempt gave: delivered, due again after a backoff, or dead after `max_attempts`;
+    hand back the rows not attempted."""
     if not outcomes:
         return
     now = utcnow()
     params = []
+    released = []
     for outcome in outcomes:
+        if outcome.skipped:
+            next_at = now + timedelta(seconds=outcome.release_in)
+            released.append({"b_id": outcome.claim.id, "b_token": outcome.claim.token, "b_next": next_at})
+            continue
         attempts = outcome.claim.attempts + 1
         if outcome.delivered:
             status, next_at, delivered_at = DELIVERED, now, now
@@ -160,7 +176,10 @@ def finish(engine: Engine, outcomes: list[Outcome], max_attempts: int, base_s: f
             }
         )
     with engine.connect() as connection:
-        connection.execute(_FINISH, params)
+        if params:
+            connection.execute(_FINISH, params)
+        if released:
+            connection.execute(_RELEASE, released)
         connection.commit()
 
 

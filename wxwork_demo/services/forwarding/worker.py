@@ -107,8 +107,10 @@ class TargetLoop:
         self.timeout = float(config["FORWARD_TIMEOUT_S"])
         self.concurrency = int(config["FORWARD_CONCURRENCY"])
         self.batch = self.concurrency * ROUNDS_PER_CLAIM
-        # A claim's rows are sent within ROUNDS_PER_CLAIM timeouts; the margin covers recording the outcomes.
-        self.lease_s = self.timeout * ROUNDS_PER_CLAIM + LEASE_MARGIN_S
+        # A lane starts no send after `budget_s`, so every send of a claim ends within budget_s + timeout; the
+        # lease covers that with room to record the outcomes: no row is sent twice at the same time.
+        self.budget_s = self.timeout * ROUNDS_PER_CLAIM
+        self.lease_s = self.budget_s + self.timeout + LEASE_MARGIN_S
         self.max_attempts = int(config["FORWARD_MAX_ATTEMPTS"])
         self.backoff = (float(config["FORWARD_BACKOFF_S"]), float(config["FORWARD_BACKOFF_MAX_S"]))
         self.engine = app.extensions[DB_KEY].engine
@@ -148,15 +150,26 @@ class TargetLoop:
             conversation = bodies[claim.message_id][0] if claim.message_id in bodies else ""
             lanes.setdefault(conversation, []).append(claim)
 
+        started = time.monotonic()
+
         def send_in_order(lane: list[outbox.Claim]) -> list[outbox.Outcome]:
-            outcomes = []
-            for claim in lane:
+            """Until one fails (the rest then wait about as long, keeping their order) or the time budget of
+            the claim is spent (the rest are handed back at once)."""
+            outcomes: list[outbox.Outcome] = []
+            for index, claim in enumerate(lane):
+                if time.monotonic() - started > self.budget_s:
+                    outcomes += [outbox.Outcome(c, None, "", skipped=True) for c in lane[index:]]
+                    break
                 if claim.message_id not in bodies:  # trimmed away meanwhile: nothing left to send
                     outcomes.append(outbox.Outcome(claim, None, "message no longer stored"))
                     continue
                 body = bodies[claim.message_id][1]
                 status, error = post_signed(http, self.target, str(claim.id), body, self.secret, self.timeout)
                 outcomes.append(outbox.Outcome(claim, status, error))
+                if error:
+                    wait = outbox.backoff_delay(claim.attempts + 1, *self.backoff)
+                    outcomes += [outbox.Outcome(c, None, "", skipped=True, release_in=wait) for c in lane[index + 1 :]]
+                    break
             return outcomes
 
         outcomes = [outcome for lane in pool.map(send_in_order, lanes.values()) for outcome in lane]
