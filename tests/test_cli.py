@@ -30,7 +30,10 @@ def test_db_commands_create_and_report(tmp_path):
     app = make_test_app(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "current"])
-    assert "missing tables: app_secrets, callback_keys, counters, events, monitor_lease, sessions" in result.output
+    missing = (
+        "account_cursors, app_secrets, callback_keys, counters, deliveries, events, messages, monitor_lease, sessions"
+    )
+    assert f"missing tables: {missing}" in result.output
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "database at revision" in result.output
     assert "missing tables" not in runner.invoke(args=["db", "current"]).output
