@@ -165,10 +165,9 @@ def store_callback(callback: Callback) -> bool:
     event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
     # Its inbox row (messages, ban notices among them, and the other kept types), whichever way it is stored.
     message = inbox_row(callback.uuid, callback.type, event["payload"])
-    if not changes_session(callback):
-        if group_commit().store(dedup_key(callback), event, message):
-            return True
-        # The batch held a key taken before, or a message held already: alone, this callback finds out.
+    if not changes_session(callback) and group_commit().store(dedup_key(callback), event, message):
+        return True
+    # A session callback; or the batch held a key taken before, or a message held already: stored alone.
     return _store_alone(callback, message)
 
 
