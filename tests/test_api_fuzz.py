@@ -16,10 +16,13 @@ derandomized (the same requests every run). The number of requests is printed (r
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import time
 from collections import Counter
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -216,3 +219,121 @@ def test_schemathesis_finds_nothing(fuzz_app, simulator):
     assert total >= len(operations) * MAX_EXAMPLES // 2, statuses  # it did run
     assert statuses[200] > 0, statuses  # valid requests got through to the simulator too
     assert elapsed < TIME_BUDGET_S
+
+
+# String edge cases sent into every body field (nested ones too) and every query parameter, one at a time,
+# on top of a body that is otherwise valid: what hypothesis rarely draws, and what broke the app before.
+EDGE_VALUES = [
+    "\ud800",  # a lone surrogate: cannot be encoded as UTF-8
+    "a\udfffb",
+    "\x00",  # NUL
+    "a\x00b",
+    "\r\nX-Injected: 1",
+    "²",  # a digit to str.isdigit(), not to int()
+    "١٢٣",  # Arabic-Indic digits: int() reads them
+    "9" * 5000,  # longer than int() reads
+    "-1",
+    "1e308",
+    " ",
+    "",
+    10**30,
+    -(10**30),
+    2**64,
+    2**63,
+    -1,
+    1.5,
+    1e308,
+    True,
+    None,
+    [],
+    {},
+]
+# The webhook stores what the upstream sent; a payload the database cannot hold is issue 11 point 5 (intake).
+STORED_AS_SENT = {"/callback/wxwork"}
+SURROGATE = re.compile("[\ud800-\udfff]")
+BASE_BODIES = {
+    "/api/send-text": {"send_userid": 1, "isRoom": False, "content": "hello"},
+    "/api/check-code": {"code": "123456"},
+    "/callback/wxwork": {"type": 102000, "json": {"content": "hi"}},
+}
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _body_fields(spec: dict, schema: dict) -> list[tuple[str, ...]]:
+    """Every property path of a body schema, one level of nesting included (`inner.limit`)."""
+    paths = []
+    for name, prop in _resolve(spec, schema).get("properties", {}).items():
+        paths.append((name,))
+        nested = [_resolve(spec, option) for option in prop.get("anyOf", [prop])]
+        for option in nested:
+            paths.extend((name, inner) for inner in option.get("properties", {}))
+    return paths
+
+
+def _with_value(body: dict, path: tuple[str, ...], value) -> dict:
+    body = json.loads(json.dumps(body))
+    target = body
+    for name in path[:-1]:
+        if not isinstance(target.get(name), dict):
+            target[name] = {}
+        target = target[name]
+    target[path[-1]] = value
+    return body
+
+
+def _query_string(query: dict[str, str]) -> str:
+    """The query as bytes on the wire: a lone surrogate goes as its (invalid) UTF-8 bytes."""
+    return "&".join(f"{quote(name)}={quote(value.encode('utf-8', 'surrogatepass'))}" for name, value in query.items())
+
+
+def test_string_edge_cases_in_every_field_never_give_a_server_error(fuzz_app, simulator):
+    """Each edge value in each body field and query parameter: a 2xx or a JSON 4xx, never a 5xx."""
+    uuid = _logged_in_session(fuzz_app, simulator)
+    client = fuzz_app.test_client()
+    spec = client.get("/api/openapi.json").get_json()
+    schema = schemathesis.openapi.from_dict(spec)
+    statuses: Counter = Counter()
+    problems: list[str] = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            base_query = {"token": CALLBACK_TOKEN} if path == "/callback/wxwork" else {}
+            base_body = {"uuid": uuid, **BASE_BODIES.get(path, {})} if "requestBody" in operation else None
+            sent: list[tuple[dict, dict | None]] = []
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    sent += [({**base_query, parameter["name"]: value}, base_body) for value in EDGE_VALUES]
+            if base_body is not None:
+                for field in _body_fields(spec, operation["requestBody"]["content"]["application/json"]["schema"]):
+                    sent += [
+                        (base_query, _with_value(base_body, field, value))
+                        for value in EDGE_VALUES
+                        if not (path in STORED_AS_SENT and isinstance(value, str) and SURROGATE.search(value))
+                    ]
+            api_operation = schema[path][method.upper()]
+            for query, body in sent:
+                query = {name: value if isinstance(value, str) else json.dumps(value) for name, value in query.items()}
+                response = client.open(
+                    path,
+                    method=method.upper(),
+                    query_string=_query_string(query),
+                    headers=AUTH,
+                    data=None if body is None else json.dumps(body),
+                    content_type="application/json",
+                )
+                statuses[response.status_code] += 1
+                client.post("/api/sessions/activate", json={"uuid": uuid}, headers=AUTH)
+                label = f"{method.upper()} {path} query={query!r:.120} body={body!r:.200}"
+                problems += _problems_with(label, response.status_code, response.get_json(silent=True))
+                try:
+                    api_operation.validate_response(response)
+                except Exception as exc:  # a status, content type or body the document does not allow
+                    problems.append(f"{label}: {str(exc)[:400]}")
+    total = sum(statuses.values())
+    print(f"\nedge cases: {total} requests: {dict(sorted(statuses.items()))}")
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems[:40])
+    assert total > 1000

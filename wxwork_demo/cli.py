@@ -14,15 +14,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from wxwork_demo.contract.common import InstanceInfo
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict
+from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_info, instance_to_dict
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
 from wxwork_demo.services.login import flow as login
 from wxwork_demo.services.monitor import runtime as monitor
-from wxwork_demo.services.upstream_calls import client
-from wxwork_demo.terminal_qr import image_bytes, render_qr_image
-from wxwork_demo.upstream import UpstreamError, is_logged_in
+from wxwork_demo.terminal_qr import render_qr_image
+from wxwork_demo.upstream import UpstreamError
 
 db_cli = AppGroup("db", help="Create and upgrade the database tables (Alembic migrations).")
 login_cli = AppGroup("login", help="Log an account in from the terminal.")
@@ -72,12 +72,7 @@ def db_current() -> None:
 
 
 def _print_qr(qrcode: str) -> None:
-    data = image_bytes(qrcode)
-    if data is None and qrcode.startswith("http"):
-        try:
-            data = client().http.get(qrcode, timeout=(3, 10)).content
-        except Exception:  # the URL is printed below either way
-            data = None
+    data = login.qrcode_image(qrcode)
     drawing = render_qr_image(data) if data else None
     if drawing:
         click.echo(drawing)
@@ -87,7 +82,7 @@ def _print_qr(qrcode: str) -> None:
         click.echo("(this QR image cannot be drawn in the terminal; open the console page to see it)")
 
 
-def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1.0) -> dict:
+def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1.0) -> InstanceInfo:
     """Follow the session row (callbacks update it) until login succeeds, asking for the code when needed."""
     deadline = time.monotonic() + timeout
     asked = False
@@ -98,24 +93,24 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
         if row is None:
             _fail(f"session {uuid} disappeared")
         if row.state == ONLINE:
-            return instance_to_dict(row)
+            return instance_info(row)
         if row.state == WAITING_CODE and not asked:
             asked = True
             typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
             result = _call(lambda typed=typed: login.check_code(uuid, typed.strip()))
-            click.echo(f"code accepted: {json.dumps(result['raw'], ensure_ascii=False)}")
+            click.echo(f"code accepted: {json.dumps(result.raw, ensure_ascii=False)}")
         if time.monotonic() - last_check > 5:
             # Callbacks may not reach us (CALLBACK_URL not served): ask the upstream directly too.
             last_check = time.monotonic()
             try:
-                if is_logged_in(client().get_run_client_by_uuid(uuid).data):
+                if login.logged_in_upstream(uuid):
                     login.refresh_run_client(uuid)
                     continue
             except (UpstreamError, AppError):
                 pass
         time.sleep(poll)
     _fail(f"no login within {timeout:.0f} s")
-    return {}
+    return InstanceInfo()
 
 
 def _call(action):
@@ -136,12 +131,10 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
     """init → SetCallbackUrl → getQrCode, draw the QR, wait for the scan, ask for the code."""
     fields = {"vid": int(vid) if vid.isdigit() else ""}
     started = _call(lambda: login.start_login(fields, callback_url))
-    click.echo(f"instance {started['uuid']} — scan this QR code with WeChat Work on the phone:")
-    _print_qr(started["qrcode"])
-    session = _wait_for_login(started["uuid"], code, timeout)
-    click.echo(
-        f"logged in: uuid={session['uuid']} vid={session['vid']} (use `flask login auto --vid {session['vid']}`)"
-    )
+    click.echo(f"instance {started.uuid} — scan this QR code with WeChat Work on the phone:")
+    _print_qr(started.qrcode)
+    instance = _wait_for_login(started.uuid, code, timeout)
+    click.echo(f"logged in: uuid={instance.uuid} vid={instance.vid} (use `flask login auto --vid {instance.vid}`)")
 
 
 @login_cli.command("auto")
@@ -151,7 +144,7 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
 def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     """init(vid) → SetCallbackUrl → automaticLogin; falls back to a QR code."""
     started = _call(lambda: login.init_instance({"vid": int(vid) if vid.isdigit() else vid}))
-    uuid = started["uuid"]
+    uuid = started.uuid
     _call(lambda: login.register_callback(uuid, callback_url))
     try:
         login.automatic_login(uuid)
@@ -160,15 +153,15 @@ def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     except (AppError, UpstreamError) as exc:
         click.echo(f"automatic login failed ({getattr(exc, 'message', exc)}); falling back to a QR code")
     qr = _call(lambda: login.fetch_qrcode(uuid))
-    _print_qr(qr["qrcode"])
-    session = _wait_for_login(uuid, None, timeout)
-    click.echo(f"logged in: uuid={session['uuid']} vid={session['vid']}")
+    _print_qr(qr.qrcode)
+    instance = _wait_for_login(uuid, None, timeout)
+    click.echo(f"logged in: uuid={instance.uuid} vid={instance.vid}")
 
 
 @login_cli.command("status")
 def login_status() -> None:
     """Refresh and print the login state of the active session."""
-    click.echo(json.dumps(_call(lambda: login.refresh_run_client("")), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(_call(lambda: login.refresh_run_client("")).to_json(), ensure_ascii=False, indent=2))
 
 
 # --- monitor --------------------------------------------------------------------------------------

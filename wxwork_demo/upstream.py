@@ -206,6 +206,17 @@ class UpstreamClient:
         """getBanDetile (the API's spelling): what a ban notice's link says (upstream-api-more.md §6)."""
         return self.post("getBanDetile", {"uuid": uuid, "url": url})
 
+    def download(self, url: str, max_bytes: int = 2_000_000) -> bytes:
+        """GET a file the upstream links to (a QR image), at most `max_bytes`, or raise an `UpstreamError`."""
+        try:
+            response = self.http.get(url, timeout=(self.connect_timeout, self.read_timeout), stream=True)
+            data = response.raw.read(max_bytes + 1, decode_content=True)
+        except requests.RequestException as exc:
+            raise UpstreamUnreachable("download", f"download of {url} failed: {_short(exc)}") from None
+        if response.status_code != 200 or len(data) > max_bytes:
+            raise UpstreamHTTPError("download", f"download of {url} answered HTTP {response.status_code}")
+        return data
+
 
 INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
 

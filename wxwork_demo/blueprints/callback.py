@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError
 
 from wxwork_demo.access import declares_json
 from wxwork_demo.blueprints.body import json_body
+from wxwork_demo.blueprints.edge import endpoint
+from wxwork_demo.contract.callback import CallbackBody, CallbackQuery, Stored
 from wxwork_demo.errors import BadInput, database_error_reply, unexpected_error_reply
 from wxwork_demo.log_scrubbing import hide_query_strings
 from wxwork_demo.services.intake.callbacks import (
@@ -38,7 +40,16 @@ DUPLICATE = b'{"errcode":0,"errmsg":"ok","duplicate":true}'
 
 
 @bp.post(PATH)
+@endpoint(
+    body=CallbackBody,
+    query=CallbackQuery,
+    reply=Stored,
+    errors=("400", "403", "413", "415", "503"),
+    body_required=True,
+    parse=False,  # check_sender and parse_callback read it: the message lane shares them
+)
 def receive():
+    """The upstream's webhook: answered once the event is stored (503 makes the sender retry)"""
     check_sender(request.args.get("token", ""), request.remote_addr)
     callback = parse_callback(json_body(allow_empty=False))
     body = STORED if store_callback(callback) else DUPLICATE

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from wxwork_demo.openapi import SPEC
+from wxwork_demo.blueprints.edge import endpoint
+from wxwork_demo.contract.status import Document
+from wxwork_demo.openapi import build_spec
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 
 @bp.get("/openapi.json")
+@endpoint(reply=Document)
 def spec():
-    return jsonify(SPEC)
+    """This document"""
+    return jsonify(build_spec(current_app))

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from wxwork_demo.contract.common import Account, InstanceInfo
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, iso_utc
 from wxwork_demo.services.monitor.notices import notice_to_dict
-
-EMPTY_SESSION: dict = {
-    "uuid": "",
-    "vid": "",
-    "isLogin": False,
-    "qrcode": "",
-    "qrcodeKey": "",
-    "lastEvent": "",
-    "lastError": "",
-    "updatedAt": "",
-    "state": "",
-    "stateReason": "",
-    "account": {"name": "", "corp": "", "avatar": ""},
-    "qrcodeExpiresAt": "",
-    "reconnectAttempts": 0,
-    "nextActionAt": "",
-    "notice": None,
-    "silentSince": "",
-}
 
 
 def active_instance() -> Instance | None:
@@ -81,27 +63,33 @@ def forget_other_instances_of(vid: str, keep_uuid: str) -> None:
     session.commit()
 
 
-def instance_to_dict(row: Instance | None) -> dict:
+def instance_info(row: Instance | None) -> InstanceInfo:
+    """The row as the API shows it (empty strings and false when there is none)."""
     if row is None:
-        return {**EMPTY_SESSION, "account": dict(EMPTY_SESSION["account"])}
-    return {
-        "uuid": row.uuid,
-        "vid": row.vid or "",
-        "isLogin": bool(row.is_login),
-        "qrcode": row.qrcode or "",
-        "qrcodeKey": row.qrcode_key or "",
-        "lastEvent": row.last_event or "",
-        "lastError": row.last_error or "",
-        "updatedAt": iso_utc(row.updated_at),
-        "state": row.state or "initialised",
-        "stateReason": row.state_reason or "",
-        "account": {"name": row.account_name or "", "corp": row.corp_name or "", "avatar": row.avatar or ""},
-        "qrcodeExpiresAt": iso_utc(row.qrcode_expires_at),
-        "reconnectAttempts": row.reconnect_attempts or 0,
-        "nextActionAt": iso_utc(row.next_action_at),
-        "notice": notice_to_dict(row),
-        "silentSince": iso_utc(row.silent_since),
-    }
+        return InstanceInfo()
+    return InstanceInfo(
+        uuid=row.uuid,
+        vid=row.vid or "",
+        is_login=bool(row.is_login),
+        qrcode=row.qrcode or "",
+        qrcode_key=row.qrcode_key or "",
+        last_event=row.last_event or "",
+        last_error=row.last_error or "",
+        updated_at=iso_utc(row.updated_at),
+        state=row.state or "initialised",
+        state_reason=row.state_reason or "",
+        account=Account(name=row.account_name or "", corp=row.corp_name or "", avatar=row.avatar or ""),
+        qrcode_expires_at=iso_utc(row.qrcode_expires_at),
+        reconnect_attempts=row.reconnect_attempts or 0,
+        next_action_at=iso_utc(row.next_action_at),
+        notice=notice_to_dict(row),
+        silent_since=iso_utc(row.silent_since),
+    )
+
+
+def instance_to_dict(row: Instance | None) -> dict:
+    """`instance_info` as its JSON."""
+    return instance_info(row).to_json()
 
 
 def activate_instance(uuid: str) -> Instance:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from wxwork_demo.contract import login as contract
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
@@ -14,6 +15,7 @@ from wxwork_demo.services.instances.state import INITIALISED, ONLINE, WAITING_SC
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor.reconnect import schedule_reconnect
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
+from wxwork_demo.terminal_qr import image_bytes
 from wxwork_demo.upstream import (
     Reply,
     UpstreamError,
@@ -25,8 +27,8 @@ from wxwork_demo.upstream import (
 )
 
 
-def init_instance(fields: dict) -> dict:
-    """Create an upstream instance (with `vid` to reuse a device) and store it as a session, with the
+def init_instance(fields: dict) -> contract.Init:
+    """Create an upstream instance (with `vid` to reuse a device) and store it as an instance row, with the
     proxy it was created through (sealed) for the monitor's reconnects."""
     body = init_request(fields)
     reply = traced("init", "", client().init, body)
@@ -47,98 +49,90 @@ def init_instance(fields: dict) -> dict:
     )
     set_state(row, ONLINE if is_login else INITIALISED, "init")
     db_session().commit()
-    return {"ok": True, "uuid": uuid, "isLogin": is_login, "init": reply.envelope}
+    return contract.Init(uuid=uuid, is_login=is_login, init=reply.envelope)
 
 
-def register_callback(uuid: str, url: str = "") -> dict:
+def register_callback(uuid: str, url: str = "") -> contract.CallbackSet:
     """Tell the upstream where to POST this instance's events (CALLBACK_URL + token unless `url` is given)."""
-    session = require_instance(uuid)
-    reply = traced("set_callback", session.uuid, client().set_callback_url, session.uuid, registered_callback_url(url))
-    save_instance(session.uuid, last_event="set-callback", callback_registered_at=utcnow())
+    instance = require_instance(uuid)
+    reply = traced(
+        "set_callback", instance.uuid, client().set_callback_url, instance.uuid, registered_callback_url(url)
+    )
+    save_instance(instance.uuid, last_event="set-callback", callback_registered_at=utcnow())
     shown = shown_callback_url(reply.request["url"])
-    return {"ok": True, "uuid": session.uuid, "callbackUrl": shown, "callback": reply.envelope}
+    return contract.CallbackSet(uuid=instance.uuid, callback_url=shown, callback=reply.envelope)
 
 
-def fetch_qrcode(uuid: str) -> dict:
-    """Get a login QR code for the instance and keep its image and key on the session."""
-    session = require_instance(uuid)
-    reply = traced("get_qrcode", session.uuid, client().get_qrcode, session.uuid)
+def fetch_qrcode(uuid: str) -> contract.QrCode:
+    """Get a login QR code for the instance and keep its image and key on the instance row."""
+    instance = require_instance(uuid)
+    reply = traced("get_qrcode", instance.uuid, client().get_qrcode, instance.uuid)
     qr = parse_qrcode(reply.data)
     expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
     row = save_instance(
-        session.uuid, qrcode=qr.image, qrcode_key=qr.key, qrcode_expires_at=expires_at, last_event="get-qrcode"
+        instance.uuid, qrcode=qr.image, qrcode_key=qr.key, qrcode_expires_at=expires_at, last_event="get-qrcode"
     )
     set_state(row, WAITING_SCAN, "get-qrcode", "scan the QR code with WeChat Work on the phone")
     db_session().commit()
-    return {
-        "ok": True,
-        "uuid": session.uuid,
-        "qrcode": qr.image,
-        "qrcodeKey": qr.key,
-        "ttl": qr.ttl,
-        "getQrCode": reply.envelope,
-    }
+    return contract.QrCode(
+        uuid=instance.uuid, qrcode=qr.image, qrcode_key=qr.key, ttl=qr.ttl, get_qr_code=reply.envelope
+    )
 
 
-def start_login(fields: dict, callback_url: str = "") -> dict:
+def start_login(fields: dict, callback_url: str = "") -> contract.LoginStarted:
     """init → SetCallbackUrl → getQrCode in one call."""
     started = init_instance(fields)
-    register_callback(started["uuid"], callback_url)
-    qr = fetch_qrcode(started["uuid"])
-    return {
-        "ok": True,
-        "uuid": started["uuid"],
-        "isLogin": started["isLogin"],
-        "qrcode": qr["qrcode"],
-        "qrcodeKey": qr["qrcodeKey"],
-        "ttl": qr["ttl"],
-    }
+    register_callback(started.uuid, callback_url)
+    qr = fetch_qrcode(started.uuid)
+    return contract.LoginStarted(
+        uuid=started.uuid, is_login=started.is_login, qrcode=qr.qrcode, qrcode_key=qr.qrcode_key, ttl=qr.ttl
+    )
 
 
-def check_code(uuid: str, code: str, qrcode_key: str = "") -> dict:
+def check_code(uuid: str, code: str, qrcode_key: str = "") -> contract.Raw:
     """Submit the 6-digit code the phone shows; a refusal is the user's input, so it is a 400."""
-    session = require_instance(uuid)
-    key = qrcode_key or session.qrcode_key or ""
+    instance = require_instance(uuid)
+    key = qrcode_key or instance.qrcode_key or ""
     if not key:
         raise AppError(400, "qrcodeKey is required: fetch a QR code first", field="qrcodeKey")
     try:
-        reply = traced("check_code", session.uuid, client().check_code, session.uuid, key, code)
+        reply = traced("check_code", instance.uuid, client().check_code, instance.uuid, key, code)
     except UpstreamRefused as exc:
-        save_instance(session.uuid, last_error=exc.errmsg or exc.message)
+        save_instance(instance.uuid, last_error=exc.errmsg or exc.message)
         raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
     # No last_event here: the callbacks that follow (100002, 104001) may already have set a newer one.
-    save_instance(session.uuid, last_error="")
-    return {"ok": True, "raw": reply.envelope}
+    save_instance(instance.uuid, last_error="")
+    return contract.Raw(raw=reply.envelope)
 
 
-def automatic_login(uuid: str) -> dict:
+def automatic_login(uuid: str) -> contract.Raw:
     """Log in again without a scan (works when init carried the vid of an account seen before)."""
-    session = require_instance(uuid)
+    instance = require_instance(uuid)
     try:
-        reply = traced("automatic_login", session.uuid, client().automatic_login, session.uuid)
+        reply = traced("automatic_login", instance.uuid, client().automatic_login, instance.uuid)
     except UpstreamError as exc:
-        save_instance(session.uuid, last_event="automatic-login-failed", last_error=exc.message)
+        save_instance(instance.uuid, last_event="automatic-login-failed", last_error=exc.message)
         raise
-    row = find_instance(session.uuid)
+    row = find_instance(instance.uuid)
     if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
         row.last_event = "automatic-login"
         set_state(row, ONLINE, "automatic-login")
         db_session().commit()
-    return {"ok": True, "raw": reply.envelope}
+    return contract.Raw(raw=reply.envelope)
 
 
-def refresh_run_client(uuid: str) -> dict:
+def refresh_run_client(uuid: str) -> contract.RunClient:
     """Ask GetRunClient and GetRunClientByUuid together and store the login state they report.
 
     A refusal of GetRunClientByUuid (e.g. errcode 500 "实例不存在") is an answer: the instance is not
     logged in. Only an upstream that could not answer at all makes this call fail.
     """
-    session = require_instance(uuid)
+    instance = require_instance(uuid)
     api = client()
     run_client, by_uuid = traced_together(
         "refresh_status",
-        session.uuid,
-        [(api.get_run_client, (session.uuid,)), (api.get_run_client_by_uuid, (session.uuid,))],
+        instance.uuid,
+        [(api.get_run_client, (instance.uuid,)), (api.get_run_client_by_uuid, (instance.uuid,))],
         failed_stage="get_run_client_error",
     )
     for outcome in (run_client, by_uuid):
@@ -146,7 +140,7 @@ def refresh_run_client(uuid: str) -> dict:
             raise outcome
     logged_in = isinstance(by_uuid, Reply) and is_logged_in(by_uuid.data)
     error = "" if logged_in else _offline_reason(by_uuid)
-    row = save_instance(session.uuid, last_event="refresh-run-client")
+    row = save_instance(instance.uuid, last_event="refresh-run-client")
     if logged_in:
         set_state(row, ONLINE, "refresh-run-client")
     elif row.state == ONLINE or row.is_login:
@@ -154,13 +148,29 @@ def refresh_run_client(uuid: str) -> dict:
     else:
         row.last_error = error
     db_session().commit()
-    return {
-        "ok": True,
-        "request": {"uuid": session.uuid},
-        "isLogin": logged_in,
-        "getRunClient": _envelope(run_client),
-        "getRunClientByUuid": _envelope(by_uuid),
-    }
+    return contract.RunClient(
+        request=contract.UuidOnly(uuid=instance.uuid),
+        is_login=logged_in,
+        get_run_client=_envelope(run_client),
+        get_run_client_by_uuid=_envelope(by_uuid),
+    )
+
+
+def logged_in_upstream(uuid: str) -> bool:
+    """Whether the upstream reports the instance logged in (GetRunClientByUuid); records nothing."""
+    return is_logged_in(client().get_run_client_by_uuid(uuid).data)
+
+
+def qrcode_image(qrcode: str) -> bytes | None:
+    """The QR code's image: decoded from its data: URL, or downloaded from the upstream's image URL
+    (None when it cannot be had: the caller shows the URL instead)."""
+    data = image_bytes(qrcode)
+    if data is None and qrcode.startswith(("http://", "https://")):
+        try:
+            data = client().download(qrcode)
+        except UpstreamError:
+            return None
+    return data
 
 
 def _envelope(outcome: Reply | UpstreamError) -> dict:
