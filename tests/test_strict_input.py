@@ -185,3 +185,34 @@ def test_values_that_once_broke_the_views_are_400(app, client, path, body, field
     app.config["MAX_CONTENT_LENGTH"] = 1_048_576  # the default: room for 5000 digits
     response = client.post(path, json=body, headers=AUTH)
     assert assert_json_error(response, 400)["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        # A lone surrogate reached the upstream (UnicodeEncodeError, 500) or the database (503) before.
+        ("/api/send-text", {"send_userid": 1, "isRoom": False, "content": "hi \ud800"}, "content"),
+        ("/api/send-text", {"send_userid": 1, "isRoom": False, "content": "a\x00b"}, "content"),
+        ("/api/send-text", {"uuid": "u-\udfff", "send_userid": 1, "isRoom": False, "content": "x"}, "uuid"),
+        ("/api/init", {"userName": "\udfff"}, "userName"),
+        ("/api/init", {"ip": "10.0.0.1\r\nX: 1"}, "ip"),
+        ("/api/set-callback", {"callbackUrl": "http://h/\ud800"}, "callbackUrl"),
+        ("/api/contacts", {"inner": {"strSeq": "\ud800"}}, "inner.strSeq"),
+        ("/api/check-code", {"code": "123456", "qrcodeKey": "k\x00"}, "qrcodeKey"),
+        # Digits int() reads but an upstream id is not made of.
+        ("/api/send-text", {"send_userid": "١٢٣", "isRoom": False, "content": "x"}, "send_userid"),
+    ],
+)
+def test_text_that_cannot_go_on_is_400_before_any_upstream_call(client, upstream, path, body, field):
+    raw = json.dumps(body)  # ASCII with \u escapes, as a client sends a lone surrogate
+    response = client.post(path, data=raw, content_type="application/json", headers=AUTH)
+    assert assert_json_error(response, 400)["field"] == field
+    assert field in response.get_json()["message"]
+    assert len(upstream.calls) == 0
+
+
+@pytest.mark.parametrize("after", ["²", "9" * 5000, "-1", "1.5", str(2**63), ""])
+def test_a_bad_events_cursor_is_400_naming_it(client, after):
+    """`after=²` was a 500 (str.isdigit() says yes, int() says no), 5000 digits too."""
+    response = client.get("/api/events", query_string={"after": after}, headers=AUTH)
+    assert assert_json_error(response, 400)["field"] == "after"
