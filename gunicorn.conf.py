@@ -2,7 +2,7 @@
 
 import os
 
-from wxwork_demo.config import load_settings, require_auth_beyond_loopback
+from wxwork_demo.config import load_settings, require_auth_beyond_loopback, settings_of
 
 # The app's own settings (.env included), validated: a bad value stops gunicorn before it binds.
 _settings = load_settings()
@@ -24,7 +24,7 @@ reuse_port = worker_class == "gevent"
 worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
 # gthread: threads per worker. Under either class the database pool of a worker is sized from it
 # (db.pool_size_for): requests beyond it wait for a connection.
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = _settings.gunicorn_threads
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
 # Seconds an idle keep-alive connection is kept; under gevent also the time a client has to send a request's
@@ -69,7 +69,7 @@ def post_worker_init(worker):
     if missing:
         worker.log.error("missing tables %s: %s", ", ".join(missing), MISSING_TABLES_HINT)
         return
-    if app.config.get("MONITOR_AUTOSTART"):
+    if settings_of(app).monitor_autostart:
         from wxwork_demo.services.monitor.runtime import autostart_monitor
 
         autostart_monitor(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wxwork_demo import create_app
+from wxwork_demo.config import EXTENSION_KEY, settings_of
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Event, Instance
 
@@ -43,6 +45,11 @@ def events_of(app, **filters) -> list[Event]:
 def session_row(app, uuid) -> Instance | None:
     with app.app_context():
         return get_db().sessions().scalars(select(Instance).where(Instance.uuid == uuid)).first()
+
+
+def change_settings(app, **changes) -> None:
+    """Give a running app other settings (the object is frozen: it is replaced)."""
+    app.extensions[EXTENSION_KEY] = dataclasses.replace(settings_of(app), **changes)
 
 
 def close_app(app) -> None:

@@ -24,6 +24,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.support import change_settings
 from wxwork_demo import create_app
 from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
@@ -117,7 +118,7 @@ def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) ->
         )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         url = f"http://127.0.0.1:{server.server_port}"
-        app.config["CALLBACK_URL"] = f"{url}/callback/wxwork"
+        change_settings(app, callback_url=f"{url}/callback/wxwork")
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import CALLBACK, CALLBACK_TOKEN, UPSTREAM, make_test_app
-from tests.support import CALLBACK_PATH, add_session, envelope, events_of, sent_json, session_row
+from tests.support import CALLBACK_PATH, add_session, change_settings, envelope, events_of, sent_json, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.monitor.reconnect import backoff_delay
@@ -87,7 +87,7 @@ def test_a_dead_account_goes_offline_and_gets_one_reconnect(quick_app, upstream)
 
 def test_a_burst_of_disconnect_callbacks_gives_one_reconnect(quick_app, upstream):
     app = quick_app
-    app.config["RECONNECT_ON"] = (100005, 100007, 100008)  # every code reconnects silently (an opt-in policy)
+    change_settings(app, reconnect_on=(100005, 100007, 100008))  # every code reconnects silently (opt-in)
     online_account(app)
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
@@ -357,6 +357,6 @@ def test_a_seal_opens_only_with_its_key(app):
         assert seal({}) is None and unseal(None) == {}
         sealed = seal(proxy_fields({"vid": 1, **PROXY}))
         assert unseal(sealed) == PROXY
-        app.config["SECRET_KEY"] = "another-key-altogether-0123456789"
+        change_settings(app, secret_key="another-key-altogether-0123456789")
         assert unseal(sealed) == {}  # a changed key: reconnect without the proxy rather than fail
         assert unseal(sealed[:-4] + "AAAA") == {}

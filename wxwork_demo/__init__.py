@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from wxwork_demo.config import PROJECT_ROOT, load_settings
+from wxwork_demo.config import EXTENSION_KEY, PROJECT_ROOT, SETTING_NAMES, as_environment, load_settings
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database, upstream client, monitor, access control, views, errors, commands.
 
-    Starts no thread and opens no connection: gunicorn may fork after this returns.
+    Settings come from the environment and `.env`, or, when `config` is given (tests, benchmarks), from
+    `config` alone. Starts no thread and opens no connection: gunicorn may fork after this returns.
     """
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
     load_config(app, config)
@@ -22,22 +23,25 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def load_config(app: Flask, overrides: dict | None) -> None:
-    app.config.update(load_settings().as_flask_config())
-    app.config["JSON_AS_ASCII"] = False
+def load_config(app: Flask, config: dict | None) -> None:
+    """The typed settings on the app; Flask's own config keys (and any other key of `config`) in app.config."""
+    settings = load_settings() if config is None else load_settings(as_environment(config), dotenv=False)
+    app.extensions[EXTENSION_KEY] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # Flask refuses larger bodies (413)
+    app.config["SECRET_KEY"] = settings.secret_key or None  # signs the console's cookies (access.py)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    if overrides:
-        app.config.update(overrides)
+    app.config.update({name: value for name, value in (config or {}).items() if name not in SETTING_NAMES})
 
 
 def init_extensions(app: Flask) -> None:
+    from wxwork_demo.config import settings_of
     from wxwork_demo.db import init_db
     from wxwork_demo.services.monitor.runtime import register_monitor
     from wxwork_demo.upstream import EXTENSION_KEY, make_client
 
     init_db(app)
-    app.extensions[EXTENSION_KEY] = make_client(app.config)
+    app.extensions[EXTENSION_KEY] = make_client(settings_of(app))
     register_monitor(app)
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, g, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.services.secrets import same_secret
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ FORM_ENDPOINTS = {"auth.login", "auth.logout"}
 
 
 def auth_required() -> bool:
-    config = current_app.config
-    return bool(config.get("CONSOLE_PASSWORD") or config.get("API_TOKEN"))
+    settings = current_settings()
+    return bool(settings.console_password or settings.api_token)
 
 
 def csrf_token() -> str:
@@ -74,7 +75,7 @@ def _check_identity():
         return None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        if same_secret(header.removeprefix("Bearer ").strip(), current_app.config.get("API_TOKEN", "")):
+        if same_secret(header.removeprefix("Bearer ").strip(), current_settings().api_token):
             g.identity = "token"
             return None
         return _json_error(401, "invalid API token")

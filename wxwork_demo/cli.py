@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.contract.common import InstanceInfo
 from wxwork_demo.db import db_session, get_db, missing_tables
 from wxwork_demo.errors import AppError
@@ -43,8 +44,8 @@ def db_upgrade(revision: str) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    schema.upgrade_database(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
+    schema.upgrade_database(current_settings().database_url, revision)
+    click.echo(f"database at revision {schema.current_revision(current_settings().database_url)}")
 
 
 @db_cli.command("downgrade")
@@ -53,8 +54,8 @@ def db_downgrade(revision: str) -> None:
     """Go back to REVISION ("base" drops every table)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    schema.downgrade_database(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at revision {schema.current_revision(current_app.config['DATABASE_URL'])}")
+    schema.downgrade_database(current_settings().database_url, revision)
+    click.echo(f"database at revision {schema.current_revision(current_settings().database_url)}")
 
 
 @db_cli.command("current")
@@ -62,7 +63,7 @@ def db_current() -> None:
     """Show the revision the database is at, and any missing table."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    click.echo(schema.current_revision(current_app.config["DATABASE_URL"]) or "empty database (no revision)")
+    click.echo(schema.current_revision(current_settings().database_url) or "empty database (no revision)")
     missing = missing_tables(get_db().engine)
     if missing:
         click.echo(f"missing tables: {', '.join(missing)}; run `flask --app wsgi db upgrade`")
@@ -173,7 +174,7 @@ def monitor_check() -> None:
     app = current_app._get_current_object()
     summary = monitor.check_pass(app)
     if summary["offline"]:
-        time.sleep(app.config["RECONNECT_DEBOUNCE_S"])
+        time.sleep(settings_of(app).reconnect_debounce_s)
     summary["actions"] = monitor.run_due_actions(app)
     click.echo(json.dumps(summary))
 

@@ -2,21 +2,28 @@
 
 The names and defaults are the Node.js demo's, so an existing `.env` keeps working. A value that cannot
 work stops the app with a `ConfigError` naming the variable, instead of failing on the first request.
+`create_app` keeps the one `Settings` object on the app (`current_settings()` reads it); nothing else in
+the app reads the environment. Tests give `create_app` a mapping instead, read exactly like the
+environment but without it (or `.env`): what a developer has set cannot change what a test sees.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from dotenv import load_dotenv
+from flask import Flask, current_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "wxwork.sqlite3"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+EXTENSION_KEY = "wxwork_settings"
 
 
 class ConfigError(ValueError):
@@ -56,15 +63,49 @@ class Settings:
     callback_token: str = ""
     callback_allowed_ips: tuple = ()
     callback_dedup_hours: float = 48.0
-    max_content_length: int = 1_048_576
+    max_body_bytes: int = 1_048_576
+    # Processes: request threads per gunicorn worker (the database pool is sized from it), the CA bundle
+    # for an https upstream (requests' own variables), the bundled simulator's port for `make run`.
+    gunicorn_threads: int = 16
+    upstream_ca_bundle: str = ""
+    simulator_port: int = 9952
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
-    def as_flask_config(self) -> dict:
-        """The settings as upper-case Flask config keys."""
-        values = {f.name.upper(): getattr(self, f.name) for f in fields(self)}
-        values["MAX_CONTENT_LENGTH"] = self.max_content_length
-        return values
+
+DEFAULTS = Settings()
+# The variables read by load_settings, beyond the upper-case names of the fields.
+OTHER_NAMES = {
+    "MAX_BODY_BYTES",
+    "MYSQL_HOST",
+    "MYSQL_PORT",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "MYSQL_DATABASE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+}
+SETTING_NAMES = frozenset({f.name.upper() for f in fields(Settings)} | OTHER_NAMES)
+
+
+def current_settings() -> Settings:
+    """The settings of the app handling the current request, command or job."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions[EXTENSION_KEY]
+
+
+def as_environment(mapping: Mapping[str, Any]) -> dict[str, str]:
+    """A mapping of setting names to values (typed or text) as environment text, for `load_settings`."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple, set)):
+            return ",".join(str(item) for item in value)
+        return "" if value is None else str(value)
+
+    return {name: text(value) for name, value in mapping.items() if name in SETTING_NAMES}
 
 
 def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
@@ -80,7 +121,7 @@ def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _float(env: dict, name: str, default: float) -> float:
+def _float(env: dict, name: str, default: float, *, zero_ok: bool = False) -> float:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
@@ -88,8 +129,8 @@ def _float(env: dict, name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {value}")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ConfigError(f"{name} must be {'at least' if zero_ok else 'greater than'} 0, got {value}")
     return value
 
 
@@ -197,40 +238,43 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
             load_dotenv(PROJECT_ROOT / ".env", override=False)
         environ = dict(os.environ)
     env = {key: str(value) for key, value in environ.items()}
-    port = _int(env, "PORT", 3000, minimum=1)
+    port = _int(env, "PORT", DEFAULTS.port, minimum=1)
     if port > 65535:
         raise ConfigError(f"PORT must be at most 65535, got {port}")
     base_url_given = bool(env.get("BASE_URL", "").strip())
-    host = env.get("HOST", "").strip() or "127.0.0.1"
+    host = env.get("HOST", "").strip() or DEFAULTS.host
     require_auth_beyond_loopback(host, env.get("CONSOLE_PASSWORD", ""), env.get("API_TOKEN", ""))
     return Settings(
         port=port,
-        base_url=_http_url(env, "BASE_URL", "http://47.94.7.218:9952"),
+        base_url=_http_url(env, "BASE_URL", DEFAULTS.base_url),
         callback_url=_http_url(env, "CALLBACK_URL", f"http://127.0.0.1:{port}/callback/wxwork"),
         database_url=_database_url(env),
-        max_events=_int(env, "MAX_EVENTS", 100, minimum=1),
-        monitor_interval_ms=_int(env, "MONITOR_INTERVAL_MS", 45000, minimum=100),
-        monitor_autostart=_bool(env, "MONITOR_AUTOSTART", True),
-        upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0),
-        upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", 15.0),
-        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", 32, minimum=1),
-        monitor_tick_ms=_int(env, "MONITOR_TICK_MS", 1000, minimum=50),
-        monitor_lease_s=_float(env, "MONITOR_LEASE_S", 10.0),
-        reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", 3, minimum=1),
-        reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", 2.0),
-        reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", 5.0),
-        reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
-        callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
-        alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
+        max_events=_int(env, "MAX_EVENTS", DEFAULTS.max_events, minimum=1),
+        monitor_interval_ms=_int(env, "MONITOR_INTERVAL_MS", DEFAULTS.monitor_interval_ms, minimum=100),
+        monitor_autostart=_bool(env, "MONITOR_AUTOSTART", DEFAULTS.monitor_autostart),
+        upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", DEFAULTS.upstream_connect_timeout),
+        upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", DEFAULTS.upstream_read_timeout),
+        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", DEFAULTS.monitor_concurrency, minimum=1),
+        monitor_tick_ms=_int(env, "MONITOR_TICK_MS", DEFAULTS.monitor_tick_ms, minimum=50),
+        monitor_lease_s=_float(env, "MONITOR_LEASE_S", DEFAULTS.monitor_lease_s),
+        reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", DEFAULTS.reconnect_max_attempts, minimum=1),
+        reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", DEFAULTS.reconnect_debounce_s, zero_ok=True),
+        reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", DEFAULTS.reconnect_backoff_s),
+        reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", DEFAULTS.reconnect_backoff_max_s),
+        callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", DEFAULTS.callback_refresh_s),
+        alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", DEFAULTS.alert_webhook_url),
         reconnect_on=_reconnect_codes(env, "RECONNECT_ON"),
-        silence_alert_s=_float(env, "SILENCE_ALERT_S", 3600.0),
+        silence_alert_s=_float(env, "SILENCE_ALERT_S", DEFAULTS.silence_alert_s),
         host=host,
         console_password=env.get("CONSOLE_PASSWORD", ""),
         api_token=env.get("API_TOKEN", ""),
         secret_key=env.get("SECRET_KEY", ""),
         callback_token=_token(env, "CALLBACK_TOKEN"),
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
-        callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
-        max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", DEFAULTS.callback_dedup_hours),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", DEFAULTS.max_body_bytes, minimum=1024),
+        gunicorn_threads=_int(env, "GUNICORN_THREADS", DEFAULTS.gunicorn_threads, minimum=1),
+        upstream_ca_bundle=(env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or "").strip(),
+        simulator_port=_int(env, "SIMULATOR_PORT", DEFAULTS.simulator_port, minimum=1),
         base_url_is_default=not base_url_given,
     )

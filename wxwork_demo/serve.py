@@ -40,7 +40,7 @@ def main() -> int:
     env = dict(os.environ)
     children: list[subprocess.Popen] = []
     if settings.base_url_is_default:
-        sim_port = int(os.environ.get("SIMULATOR_PORT", "9952"))
+        sim_port = settings.simulator_port
         sim_url = f"http://127.0.0.1:{sim_port}"
         children.append(
             subprocess.Popen(

@@ -8,6 +8,7 @@ import secrets as random_tokens
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import AppSecret
 
@@ -39,4 +40,4 @@ def shared_secret(name: str) -> str:
 
 def callback_token() -> str:
     """CALLBACK_TOKEN when configured, else one generated and stored."""
-    return current_app.config.get("CALLBACK_TOKEN") or shared_secret("callback_token")
+    return current_settings().callback_token or shared_secret("callback_token")

@@ -16,8 +16,8 @@ import json
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.services.secrets import shared_secret
 from wxwork_demo.upstream import INIT_FIELDS
 
@@ -53,6 +53,6 @@ def unseal(sealed: str | None) -> dict:
 
 
 def _fernet() -> Fernet:
-    secret = current_app.config.get("SECRET_KEY") or shared_secret("proxy_key")
+    secret = current_settings().secret_key or shared_secret("proxy_key")
     digest = hashlib.sha256(f"wxwork-proxy-vault:{secret}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
