@@ -911,7 +911,13 @@ def test_callbacks_are_not_retried_by_default(up: Upstream, make_receiver: Calla
     up.ok("getQrCode", uuid=uuid)
     up.scan(uuid)
     assert [e["type"] for e in receiver.wait_for(1)] == [100004]  # 100001 was refused once: lost
-    attempts = up.control("GET", f"callbacks?uuid={uuid}").json()["attempts"]
+    # The simulator records an attempt once the receiver's answer is back, a moment after the receiver has it.
+    deadline = time.monotonic() + 5
+    while True:
+        attempts = up.control("GET", f"callbacks?uuid={uuid}").json()["attempts"]
+        if len(attempts) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [(a["type"], a["attempt"], a["ok"]) for a in attempts] == [(100001, 1, False), (100004, 1, True)]
 
 
