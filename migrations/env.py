@@ -30,6 +30,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # WAL from the database's creation (it is kept in the file): the app's first connections would
+            # otherwise switch it while others already write, and in that window two writers can deadlock,
+            # which SQLite answers at once with "database is locked" instead of waiting.
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

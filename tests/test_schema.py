@@ -75,6 +75,17 @@ def test_downgrade_and_upgrade_again(tmp_path):
     engine.dispose()
 
 
+def test_a_sqlite_database_is_in_wal_mode_from_its_creation(tmp_path):
+    """The migration leaves a SQLite file in WAL mode (kept in the file's header, byte 18 = 2): the app's first
+    connections never switch it while others write. The switch, made by whichever connection came first,
+    left a window in rollback-journal mode where two writers can deadlock, and SQLite then fails one at once
+    without waiting ("database is locked"): a callback answered 503 (tests/test_events_trim.py in CI)."""
+    path = tmp_path / "fresh.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    assert path.read_bytes()[18:20] == bytes([2, 2])
+    assert not (tmp_path / "fresh.sqlite3-wal").exists()  # checkpointed: the file alone is the whole database
+
+
 def test_migration_0005_gives_existing_events_the_old_demos_stages(database_url):
     """Dashboards filter `events.stage` by the old demo's names (local-api.md, "Event stages")."""
     downgrade_database(database_url, "0004")
