@@ -101,7 +101,7 @@ def gunicorn_command() -> list[str]:
 def exec_gunicorn() -> None:
     """Replace this process by gunicorn serving the app (`wxwork serve`): what a service manager supervises."""
     command = gunicorn_command()
-    os.execv(command[0], command)
+    os.execv(command[0], command)  # noqa: S606 (our own gunicorn command line, no shell)
 
 
 class Launcher:
@@ -113,7 +113,7 @@ class Launcher:
 
     def start(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         # Its own session: Ctrl-C reaches only this launcher, which stops each child once.
-        child = subprocess.Popen(argv, env=env, start_new_session=True)
+        child = subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 (argv built here)
         self.children.append(child)
         return child
 

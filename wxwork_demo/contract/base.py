@@ -28,7 +28,8 @@ def _wire_names(info: Any, name: str) -> tuple[str, ...]:
 def _document_body(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """Properties under their wire names (aliases as properties of their own), and `required` as the body's
     rules say (not pydantic's: every field has a reader that decides what "not given" means)."""
-    assert issubclass(model, Body)
+    if not issubclass(model, Body):
+        raise TypeError(f"{model.__name__} is not a request body model")
     generated = schema.get("properties", {})
     properties: dict[str, Any] = {}
     required: list[str] = []

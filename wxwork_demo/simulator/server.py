@@ -59,7 +59,7 @@ class SimulatorServer:
     def url(self) -> str:
         """Base URL clients should use, e.g. "http://127.0.0.1:9952" (the real port once started)."""
         host = self.host
-        if host in ("", "0.0.0.0"):
+        if host in ("", "0.0.0.0"):  # noqa: S104 (a comparison: the wildcard maps to loopback)
             host = "127.0.0.1"
         elif host == "::":
             host = "[::1]"

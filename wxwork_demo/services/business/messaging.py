@@ -43,7 +43,8 @@ def contacts(uuid: str, page: ContactsPage) -> contract.Contacts:
         if isinstance(outcome, UpstreamError):
             save_instance(instance.uuid, last_error=outcome.message)
             raise outcome
-    assert isinstance(inner, Reply) and isinstance(external, Reply)
+    if not (isinstance(inner, Reply) and isinstance(external, Reply)):
+        raise TypeError("a contacts call gave neither a reply nor an upstream error")
     return contract.Contacts(
         uuid=instance.uuid,
         request=contract.ContactsRequest(inner=inner.request, external=external.request),

@@ -28,7 +28,8 @@ PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
 
 def set_state(row: Instance, state: str, cause: str, reason: str = "", **details) -> bool:
     """Move `row` to `state` (not committed). Returns False when nothing changed."""
-    assert state in STATES, state
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}")
     old = row.state or INITIALISED
     reason = reason[:255]
     if old == state and (row.state_reason or "") == reason:
