@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import requests
 from flask import current_app
@@ -26,17 +27,7 @@ def alert_needs_person(session_id: int, reason: str) -> bool:
     if claimed.rowcount != 1:
         return False
     row = session.get(Instance, session_id)
-    body = {
-        "type": "needs_person",
-        "uuid": row.uuid,
-        "vid": row.vid or "",
-        "account": row.account_name or "",
-        "state": row.state,
-        "reason": reason,
-        "hasQrcode": bool(row.qrcode),
-        "at": iso_utc(now),
-    }
-    record_event(row.uuid, "alert", "needs_person", {**body, "delivery": _deliver(body)})
+    _send_alert(row, "needs_person", now, state=row.state, reason=reason, hasQrcode=bool(row.qrcode))
     return True
 
 
@@ -47,15 +38,7 @@ def alert_notice(session_id: int) -> None:
     row = db_session().get(Instance, session_id)
     if row is None:
         return
-    body = {
-        "type": "notice",
-        "uuid": row.uuid,
-        "vid": row.vid or "",
-        "account": row.account_name or "",
-        "notice": notice_to_dict(row),
-        "at": iso_utc(utcnow()),
-    }
-    record_event(row.uuid, "alert", "notice", {**body, "delivery": _deliver(body)})
+    _send_alert(row, "notice", utcnow(), notice=notice_to_dict(row))
 
 
 def alert_silence(session_id: int, since: str) -> None:
@@ -63,16 +46,16 @@ def alert_silence(session_id: int, since: str) -> None:
     row = db_session().get(Instance, session_id)
     if row is None:
         return
-    body = {
-        "type": "silent",
-        "uuid": row.uuid,
-        "vid": row.vid or "",
-        "account": row.account_name or "",
-        "silentSince": since,
-        "reason": "online, but no callback for a long time: check the callback URL and the phone",
-        "at": iso_utc(utcnow()),
-    }
-    record_event(row.uuid, "alert", "silent", {**body, "delivery": _deliver(body)})
+    reason = "online, but no callback for a long time: check the callback URL and the phone"
+    _send_alert(row, "silent", utcnow(), silentSince=since, reason=reason)
+
+
+def _send_alert(row: Instance, kind: str, at: datetime, **details: object) -> None:
+    """One alert: the account's identity, what `kind` adds, the time; delivered, then kept as an event (with
+    how the delivery went) under the stage `alert` and the event type `kind`."""
+    body = {"type": kind, "uuid": row.uuid, "vid": row.vid or "", "account": row.account_name or "", **details}
+    body["at"] = iso_utc(at)
+    record_event(row.uuid, "alert", kind, {**body, "delivery": _deliver(body)})
 
 
 def _deliver(body: dict) -> str:

@@ -13,7 +13,7 @@ import socket
 import uuid as uuidlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wxwork_demo.db import db_session
@@ -61,65 +61,50 @@ def ensure_switch(default_enabled: bool) -> None:
         session.rollback()
 
 
+def _update_lease(*conditions: ColumnElement[bool], **values: object) -> bool:
+    """One conditional UPDATE of the lease row, committed: True when the row matched `conditions`."""
+    session = db_session()
+    result = session.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME, *conditions).values(**values))
+    session.commit()
+    return result.rowcount == 1
+
+
 def hold(ttl_s: float) -> bool:
     """Take or renew the lease for this process. True when this process is the owner."""
     now = utcnow()
     me = process_identity()
-    session = db_session()
-    result = session.execute(
-        update(MonitorLease)
-        .where(
-            MonitorLease.name == LEASE_NAME,
-            MonitorLease.enabled.is_(True),
-            (MonitorLease.owner == me) | (MonitorLease.owner == "") | (MonitorLease.expires_at < now),
-        )
-        .values(owner=me, expires_at=now + timedelta(seconds=ttl_s))
+    return _update_lease(
+        MonitorLease.enabled.is_(True),
+        (MonitorLease.owner == me) | (MonitorLease.owner == "") | (MonitorLease.expires_at < now),
+        owner=me,
+        expires_at=now + timedelta(seconds=ttl_s),
     )
-    session.commit()
-    return result.rowcount == 1
 
 
 def start_pass(interval_s: float) -> bool:
     """Claim the next check pass: only the owner, and only once per interval."""
     now = utcnow()
-    session = db_session()
-    result = session.execute(
-        update(MonitorLease)
-        .where(
-            MonitorLease.name == LEASE_NAME,
-            MonitorLease.enabled.is_(True),
-            MonitorLease.owner == process_identity(),
-            MonitorLease.expires_at >= now,
-            (MonitorLease.pass_started_at.is_(None))
-            | (MonitorLease.pass_started_at <= now - timedelta(seconds=interval_s * 0.8)),
-        )
-        .values(pass_started_at=now)
+    return _update_lease(
+        MonitorLease.enabled.is_(True),
+        MonitorLease.owner == process_identity(),
+        MonitorLease.expires_at >= now,
+        (MonitorLease.pass_started_at.is_(None))
+        | (MonitorLease.pass_started_at <= now - timedelta(seconds=interval_s * 0.8)),
+        pass_started_at=now,
     )
-    session.commit()
-    return result.rowcount == 1
 
 
 def finish_pass() -> None:
-    session = db_session()
-    session.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME).values(pass_finished_at=utcnow()))
-    session.commit()
+    _update_lease(pass_finished_at=utcnow())
 
 
 def note_reconnect() -> None:
-    session = db_session()
-    session.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME).values(last_reconnect_at=utcnow()))
-    session.commit()
+    _update_lease(last_reconnect_at=utcnow())
 
 
 def release() -> None:
     """Give the lease up at shutdown so another process need not wait for it to expire."""
-    session = db_session()
-    session.execute(
-        update(MonitorLease)
-        .where(MonitorLease.name == LEASE_NAME, MonitorLease.owner == process_identity())
-        .values(owner="", expires_at=None)
-    )
-    session.commit()
+    _update_lease(MonitorLease.owner == process_identity(), owner="", expires_at=None)
 
 
 def current_owner(now: datetime | None = None) -> str:
