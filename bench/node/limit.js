@@ -5,32 +5,19 @@
 //   LIMIT_DATABASE_URL=mysql+pymysql://root@127.0.0.1:3306/db PORT=8002 node limit.js
 //
 // Same table and columns as the bare Flask floor (bench/baseline_app.py).
-const http = require('node:http');
 const mysql = require('mysql2/promise');
-const { poolOptions, readBody, reply } = require('./server_parts');
+const { callbackServer, poolOptions } = require('./server_parts');
 
 const TABLE = 'baseline_callbacks';
 const pool = mysql.createPool(poolOptions(process.env.LIMIT_DATABASE_URL, 16));
 
-const server = http.createServer(async (request, response) => {
-  try {
-    if (request.method === 'POST' && request.url.split('?')[0] === '/callback/wxwork') {
-      const raw = await readBody(request);
-      const body = JSON.parse(raw);
-      await pool.query(`INSERT INTO ${TABLE} (uuid, type, body) VALUES (?, ?, ?)`, [
-        String(body.uuid || '').slice(0, 64),
-        Number(body.type || 0),
-        raw,
-      ]);
-      reply(response, 200, { errcode: 0, errmsg: 'ok' });
-    } else if (request.method === 'GET' && request.url === '/api/health') {
-      reply(response, 200, { ok: true });
-    } else {
-      reply(response, 404, { ok: false, message: 'not found' });
-    }
-  } catch (error) {
-    reply(response, 500, { ok: false, message: String(error && error.message) });
-  }
+const server = callbackServer(async (raw) => {
+  const body = JSON.parse(raw);
+  await pool.query(`INSERT INTO ${TABLE} (uuid, type, body) VALUES (?, ?, ?)`, [
+    String(body.uuid || '').slice(0, 64),
+    Number(body.type || 0),
+    raw,
+  ]);
 });
 
 server.keepAliveTimeout = 5000;

@@ -10,9 +10,8 @@
 // Every TRIM_EVERY_MS (60 s): SELECT COUNT(*) FROM events and, past MAX_EVENTS, a trimming DELETE.
 // The real demo ran Express on top of this (body parser, router): without it this baseline is, if
 // anything, faster than the old demo was.
-const http = require('node:http');
 const mysql = require('mysql2/promise');
-const { poolOptions, readBody, reply } = require('./server_parts');
+const { callbackServer, poolOptions } = require('./server_parts');
 
 const MAX_EVENTS = Number(process.env.MAX_EVENTS || 100);
 const TRIM_EVERY_MS = Number(process.env.TRIM_EVERY_MS || 60000);
@@ -89,20 +88,7 @@ async function trimEvents() {
   }
 }
 
-const server = http.createServer(async (request, response) => {
-  try {
-    if (request.method === 'POST' && request.url.split('?')[0] === '/callback/wxwork') {
-      await onCallback(JSON.parse(await readBody(request)));
-      reply(response, 200, { errcode: 0, errmsg: 'ok' });
-    } else if (request.method === 'GET' && request.url === '/api/health') {
-      reply(response, 200, { ok: true });
-    } else {
-      reply(response, 404, { ok: false, message: 'not found' });
-    }
-  } catch (error) {
-    reply(response, 500, { ok: false, message: String(error && error.message) });
-  }
-});
+const server = callbackServer(async (raw) => onCallback(JSON.parse(raw)));
 
 async function main() {
   for (const statement of SCHEMA) {

@@ -1,4 +1,5 @@
 'use strict';
+const http = require('node:http');
 // mysql2 pool options from the runner's SQLAlchemy-style URL (mysql+pymysql://user:password@host:port/db).
 
 function poolOptions(url, connectionLimit) {
@@ -30,4 +31,23 @@ function reply(response, status, body) {
   response.end(text);
 }
 
-module.exports = { poolOptions, readBody, reply };
+// The two routes both baselines serve: POST /callback/wxwork (the raw body to `onCallback`, then the
+// upstream's `{errcode: 0}`) and GET /api/health; anything else is a 404, a failure a 500 with its message.
+function callbackServer(onCallback) {
+  return http.createServer(async (request, response) => {
+    try {
+      if (request.method === 'POST' && request.url.split('?')[0] === '/callback/wxwork') {
+        await onCallback(await readBody(request));
+        reply(response, 200, { errcode: 0, errmsg: 'ok' });
+      } else if (request.method === 'GET' && request.url === '/api/health') {
+        reply(response, 200, { ok: true });
+      } else {
+        reply(response, 404, { ok: false, message: 'not found' });
+      }
+    } catch (error) {
+      reply(response, 500, { ok: false, message: String(error && error.message) });
+    }
+  });
+}
+
+module.exports = { callbackServer, poolOptions, readBody, reply };
