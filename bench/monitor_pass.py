@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 from wxwork_demo import create_app
+from wxwork_demo.config import settings_of
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance
 from wxwork_demo.services.monitor.runtime import check_pass
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
             "CALLBACK_TOKEN": "bench-callback-token-0123456789",
         }
     )
-    concurrency = app.config["MONITOR_CONCURRENCY"]
+    concurrency = settings_of(app).monitor_concurrency
     with app.app_context():
         uuids = list(db_session().scalars(select(Instance.uuid).where(Instance.state == "online")))
     result: dict = {"sessions": len(uuids), "concurrency": concurrency, "bare_s": [], "pass_s": [], "summaries": []}

@@ -15,7 +15,7 @@ import pytest
 import responses
 from sqlalchemy import create_engine, text
 
-from tests.support import close_app
+from tests.support import KEY_FILE, clean_settings, close_app
 from wxwork_demo import create_app
 from wxwork_demo.models import Base
 from wxwork_demo.schema import upgrade_database
@@ -53,8 +53,10 @@ def _mysql_available() -> str | None:
 @pytest.fixture(scope="session", autouse=True)
 def app_key_file(tmp_path_factory) -> str:
     """The key file of every app (and subprocess) a test starts without SECRET_KEY: one per test run,
-    never the checkout's instance/secret_key."""
+    never the checkout's instance/secret_key. Apps get it in their settings (make_test_app), subprocesses
+    in their environment."""
     path = str(tmp_path_factory.mktemp("keys") / "secret_key")
+    KEY_FILE["path"] = path
     previous = os.environ.get("SECRET_KEY_FILE")
     os.environ["SECRET_KEY_FILE"] = path
     yield path
@@ -119,7 +121,7 @@ def make_test_app(database_url: str, **overrides):
         "UPSTREAM_READ_TIMEOUT": 2.0,
     }
     config.update(overrides)
-    return create_app(config)
+    return create_app(clean_settings(**config))
 
 
 @pytest.fixture

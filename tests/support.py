@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wxwork_demo import create_app
+from wxwork_demo.config import EXTENSION_KEY, settings_of
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Event, Instance
 
@@ -45,6 +47,22 @@ def session_row(app, uuid) -> Instance | None:
         return get_db().sessions().scalars(select(Instance).where(Instance.uuid == uuid)).first()
 
 
+# The key file of every app a test builds without SECRET_KEY (set by conftest's app_key_file fixture).
+KEY_FILE: dict[str, str] = {}
+
+
+def clean_settings(**settings) -> dict:
+    """What a test app is built from, and nothing else: create_app(mapping) never reads the environment or
+    `.env`, so what a developer has set there cannot change a test. Only the key file is added: the test
+    run's own, never the checkout's instance/secret_key."""
+    return {"SECRET_KEY_FILE": KEY_FILE["path"], **settings}
+
+
+def change_settings(app, **changes) -> None:
+    """Give a running app other settings (the object is frozen: it is replaced)."""
+    app.extensions[EXTENSION_KEY] = dataclasses.replace(settings_of(app), **changes)
+
+
 def close_app(app) -> None:
     """Stop what an app started (monitor, chores), close its upstream session and its database pool."""
     from wxwork_demo.chores import stop_chores
@@ -71,7 +89,9 @@ class ThreadedConsole:
         self.app = None
         self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.port}"
-        self.app = create_app({**config, "CALLBACK_URL": f"{self.url}/callback/wxwork", "PORT": self.server.port})
+        self.app = create_app(
+            clean_settings(**config, CALLBACK_URL=f"{self.url}/callback/wxwork", PORT=self.server.port)
+        )
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-http", daemon=True
         )

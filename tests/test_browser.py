@@ -24,6 +24,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.support import change_settings, clean_settings
 from wxwork_demo import create_app
 from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
@@ -106,18 +107,18 @@ def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) ->
     settings = {"callback_retry_delay": 0.05, "callback_timeout": 2, **(sim_settings or {})}
     with SimulatorServer(port=0, settings=settings) as sim:
         app = create_app(
-            {
-                "DATABASE_URL": database_url,
-                "BASE_URL": sim.url,
-                "CALLBACK_URL": "http://127.0.0.1:1/callback/wxwork",  # replaced once the port is known
-                "UPSTREAM_CONNECT_TIMEOUT": 2.0,
-                "UPSTREAM_READ_TIMEOUT": 5.0,
+            clean_settings(
+                DATABASE_URL=database_url,
+                BASE_URL=sim.url,
+                CALLBACK_URL="http://127.0.0.1:1/callback/wxwork",  # replaced once the port is known
+                UPSTREAM_CONNECT_TIMEOUT=2.0,
+                UPSTREAM_READ_TIMEOUT=5.0,
                 **config,
-            }
+            )
         )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         url = f"http://127.0.0.1:{server.server_port}"
-        app.config["CALLBACK_URL"] = f"{url}/callback/wxwork"
+        change_settings(app, callback_url=f"{url}/callback/wxwork")
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -413,7 +414,11 @@ class TestBehindAPassword:
 
     @pytest.fixture
     def console_config(self) -> dict:
-        return {"CONSOLE_PASSWORD": "correct horse", "SECRET_KEY": "test-secret-key", "API_TOKEN": "test-token"}
+        return {
+            "CONSOLE_PASSWORD": "correct horse",
+            "SECRET_KEY": "test-secret-key",
+            "API_TOKEN": "browser-token-01234",
+        }
 
     def test_login_then_actions_pass_the_csrf_check(self, page, console):
         from playwright.sync_api import expect

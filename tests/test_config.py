@@ -1,6 +1,12 @@
+import os
+import shutil
+
 import pytest
 
-from wxwork_demo.config import ConfigError, load_settings
+from tests.conftest import make_test_app
+from tests.support import close_app
+from wxwork_demo import config
+from wxwork_demo.config import ConfigError, Settings, load_settings, settings_of
 
 
 def test_defaults_are_the_seed_demos():
@@ -73,3 +79,58 @@ def test_the_key_file_defaults_to_the_instance_folder_and_is_relative_to_the_pro
     assert load_settings({}).secret_key_file == str(PROJECT_ROOT / "instance" / "secret_key")
     assert load_settings({"SECRET_KEY_FILE": "keys/app"}).secret_key_file == str(PROJECT_ROOT / "keys" / "app")
     assert load_settings({"SECRET_KEY_FILE": "/etc/wxwork/key"}).secret_key_file == "/etc/wxwork/key"
+
+
+@pytest.fixture
+def developer_environment(tmp_path, monkeypatch):
+    """What a developer may have: API_TOKEN in `.env`, CONSOLE_PASSWORD and MAX_EVENTS in the environment."""
+    (tmp_path / ".env").write_text("API_TOKEN=dotenv-token-0123456789\n")
+    monkeypatch.setattr(config, "working_folder", lambda: tmp_path)
+    monkeypatch.setenv("CONSOLE_PASSWORD", "environment-password")
+    monkeypatch.setenv("MAX_EVENTS", "7")
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    yield
+    os.environ.pop("API_TOKEN", None)  # load_dotenv put it in os.environ
+
+
+def test_the_app_reads_the_environment_and_dotenv_when_given_no_config(developer_environment):
+    settings = load_settings()
+    assert (settings.api_token, settings.console_password, settings.max_events) == (
+        "dotenv-token-0123456789",
+        "environment-password",
+        7,
+    )
+
+
+def test_a_test_config_is_the_only_source_of_settings(developer_environment, sqlite_template, tmp_path):
+    """With API_TOKEN in .env, 24 login tests failed with 401: create_app(config) read it."""
+    path = tmp_path / "clean.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = make_test_app(f"sqlite:///{path}")
+    try:
+        settings = settings_of(app)
+        assert (settings.api_token, settings.console_password, settings.max_events) == ("", "", 100)
+        assert app.test_client().get("/api/state").status_code == 200  # no credentials asked for
+        assert "API_TOKEN" not in os.environ  # .env was not even loaded
+    finally:
+        close_app(app)
+
+
+def test_the_app_keeps_one_typed_settings_object(sqlite_template, tmp_path):
+    path = tmp_path / "typed.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = make_test_app(f"sqlite:///{path}", MAX_EVENTS="12", MONITOR_AUTOSTART=False, MAX_BODY_BYTES=4096)
+    try:
+        settings = settings_of(app)
+        assert isinstance(settings, Settings) and settings.max_events == 12 and settings.monitor_autostart is False
+        # Flask's own keys only: what Flask itself reads.
+        assert app.config["MAX_CONTENT_LENGTH"] == 4096
+        assert "MAX_EVENTS" not in app.config and "BASE_URL" not in app.config
+    finally:
+        close_app(app)
+
+
+def test_defaults_are_written_once():
+    assert load_settings({}) == Settings(
+        database_url=load_settings({}).database_url, callback_url="http://127.0.0.1:3000/callback/wxwork"
+    )

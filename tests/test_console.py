@@ -170,13 +170,13 @@ def test_open_console_has_no_logout_and_an_empty_csrf_token(client):
 
 
 def test_console_behind_a_password_hands_its_script_the_csrf_token(database_url):
-    app = make_test_app(database_url, CONSOLE_PASSWORD="pw", SECRET_KEY="test-key")
+    app = make_test_app(database_url, CONSOLE_PASSWORD="console-pass-1", SECRET_KEY="test-key")
     client = app.test_client()
     try:
         assert client.get("/").status_code == 302
         login_form = client.get("/login").get_data(as_text=True)
         csrf = re.search(r'name="csrf" value="([^"]+)"', login_form).group(1)
-        assert client.post("/login", data={"password": "pw", "csrf": csrf, "next": "/"}).status_code == 302
+        assert client.post("/login", data={"password": "console-pass-1", "csrf": csrf, "next": "/"}).status_code == 302
 
         html = client.get("/").get_data(as_text=True)
         token = re.search(r'<meta name="csrf-token" content="([^"]*)">', html).group(1)

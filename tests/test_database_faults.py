@@ -35,6 +35,7 @@ from tests.conftest import skip_or_fail
 from tests.e2e.live import free_port
 from tests.support import ThreadedConsole
 from wxwork_demo import db
+from wxwork_demo.config import settings_of
 from wxwork_demo.models import Event, Instance
 from wxwork_demo.schema import upgrade_database
 from wxwork_demo.simulator import SimulatorServer
@@ -362,7 +363,7 @@ def test_killed_database_gives_503_then_recovers_without_losing_callbacks(mariad
     sender.stop_background()
     sender.retry_refused()  # the upstream sends again what was not acknowledged
 
-    stored = stored_message_ids(console.app.config["DATABASE_URL"])
+    stored = stored_message_ids(settings_of(console.app).database_url)
     duplicates = {msg_id: n for msg_id, n in stored.items() if n > 1}
     print(
         f"\ndatabase faults: slowest answer while down {max(timings.values()):.3f} s {timings}; "
@@ -417,5 +418,5 @@ def test_frozen_database_gives_503_within_the_timeouts(mariadb, make_console, si
         f"(read timeout {db.MYSQL_READ_TIMEOUT_S} s); serving {time.monotonic() - thawed_at:.2f} s after the thaw"
     )
     sender.retry_refused()
-    stored = stored_message_ids(console.app.config["DATABASE_URL"])
+    stored = stored_message_ids(settings_of(console.app).database_url)
     assert sender.acked == set(stored) == set(range(1, sender.next_id))

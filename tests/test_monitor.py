@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import CALLBACK, CALLBACK_TOKEN, UPSTREAM, make_test_app
-from tests.support import CALLBACK_PATH, add_session, envelope, events_of, sent_json, session_row
+from tests.support import CALLBACK_PATH, add_session, change_settings, envelope, events_of, sent_json, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.monitor.reconnect import backoff_delay
@@ -90,7 +90,7 @@ def test_a_dead_account_goes_offline_and_gets_one_reconnect(quick_app, upstream)
 
 def test_a_burst_of_disconnect_callbacks_gives_one_reconnect(quick_app, upstream):
     app = quick_app
-    app.config["RECONNECT_ON"] = (100005, 100007, 100008)  # every code reconnects silently (an opt-in policy)
+    change_settings(app, reconnect_on=(100005, 100007, 100008))  # every code reconnects silently (opt-in)
     online_account(app)
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("SetCallbackUrl"), json=envelope(None, 0, "设置成功"))
@@ -406,7 +406,7 @@ def test_a_reconnect_left_half_done_is_run_again_after_its_deadline(quick_app, u
     process died (here: a row as the killed lease holder left it, moved to the half-made instance U2 and
     reconnecting) is taken up again, and the half-made instance is closed."""
     app = quick_app
-    app.config["RECONNECT_DEADLINE_S"] = 60.0
+    change_settings(app, reconnect_deadline_s=60.0)
     online_account(app, state="offline", is_login=False, next_action="reconnect", next_action_at=utcnow())
     upstream.post(url("init"), json=envelope({"uuid": "U2", "is_login": "false"}))
     upstream.post(url("CloseConnent"), json=envelope(None, 0, "关闭成功"))
@@ -443,7 +443,7 @@ def test_an_account_stuck_reconnecting_or_offline_is_restarted_after_the_deadlin
     mid-attempt under the old claim, which unscheduled the action first) is reconnected once
     RECONNECT_DEADLINE_S has passed since it entered that state; not before."""
     app = quick_app
-    app.config["RECONNECT_DEADLINE_S"] = 60.0
+    change_settings(app, reconnect_deadline_s=60.0)
     entered = utcnow() - timedelta(seconds=61)
     online_account(app, "U2", state="reconnecting", is_login=False, state_changed_at=entered)
     online_account(app, "U4", vid="77", state="offline", is_login=False, state_changed_at=entered)

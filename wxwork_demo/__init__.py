@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from wxwork_demo.config import load_settings
+from wxwork_demo.config import EXTENSION_KEY as SETTINGS_KEY
+from wxwork_demo.config import SETTING_NAMES, as_environment, load_settings, settings_of
 from wxwork_demo.paths import bundled
 
 
@@ -12,7 +13,8 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database, upstream client, monitor, access control, views, the slow-client
     guard, errors, commands.
 
-    Starts no thread and opens no connection: gunicorn may fork after this returns.
+    Settings come from the environment and `.env`, or, when `config` is given (tests, benchmarks), from
+    `config` alone. Starts no thread and opens no connection: gunicorn may fork after this returns.
     """
     app = Flask(__name__, template_folder=str(bundled("templates")))
     load_config(app, config)
@@ -27,20 +29,21 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def load_config(app: Flask, overrides: dict | None) -> None:
-    app.config.update(load_settings().as_flask_config())
-    app.config["JSON_AS_ASCII"] = False
+def load_config(app: Flask, config: dict | None) -> None:
+    """The typed settings on the app; Flask's own config keys (and any other key of `config`) in app.config."""
+    settings = load_settings() if config is None else load_settings(as_environment(config), dotenv=False)
+    app.extensions[SETTINGS_KEY] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # Flask refuses larger bodies (413)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    if overrides:
-        app.config.update(overrides)
+    app.config.update({name: value for name, value in (config or {}).items() if name not in SETTING_NAMES})
 
 
 def load_app_key(app: Flask) -> None:
     """SECRET_KEY, or the instance key file (created by whichever process starts first): never the database."""
     from wxwork_demo.services.secrets import app_key
 
-    app.secret_key = app_key(app.config)
+    app.secret_key = app_key(settings_of(app))
 
 
 def init_extensions(app: Flask) -> None:
@@ -49,7 +52,7 @@ def init_extensions(app: Flask) -> None:
     from wxwork_demo.upstream import EXTENSION_KEY, make_client
 
     init_db(app)
-    app.extensions[EXTENSION_KEY] = make_client(app.config)
+    app.extensions[EXTENSION_KEY] = make_client(settings_of(app))
     register_monitor(app)
 
 
@@ -69,7 +72,7 @@ def trust_proxies(app: Flask) -> None:
     """Behind TRUSTED_PROXIES reverse proxies (nginx), take the client's address, scheme and host from their
     X-Forwarded-* headers. Outermost, so the webhook's message lane sees the client too. Off by default: without a
     proxy those headers are whatever the client wrote."""
-    count = int(app.config.get("TRUSTED_PROXIES") or 0)
+    count = settings_of(app).trusted_proxies
     if count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
+from flask import Flask, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
 
-from wxwork_demo.config import is_loopback
+from wxwork_demo.config import current_settings, is_loopback
 from wxwork_demo.services.console.signin import is_signed_in
 from wxwork_demo.services.secrets import same_secret
 
@@ -45,8 +45,8 @@ LOOPBACK_ONLY = (
 
 
 def auth_required() -> bool:
-    config = current_app.config
-    return bool(config.get("CONSOLE_PASSWORD") or config.get("API_TOKEN"))
+    settings = current_settings()
+    return bool(settings.console_password or settings.api_token)
 
 
 def from_loopback() -> bool:
@@ -92,7 +92,7 @@ def _check_identity():
         return None if from_loopback() else _json_error(403, LOOPBACK_ONLY)
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        if same_secret(header.removeprefix("Bearer ").strip(), current_app.config.get("API_TOKEN", "")):
+        if same_secret(header.removeprefix("Bearer ").strip(), current_settings().api_token):
             g.identity = "token"
             return None
         return _json_error(401, "invalid API token")

@@ -17,17 +17,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy.exc import SQLAlchemyError
 
+from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.database_check import explain, head_revision, masked, upgrade_command
-from wxwork_demo.db import db_session, get_db, missing_tables
+from wxwork_demo.db import get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict
+from wxwork_demo.services.instances.registry import all_instances, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
 from wxwork_demo.services.login import flow as login
 from wxwork_demo.services.monitor import runtime as monitor
-from wxwork_demo.services.upstream_calls import client
-from wxwork_demo.terminal_qr import image_bytes, render_qr_image
+from wxwork_demo.terminal_qr import render_qr_image
 from wxwork_demo.terminal_table import clip, render_fields, render_table
-from wxwork_demo.upstream import UpstreamError, is_logged_in
+from wxwork_demo.upstream import UpstreamError
 
 
 class CommandGroup(AppGroup):
@@ -37,7 +37,7 @@ class CommandGroup(AppGroup):
         try:
             return super().invoke(ctx)
         except SQLAlchemyError as exc:
-            url = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
+            url = settings_of(ctx.ensure_object(ScriptInfo).load_app()).database_url
             raise click.ClickException(explain(url, exc)) from None
 
 
@@ -92,8 +92,9 @@ def db_upgrade(revision: str, as_json: bool) -> None:
     """Create the tables, or bring them up to REVISION (default: head)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    schema.upgrade_database(current_app.config["DATABASE_URL"], revision, app_key=current_app.secret_key)
-    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
+    url = current_settings().database_url
+    schema.upgrade_database(url, revision, app_key=current_app.secret_key)
+    _echo_migration(_migration_report(url), as_json)
 
 
 @db_cli.command("downgrade")
@@ -103,27 +104,23 @@ def db_downgrade(revision: str, as_json: bool) -> None:
     """Go back to REVISION ("base" drops every table)."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
-    schema.downgrade_database(current_app.config["DATABASE_URL"], revision)
-    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
+    url = current_settings().database_url
+    schema.downgrade_database(url, revision)
+    _echo_migration(_migration_report(url), as_json)
 
 
 @db_cli.command("current")
 @JSON_OPTION
 def db_current(as_json: bool) -> None:
     """Show the migration the database is at, the one this version needs, and any missing table."""
-    _echo_migration(_migration_report(current_app.config["DATABASE_URL"]), as_json)
+    _echo_migration(_migration_report(current_settings().database_url), as_json)
 
 
 # --- login ----------------------------------------------------------------------------------------
 
 
 def _print_qr(qrcode: str) -> None:
-    data = image_bytes(qrcode)
-    if data is None and qrcode.startswith("http"):
-        try:
-            data = client().http.get(qrcode, timeout=(3, 10)).content
-        except Exception:  # the URL is printed below either way
-            data = None
+    data = login.qrcode_image(qrcode)  # None when it cannot be had: the URL is printed below either way
     drawing = render_qr_image(data) if data else None
     if drawing:
         click.echo(drawing)
@@ -139,8 +136,7 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
     asked = False
     last_check = 0.0
     while time.monotonic() < deadline:
-        db_session().expire_all()
-        row = find_instance(uuid)
+        row = reread_instance(uuid)
         if row is None:
             _fail(f"session {uuid} disappeared")
         if row.state == ONLINE:
@@ -154,7 +150,7 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
             # Callbacks may not reach us (CALLBACK_URL not served): ask the upstream directly too.
             last_check = time.monotonic()
             try:
-                if is_logged_in(client().get_run_client_by_uuid(uuid).data):
+                if login.logged_in_upstream(uuid):
                     login.refresh_run_client(uuid)
                     continue
             except (UpstreamError, AppError):
@@ -271,7 +267,7 @@ def monitor_check() -> None:
     app = current_app._get_current_object()
     summary = monitor.check_pass(app)
     if summary["offline"]:
-        time.sleep(app.config["RECONNECT_DEBOUNCE_S"])
+        time.sleep(settings_of(app).reconnect_debounce_s)
     summary["actions"] = monitor.run_due_actions(app)
     click.echo(json.dumps(summary))
 

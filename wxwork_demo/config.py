@@ -2,23 +2,30 @@
 
 The names and defaults are the Node.js demo's, so an existing `.env` keeps working. A value that cannot
 work stops the app with a `ConfigError` naming the variable, instead of failing on the first request.
+`create_app` keeps the one `Settings` object on the app (`current_settings()` reads it); nothing else in
+the app reads the environment. Tests give `create_app` a mapping instead, read exactly like the
+environment but without it (or `.env`): what a developer has set cannot change what a test sees.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from dotenv import load_dotenv
+from flask import Flask, current_app
 
 from wxwork_demo.paths import PROJECT_ROOT as PROJECT_ROOT  # re-exported: schema.py and tests read it here
 from wxwork_demo.paths import working_folder
 
 DEFAULT_KEY_FILE = PROJECT_ROOT / "instance" / "secret_key"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+EXTENSION_KEY = "wxwork_settings"
 
 
 def default_sqlite_path() -> Path:
@@ -67,19 +74,62 @@ class Settings:
     callback_token: str = ""
     callback_allowed_ips: tuple = ()
     callback_dedup_hours: float = 48.0
-    max_content_length: int = 1_048_576
+    max_body_bytes: int = 1_048_576
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host the app believes; 0: none.
     trusted_proxies: int = 0
-    # The longest a client may take to send a request (slow_clients.py, gunicorn.conf.py).
+    # The longest a client may take to send a request (slow_clients.py, gunicorn_conf.py).
     client_timeout: float = 5.0
+    # Serving (wxwork_demo/gunicorn_conf.py, serve.py). gunicorn_bind: what gunicorn listens on (default
+    # HOST:PORT); web_concurrency: worker processes (0: one per core, at most 4); gunicorn_threads: request
+    # threads per worker, which also sizes each process's database pool (db.pool_size_for).
+    gunicorn_bind: str = ""
+    web_concurrency: int = 0
+    gunicorn_worker_class: str = "gthread"
+    gunicorn_connections: int = 1000
+    gunicorn_threads: int = 16
+    gunicorn_timeout: int = 60
+    gunicorn_keepalive: int = 5
+    gunicorn_accesslog: str = ""
+    log_level: str = "info"
+    # The CA bundle for an https upstream (requests' own variables), the bundled simulator's port for `run`.
+    upstream_ca_bundle: str = ""
+    simulator_port: int = 9952
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
 
-    def as_flask_config(self) -> dict:
-        """The settings as upper-case Flask config keys."""
-        values = {f.name.upper(): getattr(self, f.name) for f in fields(self)}
-        values["MAX_CONTENT_LENGTH"] = self.max_content_length
-        return values
+
+DEFAULTS = Settings()
+# The variables read by load_settings, beyond the upper-case names of the fields.
+OTHER_NAMES = {
+    "MYSQL_HOST",
+    "MYSQL_PORT",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "MYSQL_DATABASE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+}
+SETTING_NAMES = frozenset({f.name.upper() for f in fields(Settings)} | OTHER_NAMES)
+
+
+def current_settings() -> Settings:
+    """The settings of the app handling the current request, command or job."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions[EXTENSION_KEY]
+
+
+def as_environment(mapping: Mapping[str, Any]) -> dict[str, str]:
+    """A mapping of setting names to values (typed or text) as environment text, for `load_settings`."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple, set)):
+            return ",".join(str(item) for item in value)
+        return "" if value is None else str(value)
+
+    return {name: text(value) for name, value in mapping.items() if name in SETTING_NAMES}
 
 
 def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
@@ -95,7 +145,7 @@ def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _float(env: dict, name: str, default: float) -> float:
+def _float(env: dict, name: str, default: float, *, zero_ok: bool = False) -> float:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
@@ -103,8 +153,8 @@ def _float(env: dict, name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {value}")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ConfigError(f"{name} must be {'at least' if zero_ok else 'greater than'} 0, got {value}")
     return value
 
 
@@ -185,7 +235,7 @@ RECONNECTABLE = (100005, 100007, 100008)
 
 
 def _reconnect_codes(env: dict, name: str) -> tuple:
-    raw = env.get(name, "100007").strip()
+    raw = env.get(name, ",".join(str(code) for code in DEFAULTS.reconnect_on)).strip()
     codes = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
@@ -219,11 +269,11 @@ def _networks(env: dict, name: str) -> tuple:
         raise ConfigError(f"{name} must be comma-separated IP addresses or networks: {exc}") from None
 
 
-def _reconnect_deadline(env: dict) -> float:
+def _reconnect_deadline(env: dict, connect_timeout: float, read_timeout: float) -> float:
     """An attempt makes at most four upstream calls (init, SetCallbackUrl, CloseConnent, automaticLogin):
-    its deadline must leave them their whole timeouts, or a slow attempt would be started twice."""
-    per_call = _float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0) + _float(env, "UPSTREAM_READ_TIMEOUT", 15.0)
-    longest = 4 * per_call
+    its deadline must leave them their whole timeouts, or a slow attempt would be started twice. The default
+    is their longest total plus 30 s (110 s with the default timeouts)."""
+    longest = 4 * (connect_timeout + read_timeout)
     deadline = _float(env, "RECONNECT_DEADLINE_S", longest + 30)
     if deadline <= longest:
         raise ConfigError(
@@ -233,6 +283,13 @@ def _reconnect_deadline(env: dict) -> float:
     return deadline
 
 
+def _port(env: dict, name: str, default: int) -> int:
+    port = _int(env, name, default, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"{name} must be at most 65535, got {port}")
+    return port
+
+
 def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
@@ -240,34 +297,34 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
             load_dotenv(working_folder() / ".env", override=False)
         environ = dict(os.environ)
     env = {key: str(value) for key, value in environ.items()}
-    port = _int(env, "PORT", 3000, minimum=1)
-    if port > 65535:
-        raise ConfigError(f"PORT must be at most 65535, got {port}")
+    port = _port(env, "PORT", DEFAULTS.port)
     base_url_given = bool(env.get("BASE_URL", "").strip())
-    host = env.get("HOST", "").strip() or "127.0.0.1"
+    host = env.get("HOST", "").strip() or DEFAULTS.host
     require_auth_beyond_loopback(host, env.get("CONSOLE_PASSWORD", ""), env.get("API_TOKEN", ""))
+    connect_timeout = _float(env, "UPSTREAM_CONNECT_TIMEOUT", DEFAULTS.upstream_connect_timeout)
+    read_timeout = _float(env, "UPSTREAM_READ_TIMEOUT", DEFAULTS.upstream_read_timeout)
     return Settings(
         port=port,
-        base_url=_http_url(env, "BASE_URL", "http://47.94.7.218:9952"),
+        base_url=_http_url(env, "BASE_URL", DEFAULTS.base_url),
         callback_url=_http_url(env, "CALLBACK_URL", f"http://127.0.0.1:{port}/callback/wxwork"),
         database_url=_database_url(env),
-        max_events=_int(env, "MAX_EVENTS", 100, minimum=1),
-        monitor_interval_ms=_int(env, "MONITOR_INTERVAL_MS", 45000, minimum=100),
-        monitor_autostart=_bool(env, "MONITOR_AUTOSTART", True),
-        upstream_connect_timeout=_float(env, "UPSTREAM_CONNECT_TIMEOUT", 5.0),
-        upstream_read_timeout=_float(env, "UPSTREAM_READ_TIMEOUT", 15.0),
-        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", 32, minimum=1),
-        monitor_tick_ms=_int(env, "MONITOR_TICK_MS", 1000, minimum=50),
-        monitor_lease_s=_float(env, "MONITOR_LEASE_S", 10.0),
-        reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", 3, minimum=1),
-        reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", 2.0),
-        reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", 5.0),
-        reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", 300.0),
-        reconnect_deadline_s=_reconnect_deadline(env),
-        callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", 600.0),
-        alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", ""),
+        max_events=_int(env, "MAX_EVENTS", DEFAULTS.max_events, minimum=1),
+        monitor_interval_ms=_int(env, "MONITOR_INTERVAL_MS", DEFAULTS.monitor_interval_ms, minimum=100),
+        monitor_autostart=_bool(env, "MONITOR_AUTOSTART", DEFAULTS.monitor_autostart),
+        upstream_connect_timeout=connect_timeout,
+        upstream_read_timeout=read_timeout,
+        monitor_concurrency=_int(env, "MONITOR_CONCURRENCY", DEFAULTS.monitor_concurrency, minimum=1),
+        monitor_tick_ms=_int(env, "MONITOR_TICK_MS", DEFAULTS.monitor_tick_ms, minimum=50),
+        monitor_lease_s=_float(env, "MONITOR_LEASE_S", DEFAULTS.monitor_lease_s),
+        reconnect_max_attempts=_int(env, "RECONNECT_MAX_ATTEMPTS", DEFAULTS.reconnect_max_attempts, minimum=1),
+        reconnect_debounce_s=_float(env, "RECONNECT_DEBOUNCE_S", DEFAULTS.reconnect_debounce_s, zero_ok=True),
+        reconnect_backoff_s=_float(env, "RECONNECT_BACKOFF_S", DEFAULTS.reconnect_backoff_s),
+        reconnect_backoff_max_s=_float(env, "RECONNECT_BACKOFF_MAX_S", DEFAULTS.reconnect_backoff_max_s),
+        reconnect_deadline_s=_reconnect_deadline(env, connect_timeout, read_timeout),
+        callback_refresh_s=_float(env, "CALLBACK_REFRESH_S", DEFAULTS.callback_refresh_s),
+        alert_webhook_url=_http_url(env, "ALERT_WEBHOOK_URL", DEFAULTS.alert_webhook_url),
         reconnect_on=_reconnect_codes(env, "RECONNECT_ON"),
-        silence_alert_s=_float(env, "SILENCE_ALERT_S", 3600.0),
+        silence_alert_s=_float(env, "SILENCE_ALERT_S", DEFAULTS.silence_alert_s),
         host=host,
         console_password=_credential(env, "CONSOLE_PASSWORD", MIN_CONSOLE_PASSWORD),
         api_token=_credential(env, "API_TOKEN", MIN_API_TOKEN),
@@ -275,9 +332,20 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         secret_key_file=str(PROJECT_ROOT / (env.get("SECRET_KEY_FILE", "").strip() or DEFAULT_KEY_FILE)),
         callback_token=_token(env, "CALLBACK_TOKEN"),
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
-        callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", 48.0),
-        max_content_length=_int(env, "MAX_BODY_BYTES", 1_048_576, minimum=1024),
-        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
-        client_timeout=_float(env, "CLIENT_TIMEOUT", 5.0),
+        callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", DEFAULTS.callback_dedup_hours),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", DEFAULTS.max_body_bytes, minimum=1024),
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", DEFAULTS.trusted_proxies),
+        client_timeout=_float(env, "CLIENT_TIMEOUT", DEFAULTS.client_timeout),
+        gunicorn_bind=env.get("GUNICORN_BIND", "").strip(),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", DEFAULTS.web_concurrency, minimum=1),
+        gunicorn_worker_class=env.get("GUNICORN_WORKER_CLASS", "").strip() or DEFAULTS.gunicorn_worker_class,
+        gunicorn_connections=_int(env, "GUNICORN_CONNECTIONS", DEFAULTS.gunicorn_connections, minimum=1),
+        gunicorn_threads=_int(env, "GUNICORN_THREADS", DEFAULTS.gunicorn_threads, minimum=1),
+        gunicorn_timeout=_int(env, "GUNICORN_TIMEOUT", DEFAULTS.gunicorn_timeout),
+        gunicorn_keepalive=_int(env, "GUNICORN_KEEPALIVE", DEFAULTS.gunicorn_keepalive),
+        gunicorn_accesslog=env.get("GUNICORN_ACCESSLOG", "").strip(),
+        log_level=env.get("LOG_LEVEL", "").strip() or DEFAULTS.log_level,
+        upstream_ca_bundle=(env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or "").strip(),
+        simulator_port=_port(env, "SIMULATOR_PORT", DEFAULTS.simulator_port),
         base_url_is_default=not base_url_given,
     )

@@ -6,7 +6,6 @@ A request, a CLI command or one scheduled job run each get their own session (th
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from wxwork_demo.config import Settings, settings_of
 
 EXTENSION_KEY = "wxwork_db"
 # PyMySQL waits forever, by default, on a server that took the TCP connection but does not answer (frozen,
@@ -129,7 +130,7 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
             record.info["open"] = False
 
 
-def pool_size_for(config) -> tuple[int, int]:
+def pool_size_for(settings: Settings) -> tuple[int, int]:
     """(pool_size, max_overflow) from what may use a connection at once in one process.
 
     Request threads: GUNICORN_THREADS (gunicorn.conf.py). The monitor, in the process holding its lease:
@@ -137,16 +138,16 @@ def pool_size_for(config) -> tuple[int, int]:
     three scheduler jobs. The larger of the two steady users is kept in the pool (a pass over many accounts
     would otherwise open and close its overflow connections check after check); the rest may overflow.
     """
-    threads = int(os.environ.get("GUNICORN_THREADS", "").strip() or 16)
-    monitor = int(config.get("MONITOR_CONCURRENCY") or 32)
+    threads, monitor = settings.gunicorn_threads, settings.monitor_concurrency
     return max(threads, monitor), threads + monitor + 3
 
 
 def init_db(app: Flask) -> None:
     """Create the engine for the app's DATABASE_URL and remove the session after each app context."""
-    url = app.config["DATABASE_URL"]
+    settings = settings_of(app)
+    url = settings.database_url
     ensure_sqlite_folder(url)
-    pool_size, max_overflow = pool_size_for(app.config)
+    pool_size, max_overflow = pool_size_for(settings)
     engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     database = Database(engine=engine, sessions=scoped_session(sessionmaker(bind=engine, expire_on_commit=False)))
     app.extensions[EXTENSION_KEY] = database

@@ -1,4 +1,5 @@
-"""gunicorn settings; every value can be overridden by the environment variable named beside it.
+"""gunicorn settings, from the app's own settings (config.py: GUNICORN_BIND, WEB_CONCURRENCY, GUNICORN_*,
+LOG_LEVEL), so a bad value stops gunicorn before it binds, in one line.
 
 Shipped in the package, so an installed app serves with them (`wxwork serve`, `wxwork run`: `-c
 python:wxwork_demo.gunicorn_conf`); a clone's gunicorn.conf.py reads them from here.
@@ -9,45 +10,45 @@ import socket
 import struct
 import sys
 
-from wxwork_demo.config import ConfigError, load_settings, require_auth_beyond_loopback
+from wxwork_demo.config import ConfigError, load_settings, require_auth_beyond_loopback, settings_of
 
 # The app's own settings (.env included), validated: a bad value stops gunicorn before it binds, in one line.
 try:
     _settings = load_settings()
 except ConfigError as _error:
     sys.exit(f"configuration error: {_error}")
-bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
+bind = _settings.gunicorn_bind or f"{_settings.host}:{_settings.port}"
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
-workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or min(4, len(os.sched_getaffinity(0))))
+workers = _settings.web_concurrency or min(4, len(os.sched_getaffinity(0)))
 # gthread: a thread per request in flight. GUNICORN_WORKER_CLASS=gevent (a greenlet per connection; the worker
 # patches sockets, threads and locks) keeps answering while 64 clients stall mid-request, where gthread answers
 # nothing until they are cut, but four gevent workers with the monitor did not answer /api/health within 30 s
 # of starting in tests/e2e/test_monitor_processes.py on a loaded machine, so it is not the default yet
 # (bench/RESULTS.md compares gthread, gevent and granian).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+worker_class = _settings.gunicorn_worker_class
 # gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
 # core (gthread's workers shared them 10 / 6).
 reuse_port = worker_class == "gevent"
 # Connections a gevent worker serves at once.
-worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
+worker_connections = _settings.gunicorn_connections
 # gthread: threads per worker. Under either class the database pool of a worker is sized from it
 # (db.pool_size_for): requests beyond it wait for a connection.
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+threads = _settings.gunicorn_threads
+timeout = _settings.gunicorn_timeout
 graceful_timeout = 10
 # Seconds an idle keep-alive connection is kept; under gevent also the time a client has to send a request's
 # headers: one that stalls is closed after it.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+keepalive = _settings.gunicorn_keepalive
 # Off by default: a log line per callback costs about an eighth of a worker's CPU at full load (issue 16).
 # GUNICORN_ACCESSLOG=- logs to stdout (or give a file).
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "").strip() or None
+accesslog = _settings.gunicorn_accesslog or None
 # %(U)s is the path without the query string: the callback URL's ?token= never reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info")
+loglevel = _settings.log_level
 # Query strings cut from every log line, gunicorn's own and the app's (wxwork_demo/log_scrubbing.py).
 logger_class = "wxwork_demo.log_scrubbing.GunicornLogger"
 # No preload: the monitor's scheduler thread must be started in a worker, after the fork.
@@ -86,7 +87,7 @@ def post_worker_init(worker):
     exactly one of them work at a time. A database that is down or not migrated (the master said so in one
     line) leaves this worker without a monitor, serving 503s, rather than crashing it again and again."""
     app = _this_app(worker)
-    if app is None or not app.config.get("MONITOR_AUTOSTART"):
+    if app is None or not settings_of(app).monitor_autostart:
         return
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -23,8 +23,6 @@ from wxwork_demo.config import ConfigError, load_settings
 from wxwork_demo.database_check import explain
 from wxwork_demo.paths import working_folder
 
-DEFAULT_SIMULATOR_PORT = 9952
-
 # The device store keeps which accounts logged in on which device, as the real upstream does across its
 # restarts: the next `run` logs them back in without a scan.
 DEVICES = working_folder() / "instance" / "simulator-devices.json"
@@ -54,15 +52,6 @@ def check_port(host: str, port: int, variable: str, what: str) -> None:
             f"port {port} ({what}) is already in use; stop what uses it, or choose another port "
             f"with {variable}, e.g. `{variable}={port + 1} make run`"
         )
-
-
-def simulator_port() -> int:
-    raw = os.environ.get("SIMULATOR_PORT", "").strip()
-    if not raw:
-        return DEFAULT_SIMULATOR_PORT
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise CannotStart(f"SIMULATOR_PORT must be a port number (1-65535), got {raw!r}")
-    return int(raw)
 
 
 def upgrade(database_url: str) -> None:
@@ -141,8 +130,8 @@ class Launcher:
 def launch(launcher: Launcher) -> None:
     settings = load_settings()
     env = dict(os.environ)
-    sim_port = simulator_port() if settings.base_url_is_default else None
-    if os.environ.get("GUNICORN_BIND", "").strip() == "":
+    sim_port = settings.simulator_port if settings.base_url_is_default else None
+    if not settings.gunicorn_bind:
         check_port(settings.host, settings.port, "PORT", "the console")
     if sim_port is not None:
         check_port("127.0.0.1", sim_port, "SIMULATOR_PORT", "the bundled upstream simulator")

@@ -23,6 +23,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import RequestTimeout
 
+from wxwork_demo.config import settings_of
+
 
 class BodyTimedOut(RequestTimeout):
     description = "the request body did not arrive in time"
@@ -74,7 +76,7 @@ class SlowClientGuard:
 
     def __init__(self, app: Flask) -> None:
         self.wsgi_app = app.wsgi_app
-        self.timeout = float(app.config.get("CLIENT_TIMEOUT", 5.0))
+        self.timeout = settings_of(app).client_timeout
 
     def __call__(self, environ: dict, start_response):
         sock = environ.get("gunicorn.socket")

@@ -26,6 +26,8 @@ from urllib3 import ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from wxwork_demo.config import Settings
+
 EXTENSION_KEY = "wxwork_upstream"
 
 
@@ -242,15 +244,16 @@ class UpstreamClient:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     pool_size: int = 32
+    ca_bundle: str = ""  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, read by config.py
     http: requests.Session = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.http = requests.Session()
-        # The environment (HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the one
-        # upstream address: requests would otherwise read it again on every call.
+        # requests' proxy variables (HTTP(S)_PROXY, NO_PROXY) are read once, here, for the one upstream
+        # address: requests would otherwise read them again on every call.
         self.http.proxies = {k: v for k, v in get_environ_proxies(self.base_url).items() if k != "no"}
-        self.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.http.verify = self.ca_bundle or True
         self.http.trust_env = False
         adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=self.pool_size)
         self.http.mount("http://", adapter)
@@ -441,11 +444,12 @@ def _short(exc: Exception) -> str:
     return text if len(text) < 200 else text[:200] + "…"
 
 
-def make_client(app_config: dict) -> UpstreamClient:
+def make_client(settings: Settings) -> UpstreamClient:
     return UpstreamClient(
-        base_url=app_config["BASE_URL"],
-        connect_timeout=app_config["UPSTREAM_CONNECT_TIMEOUT"],
-        read_timeout=app_config["UPSTREAM_READ_TIMEOUT"],
+        base_url=settings.base_url,
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        ca_bundle=settings.upstream_ca_bundle,
     )
 
 

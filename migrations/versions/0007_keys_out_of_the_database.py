@@ -47,8 +47,7 @@ def _app_key() -> str:
     from wxwork_demo.config import load_settings
     from wxwork_demo.services.secrets import app_key
 
-    settings = load_settings()
-    return app_key({"SECRET_KEY": settings.secret_key, "SECRET_KEY_FILE": settings.secret_key_file})
+    return app_key(load_settings())
 
 
 def upgrade() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from wxwork_demo.access import csrf_token
+from wxwork_demo.config import current_settings
 from wxwork_demo.services.console.signin import sign_in, sign_out, try_allowed
 from wxwork_demo.services.secrets import same_secret
 
@@ -29,7 +30,7 @@ def login_form():
 
 @bp.post("/login")
 def login():
-    password = current_app.config.get("CONSOLE_PASSWORD", "")
+    password = current_settings().console_password
     next_path = _safe_next(request.form.get("next"))
     if not same_secret(request.form.get("csrf", ""), session.get("csrf", "")):
         return render_template("login.html", error="页面已过期，请重试", next=next_path), 400

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, url_for
 
+from wxwork_demo.config import current_settings
+
 bp = Blueprint("pages", __name__)
 
 
@@ -13,8 +15,8 @@ bp = Blueprint("pages", __name__)
 def index():
     return render_template(
         "index.html",
-        base_url=current_app.config["BASE_URL"],
-        callback_url=current_app.config["CALLBACK_URL"],
+        base_url=current_settings().base_url,
+        callback_url=current_settings().callback_url,
     )
 
 

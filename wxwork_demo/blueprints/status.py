@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from wxwork_demo.blueprints.edge import READS, endpoint
+from wxwork_demo.config import current_settings
 from wxwork_demo.contract import status as contract
 from wxwork_demo.contract.common import EventInfo, MonitorStatus
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
 from wxwork_demo.services.instances.registry import active_instance, all_instances, instance_info
 from wxwork_demo.services.monitor.runtime import monitor_status
-from wxwork_demo.services.upstream_calls import client, traced
-from wxwork_demo.upstream import UpstreamError
+from wxwork_demo.services.upstream_calls import check_upstream
 
 bp = Blueprint("status", __name__, url_prefix="/api")
 
@@ -24,8 +24,8 @@ def health() -> contract.Health:
     """Liveness; needs neither the database nor credentials"""
     return contract.Health(
         now=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        base_url=current_app.config["BASE_URL"],
-        callback_url=current_app.config["CALLBACK_URL"],
+        base_url=current_settings().base_url,
+        callback_url=current_settings().callback_url,
     )
 
 
@@ -33,14 +33,7 @@ def health() -> contract.Health:
 @endpoint(reply=contract.UpstreamCheck, errors=READS)
 def upstream_check() -> contract.UpstreamCheck:
     """Ping the upstream with GetRunClient; `ok` says whether it answered"""
-    base_url = current_app.config["BASE_URL"]
-    try:
-        reply = traced("upstream_check", "", client().get_run_client)
-    except UpstreamError as exc:
-        return contract.UpstreamCheck(
-            ok=False, status=exc.http_status or exc.status, base_url=base_url, message=exc.message, raw=exc.raw
-        )
-    return contract.UpstreamCheck(ok=True, status=200, base_url=base_url, raw=reply.envelope)
+    return check_upstream()
 
 
 @bp.get("/state")
@@ -52,8 +45,8 @@ def state() -> contract.State:
         sessions=[instance_info(row) for row in all_instances()],
         monitor=MonitorStatus.model_validate(monitor_status()),
         events_count=count_events(),
-        base_url=current_app.config["BASE_URL"],
-        callback_url=current_app.config["CALLBACK_URL"],
+        base_url=current_settings().base_url,
+        callback_url=current_settings().callback_url,
     )
 
 

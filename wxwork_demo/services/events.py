@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from wxwork_demo.chores import Chore, chore
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session, get_db
 from wxwork_demo.models import Event, iso_utc, utcnow
 
@@ -101,7 +101,7 @@ def events_trimmer() -> Chore:
 
 def _trim_now() -> None:
     with get_db().engine.connect() as connection:
-        trim_events(connection, current_app.config["MAX_EVENTS"])
+        trim_events(connection, current_settings().max_events)
 
 
 # Built once: building a statement costs more than running it on a few rows.
@@ -137,7 +137,7 @@ def trim_events(connection: Connection, keep: int) -> int:
 
 def latest_events(limit: int | None = None, after_id: int = 0, **filters: str) -> list[Event]:
     """Newest first, at most `limit` (default MAX_EVENTS), newer than `after_id`, filtered by column values."""
-    limit = limit or current_app.config["MAX_EVENTS"]
+    limit = limit or current_settings().max_events
     query = select(Event).order_by(Event.id.desc()).limit(limit)
     if after_id:
         query = query.where(Event.id > after_id)

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from wxwork_demo.config import ConfigError
+from wxwork_demo.config import ConfigError, Settings, current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import AppSecret
 
@@ -37,9 +37,9 @@ def same_secret(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def app_key(config) -> str:
+def app_key(settings: Settings) -> str:
     """SECRET_KEY, or the key in SECRET_KEY_FILE (created if missing): the same key in every process."""
-    return config.get("SECRET_KEY") or read_or_create_key_file(Path(config["SECRET_KEY_FILE"]))
+    return settings.secret_key or read_or_create_key_file(Path(settings.secret_key_file))
 
 
 def read_or_create_key_file(path: Path) -> str:
@@ -96,4 +96,4 @@ def shared_secret(name: str) -> str:
 
 def callback_token() -> str:
     """CALLBACK_TOKEN when configured, else one generated and stored."""
-    return current_app.config.get("CALLBACK_TOKEN") or shared_secret("callback_token")
+    return current_settings().callback_token or shared_secret("callback_token")

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import DBAPIError
 
+from wxwork_demo.config import current_settings
+from wxwork_demo.contract.status import UpstreamCheck
 from wxwork_demo.db import db_session
 from wxwork_demo.services.events import record_event
 from wxwork_demo.upstream import Reply, UpstreamError, UpstreamRefused, get_client
@@ -147,3 +149,14 @@ def traced_together(
 def client():
     """The shared upstream client (re-exported so services import one module for upstream work)."""
     return get_client()
+
+
+def check_upstream() -> UpstreamCheck:
+    """Ping the upstream with GetRunClient: `ok` says whether it answered (a failure is an answer here)."""
+    base_url = current_settings().base_url
+    try:
+        reply = traced("upstream_check", "", client().get_run_client)
+    except UpstreamError as exc:
+        status = exc.http_status or exc.status
+        return UpstreamCheck(ok=False, status=status, base_url=base_url, message=exc.message, raw=exc.raw)
+    return UpstreamCheck(ok=True, status=200, base_url=base_url, raw=reply.envelope)

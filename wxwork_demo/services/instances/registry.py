@@ -23,6 +23,16 @@ def find_instance(uuid: str) -> Instance | None:
     return db_session().scalars(query).first()
 
 
+def reread_instance(uuid: str) -> Instance | None:
+    """The row as last committed, for a loop waiting on what callbacks write (the CLI waiting for a scan).
+
+    The read transaction is ended first: under REPEATABLE READ (MySQL) it would keep showing its first
+    snapshot. Nothing may be pending in the session (a read-only caller).
+    """
+    db_session().rollback()
+    return find_instance(uuid)
+
+
 def all_instances() -> list[Instance]:
     query = select(Instance).order_by(Instance.updated_at.desc(), Instance.id.desc())
     return list(db_session().scalars(query))

@@ -50,3 +50,12 @@ def set_state(row: Instance, state: str, cause: str, reason: str = "", **details
     payload = {"from": old, "to": state, "cause": cause, "reason": reason, **details}
     add_event(db_session(), row.uuid, "state", f"{old}->{state}", payload)
     return True
+
+
+# `last_event` of an account that callback 100012 handed to a person for secondary verification.
+SECONDARY_VERIFICATION_EVENT = "disconnect:100012"
+
+
+def awaits_secondary_validation(row: Instance) -> bool:
+    """Whether a person is needed to scan a SecondaryValidation QR for this account (callback 100012)."""
+    return row.state == NEEDS_PERSON and row.last_event == SECONDARY_VERIFICATION_EVENT

@@ -9,9 +9,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Event, Instance, utcnow
@@ -121,7 +121,7 @@ def sender_refusal(token: str, address: str | None) -> str:
     """Why a callback with this token from this address is refused, or "" when it is accepted."""
     if not same_secret(token, callback_token()):
         return "missing or wrong callback token"
-    allowed = current_app.config.get("CALLBACK_ALLOWED_IPS") or ()
+    allowed = current_settings().callback_allowed_ips
     if allowed and not _address_allowed(address, allowed):
         return f"callbacks are not accepted from {address}"
     return ""
@@ -260,7 +260,7 @@ def _apply(row: Instance, callback: Callback) -> None:
     elif code in DISCONNECTS:
         row.last_event = f"disconnect:{code}"
         reason = str(payload.get("msg") or DISCONNECTS[code])
-        if code in current_app.config["RECONNECT_ON"]:
+        if code in current_settings().reconnect_on:
             schedule_reconnect(row, cause, reason)
         else:
             # 100005 (ended on the phone) and 100008 (another device took the account) by default: a silent

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Table, delete
 from sqlalchemy.exc import IntegrityError
 
 from wxwork_demo.chores import chore
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import get_db
 from wxwork_demo.errors import database_unavailable
 from wxwork_demo.models import CallbackKey, Event, utcnow
@@ -192,7 +193,7 @@ def group_commit() -> GroupCommit:
 
 def _forget_old_keys() -> None:
     """Delete the dedup keys older than CALLBACK_DEDUP_HOURS (a range of their created_at index)."""
-    cutoff = utcnow() - timedelta(hours=current_app.config["CALLBACK_DEDUP_HOURS"])
+    cutoff = utcnow() - timedelta(hours=current_settings().callback_dedup_hours)
     with get_db().engine.connect() as connection:
         connection.execute(delete(CallbackKey.__table__).where(CallbackKey.__table__.c.created_at < cutoff))
         connection.commit()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import current_app
-
+from wxwork_demo.config import current_settings
 from wxwork_demo.services.secrets import callback_token
 
 CALLBACK_PATH = "/callback/wxwork"
@@ -25,7 +24,7 @@ def _with_token(url: str, token: str) -> str:
 
 def registered_callback_url(url: str = "") -> str:
     """What SetCallbackUrl receives: `url` (default CALLBACK_URL), with the token when it points at us."""
-    url = url or current_app.config["CALLBACK_URL"]
+    url = url or current_settings().callback_url
     if urlsplit(url).path.rstrip("/").endswith(CALLBACK_PATH):
         return _with_token(url, callback_token())
     return url

@@ -6,9 +6,9 @@ import logging
 from datetime import datetime
 
 import requests
-from flask import current_app
 from sqlalchemy import update
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
@@ -60,7 +60,7 @@ def _send_alert(row: Instance, kind: str, at: datetime, **details: object) -> No
 
 def _deliver(body: dict) -> str:
     """POST `body` to ALERT_WEBHOOK_URL; how it went, for the alert's event."""
-    url = current_app.config.get("ALERT_WEBHOOK_URL") or ""
+    url = current_settings().alert_webhook_url
     if not url:
         return "not configured"
     try:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, iso_utc, utcnow
 from wxwork_demo.services.instances.state import (
@@ -48,7 +48,7 @@ def act_on_overdue(now: datetime | None = None) -> int:
 
 
 def _restart_interrupted_reconnects(now: datetime) -> int:
-    deadline_s = current_app.config["RECONNECT_DEADLINE_S"]
+    deadline_s = current_settings().reconnect_deadline_s
     entered_before = now - timedelta(seconds=deadline_s)
     overdue = and_(
         Instance.state.in_((RECONNECTING, OFFLINE)),

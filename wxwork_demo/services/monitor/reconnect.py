@@ -22,9 +22,9 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
@@ -64,7 +64,7 @@ def schedule_reconnect(row: Instance, cause: str, reason: str) -> bool:
         return False
     set_state(row, OFFLINE, cause, reason)
     row.next_action = RECONNECT
-    row.next_action_at = utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEBOUNCE_S"])
+    row.next_action_at = utcnow() + timedelta(seconds=current_settings().reconnect_debounce_s)
     return True
 
 
@@ -94,7 +94,7 @@ def due_actions(limit: int = 200) -> list[tuple[int, str]]:
 
 def in_flight_deadline() -> datetime:
     """When an action started now is taken for interrupted, and falls due again."""
-    return utcnow() + timedelta(seconds=current_app.config["RECONNECT_DEADLINE_S"])
+    return utcnow() + timedelta(seconds=current_settings().reconnect_deadline_s)
 
 
 def claim(session_id: int, action: str) -> datetime | None:
@@ -201,14 +201,14 @@ def reconnect(session_id: int) -> bool:
 
 
 def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None:
-    config = current_app.config
+    settings = current_settings()
     session = db_session()
     row.reconnect_attempts = attempt
     refused = isinstance(failure, UpstreamRefused)
-    if refused and attempt >= config["RECONNECT_MAX_ATTEMPTS"]:
+    if refused and attempt >= settings.reconnect_max_attempts:
         _wait_for_a_person(row, "reconnect-gave-up", f"automatic login failed {attempt} times ({failure.message})")
         return
-    delay = backoff_delay(attempt, config["RECONNECT_BACKOFF_S"], config["RECONNECT_BACKOFF_MAX_S"])
+    delay = backoff_delay(attempt, settings.reconnect_backoff_s, settings.reconnect_backoff_max_s)
     set_state(row, OFFLINE, "reconnect-failed", failure.message, attempt=attempt, retryInS=round(delay, 1))
     row.next_action = RECONNECT
     row.next_action_at = utcnow() + timedelta(seconds=delay)
@@ -247,7 +247,7 @@ def fetch_secondary_validation(session_id: int) -> None:
         reply = traced("secondary_validation", row.uuid, client().secondary_validation, row.uuid)
     except UpstreamError as exc:
         row.next_action = SECONDARY_VALIDATION
-        row.next_action_at = utcnow() + timedelta(seconds=current_app.config["RECONNECT_BACKOFF_S"])
+        row.next_action_at = utcnow() + timedelta(seconds=current_settings().reconnect_backoff_s)
         row.last_error = exc.message
         session.commit()
         return
@@ -299,7 +299,7 @@ def reconnect_now(session_id: int) -> bool:
     if row is None or not row.vid:
         return False
     row.next_action, row.next_action_at = "", None
-    row.reconnect_attempts = max(current_app.config["RECONNECT_MAX_ATTEMPTS"] - 1, 0)
+    row.reconnect_attempts = max(current_settings().reconnect_max_attempts - 1, 0)
     row.alerted_at = utcnow()  # the person asking is already here: no alert for this episode
     set_state(row, OFFLINE, "person", "reconnect requested in the console")
     session.commit()

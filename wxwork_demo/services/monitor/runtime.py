@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
+from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event, Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
@@ -81,16 +82,16 @@ def stop_monitor(app: Flask) -> dict:
 
 def start_scheduler(app: Flask) -> None:
     state = runtime(app)
-    config = app.config
+    settings = settings_of(app)
     with state.lock:
         if state.scheduler is not None:
             return
         scheduler = APScheduler()
         scheduler.init_app(app)
-        tick_s = config["MONITOR_TICK_MS"] / 1000
+        tick_s = settings.monitor_tick_ms / 1000
         jobs = (
             ("monitor-lease", _lease_job, tick_s),
-            ("monitor-check", _check_job, config["MONITOR_INTERVAL_MS"] / 1000),
+            ("monitor-check", _check_job, settings.monitor_interval_ms / 1000),
             ("monitor-tick", _tick_job, tick_s),
         )
         for job_id, func_, seconds in jobs:
@@ -139,7 +140,7 @@ def _check_job(app: Flask) -> None:
         return
     with app.app_context():
         try:
-            if monitor_lease.start_pass(app.config["MONITOR_INTERVAL_MS"] / 1000):
+            if monitor_lease.start_pass(settings_of(app).monitor_interval_ms / 1000):
                 check_pass(app)
         except Exception:
             log.exception("monitor pass failed")
@@ -156,7 +157,7 @@ def _tick_job(app: Flask) -> None:
 
 
 def _lease_ttl(app: Flask) -> float:
-    return max(app.config["MONITOR_LEASE_S"], 3 * app.config["MONITOR_TICK_MS"] / 1000)
+    return max(settings_of(app).monitor_lease_s, 3 * settings_of(app).monitor_tick_ms / 1000)
 
 
 def _in_context(app: Flask, work, *args):
@@ -182,7 +183,7 @@ def check_pass(app: Flask) -> dict:
     ids = online_accounts()
     results: list[str | None] = []
     if ids:
-        with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="check") as pool:
+        with ThreadPoolExecutor(max_workers=settings_of(app).monitor_concurrency, thread_name_prefix="check") as pool:
             results = list(pool.map(lambda session_id: _in_context(app, check_account, session_id), ids))
     monitor_lease.finish_pass()
     summary = {
@@ -232,7 +233,7 @@ def _note_silence(row: Instance) -> None:
     The last callback is read from the events log; one pruned away by MAX_EVENTS counts as none.
     """
     session = db_session()
-    limit = timedelta(seconds=current_app.config["SILENCE_ALERT_S"])
+    limit = timedelta(seconds=current_settings().silence_alert_s)
     if row.silent_since is None and row.state_changed_at is not None and utcnow() - row.state_changed_at <= limit:
         return  # online for less than the limit: cannot be silent yet, and no query is spent on finding out
     last_callback = session.scalar(
@@ -253,8 +254,8 @@ def _note_silence(row: Instance) -> None:
 
 def _refresh_callback_if_due(row: Instance) -> None:
     """The upstream can forget a callback registration: register it again every CALLBACK_REFRESH_S."""
-    config = current_app.config
-    due_before = utcnow() - timedelta(seconds=config["CALLBACK_REFRESH_S"])
+    settings = current_settings()
+    due_before = utcnow() - timedelta(seconds=settings.callback_refresh_s)
     if row.callback_registered_at is not None and row.callback_registered_at > due_before:
         return
     try:
@@ -274,7 +275,7 @@ def run_due_actions(app: Flask) -> int:
     due = reconnect.due_actions()
     claimed = [(sid, action, until) for sid, action in due if (until := reconnect.claim(sid, action))]
     if claimed:
-        with ThreadPoolExecutor(max_workers=app.config["MONITOR_CONCURRENCY"], thread_name_prefix="act") as pool:
+        with ThreadPoolExecutor(max_workers=settings_of(app).monitor_concurrency, thread_name_prefix="act") as pool:
             list(pool.map(lambda item: _in_context(app, reconnect.run_action, *item), claimed))
     return len(claimed)
 
@@ -291,7 +292,7 @@ def monitor_status() -> dict:
             "lastCheckAt": "",
             "lastReconnectAt": "",
             "reconnecting": bool(reconnecting),
-            "intervalMs": current_app.config["MONITOR_INTERVAL_MS"],
+            "intervalMs": current_settings().monitor_interval_ms,
             "owner": "",
             "schedulerHere": scheduler_here,
         }
@@ -304,7 +305,7 @@ def monitor_status() -> dict:
         "lastCheckAt": iso_utc(lease.pass_finished_at),
         "lastReconnectAt": iso_utc(lease.last_reconnect_at),
         "reconnecting": bool(reconnecting),
-        "intervalMs": current_app.config["MONITOR_INTERVAL_MS"],
+        "intervalMs": current_settings().monitor_interval_ms,
         "owner": monitor_lease.current_owner(),
         "schedulerHere": scheduler_here,
     }

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
+from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.instances.registry import find_instance
@@ -47,7 +46,7 @@ def note_secondary_verification(uuid: str, exc: UpstreamRefused) -> bool:
 def schedule_check(row: Instance) -> None:
     """Look again in one monitor interval whether the person has verified (not committed)."""
     row.next_action = SECONDARY_CHECK
-    delay_s = min(current_app.config["MONITOR_INTERVAL_MS"] / 1000, RECHECK_S)
+    delay_s = min(current_settings().monitor_interval_ms / 1000, RECHECK_S)
     row.next_action_at = utcnow() + timedelta(seconds=delay_s)
 
 
