@@ -160,12 +160,36 @@ def test_message_callbacks_take_the_lane_and_answer_as_the_view_does(app, client
     assert through_flask == ["/callback/wxwork"]
     for answer in (by_lane, by_view):
         assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"  # what every answer carries
         assert json.loads(answer.data) == {"errcode": 0, "errmsg": "ok"}
     assert [e.payload["msg_id"] for e in events_of(app, stage="callback")] == [1, 2]
     # A redelivery is recognised on either door.
     assert client.post(CALLBACK_PATH, json=body).get_json()["duplicate"] is True
     assert json.loads(view_only.post(CALLBACK_PATH, json=body).data)["duplicate"] is True
     assert len(events_of(app, stage="callback")) == 2
+
+
+def test_the_lane_is_a_named_step_of_create_app_not_a_side_effect_of_registering_views(app):
+    """Issue 12.4: registering the blueprints installs nothing in front of Flask; create_app's own
+    `install_message_lane` step does, between the views and the layers in front of both doors."""
+    from flask import Flask
+
+    from wxwork_demo import install_message_lane
+    from wxwork_demo.blueprints import register_blueprints
+    from wxwork_demo.blueprints.callback import MessageLane
+
+    bare = Flask("views-only")
+    flask_door = bare.wsgi_app
+    register_blueprints(bare)
+    assert bare.wsgi_app == flask_door
+    install_message_lane(bare)
+    assert isinstance(bare.wsgi_app, MessageLane) and bare.wsgi_app.flask == flask_door
+    layers = []  # from the outside in: the slow-client guard, then the lane, then Flask
+    wsgi = app.wsgi_app
+    while wsgi is not None:
+        layers.append(type(wsgi).__name__)
+        wsgi = getattr(wsgi, "wsgi_app", None) or getattr(wsgi, "flask", None)
+    assert layers[-2:] == ["MessageLane", "method"] and layers.count("MessageLane") == 1
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from wxwork_demo.paths import bundled
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app: settings, database, upstream client, monitor, access control, views, the slow-client
-    guard, errors, commands.
+    """Build the app: settings, database, upstream client, monitor, access control, views, the webhook's
+    message lane, proxy headers, the slow-client guard, errors, commands.
 
     Settings come from the environment and `.env`, or, when `config` is given (tests, benchmarks), from
     `config` alone. Starts no thread and opens no connection: gunicorn may fork after this returns.
@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app)
     register_access_control(app)
     register_blueprints(app)
+    install_message_lane(app)
     trust_proxies(app)
     bound_slow_clients(app)
     register_error_handlers(app)
@@ -66,6 +67,16 @@ def register_blueprints(app: Flask) -> None:
     from wxwork_demo.blueprints import register_blueprints as register
 
     register(app)
+
+
+def install_message_lane(app: Flask) -> None:
+    """The webhook's second door, in front of Flask: plain message callbacks are stored and answered there, by
+    the view's own functions, without Flask's request machinery (its cost per callback was that of the whole
+    INSERT); everything else goes on to Flask. What it bypasses, and why: blueprints/callback.py, README "The
+    webhook's two doors"."""
+    from wxwork_demo.blueprints.callback import install_message_lane as install
+
+    install(app)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -119,8 +119,13 @@ PAGE_HEADERS = {
 }
 
 
+# On every answer: Flask's (below) and the webhook's message lane's (blueprints/callback.py).
+ANSWER_HEADERS = (("X-Content-Type-Options", "nosniff"),)
+
+
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    for name, value in ANSWER_HEADERS:
+        response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)

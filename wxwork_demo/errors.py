@@ -53,21 +53,21 @@ def _is_missing_table(exc: DBAPIError) -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
-        return jsonify({"ok": False, "message": exc.message, **exc.details}), exc.status
+        body, status = error_reply(exc)
+        return jsonify(body), status
 
     @app.errorhandler(UpstreamError)
     def _upstream_error(exc: UpstreamError):
         _rollback()
-        body = {"ok": False, "message": exc.message, "stage": exc.action, "upstream": exc.to_dict()}
-        if exc.raw is not None:
-            body["raw"] = exc.raw
-        return jsonify(body), exc.status
+        body, status = error_reply(exc)
+        return jsonify(body), status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # Keep the exception's own headers (`Allow` on a 405 is required), not its HTML content type.
         headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
-        return jsonify({"ok": False, "message": exc.description or exc.name}), exc.code, headers
+        body, status = error_reply(exc)
+        return jsonify(body), status, headers
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
@@ -80,6 +80,23 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         body, status = unexpected_error_reply(exc)
         return jsonify(body), status
+
+
+def error_reply(exc: Exception) -> tuple[dict, int]:
+    """The body and status of the error contract for `exc`: what Flask's handlers above answer, and what the
+    webhook's message lane answers in front of Flask (blueprints/callback.py)."""
+    if isinstance(exc, AppError):
+        return {"ok": False, "message": exc.message, **exc.details}, exc.status
+    if isinstance(exc, UpstreamError):
+        body = {"ok": False, "message": exc.message, "stage": exc.action, "upstream": exc.to_dict()}
+        if exc.raw is not None:
+            body["raw"] = exc.raw
+        return body, exc.status
+    if isinstance(exc, HTTPException):
+        return {"ok": False, "message": exc.description or exc.name}, exc.code or 500
+    if isinstance(exc, DBAPIError):
+        return database_error_reply(exc)
+    return unexpected_error_reply(exc)
 
 
 def database_error_reply(exc: DBAPIError) -> tuple[dict, int]:

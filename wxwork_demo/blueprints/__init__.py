@@ -19,4 +19,3 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (status, login, business, monitor, callback, pages, instances, auth, openapi, api_docs):
         app.register_blueprint(module.bp)
-    callback.install_message_lane(app)

@@ -1,11 +1,23 @@
 """The webhook the upstream posts to. It answers `{"errcode": 0}` only once the event is stored.
 
-Two doors to the same room. The blueprint's view answers every kind of request. In front of Flask,
-`MessageLane` takes the bulk of the traffic, plain message callbacks, and does the view's own work
-for them (sender check, parsing, group commit) without Flask's request machinery, which costs as much
-CPU per request as the whole INSERT of the bare-Flask floor (bench/README.md). Whatever the lane does not
-take, it hands on to Flask untouched: session callbacks (login, scan, disconnect), refusals (counted and
-logged by the view), malformed bodies, anything but `POST /callback/wxwork` with a JSON body.
+Two doors to the same room. The blueprint's view (`receive`) answers every kind of request. In front of
+Flask, `MessageLane` (installed by `create_app`'s `install_message_lane` step) takes the bulk of the
+traffic, plain message callbacks, and does the view's own work for them without Flask's request
+machinery, which costs as much CPU per request as the whole INSERT of the bare-Flask floor
+(bench/README.md).
+
+What the lane bypasses: Flask's routing, contexts and request log, `access.py`'s before-request checks
+(content type and credentials: the webhook is an open endpoint, authenticated by its token), the
+`@endpoint` contract check (`CallbackBody`/`CallbackQuery`: documentation only here, as the view reads the
+body itself) and Flask's error handlers. So that bypassing them changes no answer, each concern is one
+function both doors call: `declares_json` (content type), the `MAX_CONTENT_LENGTH` setting (size: a larger
+body goes on to Flask, which answers 413), `sender_refusal` (token and sender address; the view's
+`check_sender` counts and logs a refusal), `parse_callback` (the body), `store_callback` (dedup and group
+commit), `error_reply` (the error contract, in errors.py) and `ANSWER_HEADERS` (access.py). What
+the lane does not bypass: the slow-client guard and the proxy headers, which `create_app` puts in front of
+both doors. Whatever the lane does not take, it hands on to Flask untouched: session callbacks (login,
+scan, disconnect), refusals, malformed bodies, anything but `POST /callback/wxwork` with a JSON body.
+tests/test_callbacks.py checks that both doors answer alike.
 """
 
 from __future__ import annotations
@@ -16,14 +28,12 @@ from http import HTTPStatus
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, request
-from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
 
-from wxwork_demo.access import declares_json
+from wxwork_demo.access import ANSWER_HEADERS, declares_json
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.blueprints.edge import endpoint
 from wxwork_demo.contract.callback import CallbackBody, CallbackQuery, Stored
-from wxwork_demo.errors import BadInput, database_error_reply, unexpected_error_reply
+from wxwork_demo.errors import BadInput, error_reply
 from wxwork_demo.log_scrubbing import hide_query_strings
 from wxwork_demo.services.intake.callbacks import (
     SESSION_TYPES,
@@ -132,18 +142,14 @@ class MessageLane:
 
 
 def _error_reply(exc: Exception) -> tuple[str, bytes]:
-    """The status line and JSON body of the error contract for `exc` (logged there)."""
-    if isinstance(exc, HTTPException):  # a body that did not arrive in time (slow_clients.py): 408
-        error, status = {"ok": False, "message": exc.description}, exc.code or 400
-    elif isinstance(exc, DBAPIError):
-        error, status = database_error_reply(exc)
-    else:
-        error, status = unexpected_error_reply(exc)
+    """The status line and JSON body of the error contract for `exc` (a body that did not arrive in time,
+    slow_clients.py: 408; the database: 503), as Flask's handlers answer it (errors.py; logged there)."""
+    error, status = error_reply(exc)
     return f"{status} {HTTPStatus(status).phrase}", json.dumps(error).encode()
 
 
 def _json_headers(body: bytes) -> list[tuple[str, str]]:
-    return [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    return [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *ANSWER_HEADERS]
 
 
 def _content_length(environ: dict) -> int | None:
@@ -154,5 +160,6 @@ def _content_length(environ: dict) -> int | None:
 
 
 def install_message_lane(app: Flask) -> None:
+    """Put the lane in front of the app's Flask door (create_app's `install_message_lane` step)."""
     app.wsgi_app = MessageLane(app)  # type: ignore[method-assign]
     hide_query_strings()  # the callback URL's token, in werkzeug's request log under `flask run`
