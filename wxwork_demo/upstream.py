@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import ipaddress
 import itertools
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from flask import current_app
@@ -66,8 +68,15 @@ class UpstreamNotJSON(UpstreamError):
     kind = "not_json"
 
 
+class UpstreamBadData(UpstreamError):
+    """A successful envelope whose `data` lacks what the action promises (a download link, say)."""
+
+    kind = "bad_data"
+
+
 class UpstreamRefused(UpstreamError):
-    """HTTP 200 with errcode != 0: the upstream understood and said no."""
+    """HTTP 200 with errcode != 0 (or, where the action answers without `errcode`, errorcode != 0): the
+    upstream understood and said no."""
 
     kind = "refused"
 
@@ -92,6 +101,34 @@ class Reply:
     @property
     def data(self) -> Any:
         return self.envelope.get("data")
+
+
+class MediaTooLarge(UpstreamError):
+    """A file the upstream links to is larger than we agreed to keep."""
+
+    kind = "too_large"
+
+
+@dataclass(frozen=True)
+class Download:
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A local file for the multipart CDN uploads (`CdnUploadImg`, `CdnUploadFile`)."""
+
+    filename: str
+    content: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
+
+    def as_field(self) -> tuple[str, bytes, str]:
+        return (self.filename, self.content, self.content_type)
+
+    def describe(self) -> dict:
+        """What the events log keeps of the file: never its bytes."""
+        return {"filename": self.filename, "size": len(self.content), "contentType": self.content_type}
 
 
 @dataclass
@@ -259,12 +296,15 @@ class UpstreamClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
-    def post(self, action: str, body: dict) -> Reply:
-        """POST `body` to `/wxwork/<action>` and return the envelope, or raise an `UpstreamError`."""
+    def post(self, action: str, body: dict, upload: Upload | None = None) -> Reply:
+        """POST `body` to `/wxwork/<action>` and return the envelope, or raise an `UpstreamError`.
+
+        With `upload`, the body goes as multipart form fields next to the file (the CDN upload actions).
+        """
         try:
-            return self._post(action, body)
+            return self._post(action, body, upload)
         except UpstreamError as exc:
-            exc.request = body
+            exc.request = body if upload is None else {**body, "file": upload.describe()}
             raise
 
     @property
@@ -275,12 +315,16 @@ class UpstreamClient:
     def _past_deadline(self, action: str) -> UpstreamTimeout:
         return UpstreamTimeout(action, f"upstream {action} did not answer in full within {self.deadline_s:g} s")
 
-    def _post(self, action: str, body: dict) -> Reply:
+    def _post(self, action: str, body: dict, upload: Upload | None = None) -> Reply:
         url = f"{self.base_url}/wxwork/{action}"
+        timeout = (self.connect_timeout, self.read_timeout)
         started = time.perf_counter()
         call = DEADLINES.start(self.deadline_s)
         try:
-            response = self.http.post(url, json=body, timeout=(self.connect_timeout, self.read_timeout))
+            if upload is None:
+                response = self.http.post(url, json=body, timeout=timeout)
+            else:
+                response = self.http.post(url, data=body, files={"file": upload.as_field()}, timeout=timeout)
         except requests.Timeout as exc:
             raise UpstreamTimeout(action, f"upstream {action} timed out: {type(exc).__name__}") from None
         except requests.RequestException as exc:
@@ -310,10 +354,11 @@ class UpstreamClient:
             ) from None
         if not isinstance(envelope, dict):
             raise UpstreamNotJSON(action, f"upstream {action} answered JSON that is not an object", raw=envelope)
-        errcode = envelope.get("errcode", 0)
-        if errcode not in (0, None, "0"):
-            raise UpstreamRefused(action, _as_int(errcode), str(envelope.get("errmsg", "")), envelope)
-        return Reply(action=action, request=body, envelope=envelope, elapsed_ms=elapsed_ms)
+        errcode = failure_code(envelope)
+        if errcode is not None:
+            raise UpstreamRefused(action, errcode, str(envelope.get("errmsg", "")), envelope)
+        request = body if upload is None else {**body, "file": upload.describe()}
+        return Reply(action=action, request=request, envelope=envelope, elapsed_ms=elapsed_ms)
 
     # The endpoints, named after what they do; bodies exactly as upstream-api.md §2 documents them.
 
@@ -364,6 +409,207 @@ class UpstreamClient:
         """getBanDetile (the API's spelling): what a ban notice's link says (upstream-api-more.md §6)."""
         return self.post("getBanDetile", {"uuid": uuid, "url": url})
 
+    # Sending more than text (upstream-api-more.md §1). Ids may come as decimal strings (room ids exceed 2^53,
+    # so the web layer keeps them as text); the upstream documents them as longs, and gets ints.
+
+    def send_text_at(self, uuid: str, room_id: int | str, at_ids: list, content: str) -> Reply:
+        """SendTextAtMsg: text in a room that @mentions `at_ids` (room members' user ids)."""
+        body = {
+            "uuid": uuid,
+            "send_userid": as_id(room_id),
+            "atids": [as_id(user_id) for user_id in at_ids],
+            "content": content,
+            "isRoom": True,
+        }
+        return self.post("SendTextAtMsg", body)
+
+    def send_text_segments(self, uuid: str, room_id: int | str, segments: list[dict]) -> Reply:
+        """SendTextAtMsgTwo: text made of segments (see `at_segments`); `{"msgtype": 5, "vid": 0}` is @all."""
+        body = {"uuid": uuid, "send_userid": as_id(room_id), "contentva": segments, "isRoom": True}
+        return self.post("SendTextAtMsgTwo", body)
+
+    def upload_image_link(self, uuid: str, url: str) -> Reply:
+        """CdnUploadImgLink, step 1 of an image: the upstream fetches `url` and answers its CDN fields."""
+        return self.post("CdnUploadImgLink", {"uuid": uuid, "url": url})
+
+    def upload_image(self, uuid: str, image: Upload) -> Reply:
+        """CdnUploadImg: step 1 of an image from a local file (multipart `file`, `uuid`)."""
+        return self.post("CdnUploadImg", {"uuid": uuid}, upload=image)
+
+    def send_cdn_image(self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict, kf_id: int = 0) -> Reply:
+        """SendCDNImgMsg, step 2 of an image: the fields of the upload's answer, carried over as they came."""
+        body = {
+            "uuid": uuid,
+            "send_userid": as_id(send_userid),
+            "kf_id": kf_id,
+            "isRoom": is_room,
+            "cdnkey": cdn_key(uploaded),
+            "aeskey": uploaded.get("aes_key"),
+            "md5": uploaded.get("md5"),
+            "fileSize": uploaded.get("size"),
+            "width": uploaded.get("width"),
+            "height": uploaded.get("height"),
+            "thumb_image_height": uploaded.get("thumb_image_height"),
+            "thumb_image_width": uploaded.get("thumb_image_width"),
+            "thumb_file_size": uploaded.get("thumb_file_size"),
+            "thumb_file_md5": uploaded.get("thumb_file_md5"),
+        }
+        return self.post("SendCDNImgMsg", body)
+
+    def upload_file_link(self, uuid: str, url: str, filename: str) -> Reply:
+        """UploadCdnLinkFile, step 1 of a file: the upstream fetches `url`."""
+        return self.post("UploadCdnLinkFile", {"uuid": uuid, "url": url, "filename": filename})
+
+    def upload_file(self, uuid: str, file: Upload) -> Reply:
+        """CdnUploadFile: step 1 of a file from a local file (multipart `file`, `uuid`)."""
+        return self.post("CdnUploadFile", {"uuid": uuid}, upload=file)
+
+    def send_cdn_file(self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict, file_name: str) -> Reply:
+        """SendCDNFileMsg, step 2 of a file: the upload's key, aes key, md5 and size, and the name to show."""
+        body = {
+            "uuid": uuid,
+            "send_userid": as_id(send_userid),
+            "cdnkey": cdn_key(uploaded),
+            "aeskey": uploaded.get("aes_key"),
+            "md5": uploaded.get("md5"),
+            "file_name": file_name,
+            "fileSize": uploaded.get("size"),
+            "isRoom": is_room,
+        }
+        return self.post("SendCDNFileMsg", body)
+
+    def revoke(self, uuid: str, msg_id: int | str, room_id: int | str = 0) -> Reply:
+        """RevokeMsg: take back a message this account sent (`msg_id` of its echo; `room_id` 0 outside rooms)."""
+        return self.post("RevokeMsg", {"uuid": uuid, "msgid": as_id(msg_id), "roomid": as_id(room_id or 0)})
+
+    # Received media (upstream-api-more.md §2): each action answers a link on the upstream's host.
+
+    def download_file(self, uuid: str, file_id: str, aes_key: str, file_type: int, file_name: str, size: int) -> Reply:
+        """DownloadFile: media from colleagues (msgtype 14, 15, 16, 23); `file_type` as `download_file_type`."""
+        body = {
+            "uuid": uuid,
+            "fileid": file_id,
+            "aes_key": aes_key,
+            "filetype": file_type,
+            "file_name": file_name,
+            "size": size,
+        }
+        return self.post("DownloadFile", body)
+
+    def download_wechat_file(
+        self, uuid: str, file_id: str, auth_key: str, aes_key: str, file_name: str, size: int
+    ) -> Reply:
+        """DownloadWeChatFile: media from WeChat users (msgtype 101-103). It answers `errorcode`, no `errcode`."""
+        body = {
+            "uuid": uuid,
+            "url": file_id,
+            "auth_key": auth_key,
+            "aes_key": aes_key,
+            "file_name": file_name,
+            "size": size,
+        }
+        return self.post("DownloadWeChatFile", body)
+
+    def big_file_download(self, uuid: str, file_id: str, file_name: str, size: int) -> Reply:
+        """bigFileDownUrl: a big file (msgtype 20, `file_id` "*1*…"); answers `{url, md5}` (07-cdn, 大文件下载)."""
+        return self.post("bigFileDownUrl", {"uuid": uuid, "fileid": file_id, "file_name": file_name, "size": size})
+
+    # Rooms (upstream-api-more.md §3).
+
+    def session_rooms(self, uuid: str, limit: int = 10, star_index: int = 0) -> Reply:
+        """GetSessionRoomList: one page of the rooms the account is in (`star_index` is the API's spelling)."""
+        return self.post("GetSessionRoomList", {"uuid": uuid, "limit": limit, "star_index": star_index})
+
+    def all_session_rooms(self, uuid: str, page_size: int = 10, max_pages: int = 1000) -> list[dict]:
+        """Every room, paged with `star_index` (an offset) until a page comes back empty."""
+        rooms: list[dict] = []
+        seen: set = set()
+        for _ in range(max_pages):
+            data = self.session_rooms(uuid, page_size, len(rooms)).data
+            page = data.get("room_list") if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise UpstreamBadData("GetSessionRoomList", "upstream GetSessionRoomList answered no room_list")
+            fresh = [room for room in page if isinstance(room, dict) and room.get("room_id") not in seen]
+            if not fresh:  # the end, or an upstream serving the same page again: stop either way
+                return rooms
+            seen.update(room.get("room_id") for room in fresh)
+            rooms += fresh
+        return rooms
+
+    def room_members(self, uuid: str, room_id: int | str) -> Reply:
+        """GetRoomUserList: one room with its `member_list`."""
+        return self.post("GetRoomUserList", {"uuid": uuid, "roomid": as_id(room_id)})
+
+    # Friends (upstream-api-more.md §4).
+
+    def apply_users(self, uuid: str, limit: int = 100, seq: int = 0) -> Reply:
+        """GetApplyUserList: friend requests after `seq` (`item_flag` 3 marks a deleted one)."""
+        return self.post("GetApplyUserList", {"uuid": uuid, "limit": limit, "seq": seq})
+
+    def agree_user(self, uuid: str, vid: int | str, corp_id: int = 0) -> Reply:
+        """AgreeUser: accept the friend request of `vid` (the applicant's user_id from callback 116001)."""
+        return self.post("AgreeUser", {"uuid": uuid, "corpid": corp_id, "vid": as_id(vid)})
+
+    def set_friend_verification(self, uuid: str, required: bool) -> Reply:
+        """AutomaticConsent: `state` 1 waits for a person to accept each request, 0 accepts them all."""
+        return self.post("AutomaticConsent", {"uuid": uuid, "state": 1 if required else 0})
+
+    def users_by_ids(self, uuid: str, vids: list) -> Reply:
+        """GetUserInfoByVids: profiles (names, avatars) of user ids."""
+        return self.post("GetUserInfoByVids", {"uuid": uuid, "vids": [as_id(vid) for vid in vids]})
+
+    def download_to(self, url: str, target: BinaryIO, max_bytes: int, deadline_s: float = 120.0) -> Download:
+        """GET a file the upstream links to (received media) into `target`, at most `max_bytes`, within
+        `deadline_s` in all; raise an `UpstreamError` otherwise (`MediaTooLarge` past the cap).
+
+        What was written before a failure stays in `target`: the caller discards it.
+        """
+        call = DEADLINES.start(deadline_s)
+        written = 0
+        try:
+            with self.http.get(url, timeout=(self.connect_timeout, self.read_timeout), stream=True) as response:
+                if response.status_code != 200:
+                    raise UpstreamHTTPError(
+                        "download",
+                        f"download of {url} answered HTTP {response.status_code}",
+                        http_status=response.status_code,
+                    )
+                declared = _as_int(response.headers.get("Content-Length", -1))
+                if declared > max_bytes:
+                    raise MediaTooLarge("download", f"download of {url} is {declared} bytes, over {max_bytes}")
+                for chunk in response.iter_content(64 * 1024):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise MediaTooLarge("download", f"download of {url} is over {max_bytes} bytes")
+                    target.write(chunk)
+                content_type = response.headers.get("Content-Type", "")
+        except requests.RequestException as exc:
+            if call.expired:
+                raise UpstreamTimeout("download", f"download of {url} took over {deadline_s:g} s") from None
+            if isinstance(exc, requests.Timeout):
+                raise UpstreamTimeout("download", f"download of {url} timed out") from None
+            raise UpstreamUnreachable("download", f"download of {url} failed: {_short(exc)}") from None
+        finally:
+            DEADLINES.finish(call)
+        if call.expired:
+            raise UpstreamTimeout("download", f"download of {url} took over {deadline_s:g} s")
+        return Download(size=written, content_type=content_type.split(";")[0].strip())
+
+    def media_url(self, reply: Reply) -> str:
+        """The link a download action answered, reachable from here.
+
+        The docs' samples link the upstream's own loopback (`http://127.0.0.1:8060/Video/…`): from another
+        host that is us, so a loopback host becomes the upstream's host (the port is kept).
+        """
+        link = media_link(reply)
+        parts = urlsplit(link)
+        upstream_host = urlsplit(self.base_url).hostname or ""
+        if _is_loopback(parts.hostname or "") and not _is_loopback(upstream_host):
+            port = f":{parts.port}" if parts.port else ""
+            host = f"[{upstream_host}]" if ":" in upstream_host else upstream_host
+            link = urlunsplit(parts._replace(netloc=f"{host}{port}"))
+        return link
+
     def download(self, url: str, max_bytes: int = 2_000_000) -> bytes:
         """GET a file the upstream links to (a QR image), at most `max_bytes`, or raise an `UpstreamError`."""
         try:
@@ -388,6 +634,57 @@ def init_request(fields: dict) -> dict:
 
 
 # Readers for the documented quirks of the upstream's answers.
+
+
+def failure_code(envelope: dict) -> int | None:
+    """The error code of a failed answer, or None for success.
+
+    Most actions answer `errcode`; a few (DownloadWeChatFile, InitCdn) answer only `errorcode`, and CheckCode
+    both. A non-zero value in either is a failure: reading a missing `errcode` as success would miss the
+    failures those actions report.
+    """
+    for name in ("errcode", "errorcode"):
+        value = envelope.get(name)
+        if value not in (0, None, "0"):
+            return _as_int(value)
+    return None
+
+
+def as_id(value: int | str) -> int:
+    """A 64-bit id for an upstream body: ints stay, decimal strings become ints (never through a float)."""
+    if isinstance(value, bool):
+        raise ValueError("an id cannot be a bool")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValueError(f"not a numeric id: {value!r}")
+    return int(text)
+
+
+def cdn_key(uploaded: dict) -> Any:
+    """The key a send step needs from an upload's answer: `cdn_key`, or `fileid` where the upload answers
+    none (CdnUploadFile's sample has only `fileid`, and both are the same value where both are given)."""
+    return uploaded.get("cdn_key") or uploaded.get("fileid")
+
+
+def at_segments(content: str, at_ids: list, at_all: bool = False) -> list[dict]:
+    """The `contentva` of SendTextAtMsgTwo: the text, then one @ per user id, then @all (`vid` 0)."""
+    segments: list[dict] = [{"msgtype": 0, "content": content}] if content else []
+    segments += [{"msgtype": 5, "vid": as_id(user_id)} for user_id in at_ids]
+    if at_all:
+        segments.append({"msgtype": 5, "vid": 0})
+    return segments
+
+
+def media_link(reply: Reply) -> str:
+    """The http(s) link a download action answers: `data` itself (DownloadFile, DownloadWeChatFile) or
+    `data.url` (bigFileDownUrl)."""
+    data = reply.data
+    link = data.get("url") if isinstance(data, dict) else data
+    if not isinstance(link, str) or not link.startswith(("http://", "https://")):
+        raise UpstreamBadData(reply.action, f"upstream {reply.action} answered no download link", raw=reply.envelope)
+    return link
 
 
 def parse_is_login(value: Any) -> bool:
@@ -431,6 +728,15 @@ def _as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _unreachable(action: str, base_url: str, exc: requests.RequestException) -> UpstreamUnreachable:
