@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
+from .api_more import ERRORCODE_ONLY_ACTIONS, MORE_ACTIONS
 from .directory import InvalidCursor
 from .errors import UpstreamError
 from .faults import REFUSE_ENVIRON_KEY, Fault
@@ -157,6 +158,7 @@ ACTIONS: dict[str, Handler] = {
     "GetExternalContacts": _get_external_contacts,
     "getBanDetile": _get_ban_detile,
 }
+ACTIONS.update(MORE_ACTIONS)
 
 
 def _spring_error(status: int, error: str, path: str) -> dict[str, Any]:
@@ -190,14 +192,23 @@ def _apply_fault(fault: Fault, release: threading.Event) -> Response | None:
     return Response(b"", status=500)
 
 
+def _body() -> dict[str, Any]:
+    """The call's fields: a JSON object, or for the multipart uploads its form fields and its `file`."""
+    if request.mimetype == "multipart/form-data":
+        body: dict[str, Any] = dict(request.form.items())
+        if "file" in request.files:
+            body["file"] = request.files["file"]
+        return body
+    # force: some clients post JSON without a JSON Content-Type; upstream does not care either.
+    parsed = request.get_json(force=True, silent=True)
+    return parsed if isinstance(parsed, dict) else {}
+
+
 @bp.post("/wxwork/<action>")
 def upstream_call(action: str) -> Response:
     """Dispatch one upstream action, after applying any active fault."""
     sim = simulator_of()
-    # force: some clients post JSON without a JSON Content-Type; upstream does not care either.
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        body = {}
+    body = _body()
     uuid = body.get("uuid") if isinstance(body.get("uuid"), str) else None
     sim.calls.record(action, uuid)
     started = time.monotonic()
@@ -230,17 +241,30 @@ def upstream_call(action: str) -> Response:
     if action in _ERRORCODE_ACTIONS:
         data, errcode, errmsg = envelope["data"], envelope["errcode"], envelope["errmsg"]
         envelope = {"data": data, "errcode": errcode, "errorcode": errcode, "errmsg": errmsg}
+    elif action in ERRORCODE_ONLY_ACTIONS:
+        data, errcode, errmsg = envelope["data"], envelope["errcode"], envelope["errmsg"]
+        envelope = {"data": data, "errmsg": errmsg, "errorcode": errcode}
     sim.calls.finish(
         action,
         uuid,
         {
             "status": 200,
-            "errcode": envelope["errcode"],
+            "errcode": envelope.get("errcode", envelope.get("errorcode")),
             "fault": fault_mode,
             "ms": round((time.monotonic() - started) * 1000, 1),
         },
     )
     return jsonify(envelope)
+
+
+@bp.get("/download/<folder>/<day>/<name>")
+def media_file(folder: str, day: str, name: str) -> Response:
+    """The file behind a download link (DownloadFile, DownloadWeChatFile, bigFileDownUrl, a GIF's url)."""
+    served = simulator_of().state.cdn.served(name)
+    if served is None:
+        abort(404)
+    data, content_type = served
+    return Response(data, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/<name>.png")

@@ -6,6 +6,7 @@ apply here, so a test can always clear what it broke.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -163,6 +164,36 @@ def message() -> Response:
         room_conversation_id=str(room_id) if room_id else None,
         msgtype=parse_int(body.get("msgtype"), "msgtype", 2),
         sender_name=str(body.get("sender_name") or ""),
+    )
+    return _ok(type=102000, payload=payload)
+
+
+@bp.post("/media")
+def media() -> Response:
+    """Push a received media message as callback 102000: `{uuid, msgtype, sender?, is_room?,
+    room_conversation_id?, file_name?, content_base64?}`, msgtype 14 image, 15 file, 16 voice, 20 big file,
+    23 video (from colleagues), 101/102/103 image/file/video (from WeChat users) or 104 GIF. The bytes are
+    generated (a small real PNG for images) unless `content_base64` gives them."""
+    body = _body()
+    if not body.get("uuid"):
+        raise ControlError(400, "uuid is required")
+    data = None
+    if body.get("content_base64") is not None:
+        try:
+            data = base64.b64decode(str(body["content_base64"]), validate=True)
+        except ValueError:
+            raise ControlError(400, "content_base64 is not base64") from None
+    room_id = body.get("room_conversation_id")
+    sim = simulator_of()
+    payload = sim.control.push_media(
+        body["uuid"],
+        parse_int(body.get("msgtype"), "msgtype", 14),
+        sender=parse_id(body.get("sender"), "sender"),
+        is_room=parse_bool(body.get("is_room")),
+        room_conversation_id=str(room_id) if room_id else None,
+        file_name=str(body["file_name"]) if body.get("file_name") is not None else None,
+        data=data,
+        public_url=sim.public_url(request.host_url),
     )
     return _ok(type=102000, payload=payload)
 

@@ -11,10 +11,11 @@ import time
 import uuid as uuid_module
 from typing import Any
 
-from . import notices
+from . import notices, received_media
 from .accounts import DEMO_USER_ID
 from .errors import ControlError, UpstreamError
 from .model import (
+    CB_CONTACT_CHANGED,
     CB_CORP_SWITCH,
     CB_FRIEND_REQUEST,
     CB_MESSAGE,
@@ -63,6 +64,8 @@ class ControlOperations:
         self._code_rng = random.Random()
         self._switch_counter = 0
         self._bulk_counter = 0
+        # Bytes of received media need no seed either: each message gets its own.
+        self._media_rng = random.Random()
 
     def _lookup(self, uuid: Any) -> Instance:
         try:
@@ -200,6 +203,48 @@ class ControlOperations:
             state.emit(inst, CB_MESSAGE, payload)
         return payload
 
+    def push_media(
+        self,
+        uuid: Any,
+        msgtype: int,
+        *,
+        sender: int | None,
+        is_room: bool,
+        room_conversation_id: str | None,
+        file_name: str | None,
+        data: bytes | None,
+        public_url: str,
+    ) -> Payload:
+        """Deliver a received image, file, voice, video or GIF as callback 102000 (received_media.py); its file is
+        on the CDN, where the download action of its kind finds it."""
+        state = self.state
+        if msgtype not in received_media.MEDIA_MSGTYPES and msgtype != received_media.GIF_MSGTYPE:
+            kinds = ", ".join(str(code) for code in [*received_media.MEDIA_MSGTYPES, received_media.GIF_MSGTYPE])
+            raise ControlError(400, f"msgtype must be one of {kinds}")
+        with state.lock:
+            _inst, receiver = self._logged_in(uuid)
+        if sender is None:
+            sender = self._a_contact(receiver)
+        if msgtype == received_media.GIF_MSGTYPE:
+            fields, _blob = received_media.gif_fields(state.cdn, self._media_rng, public_url)
+        else:
+            fields, _blob = received_media.media_fields(state.cdn, self._media_rng, msgtype, file_name, data)
+        payload = state.messages.incoming(
+            receiver=receiver,
+            sender=sender,
+            content="",
+            is_room=is_room,
+            room_conversation_id=room_conversation_id,
+            msgtype=msgtype,
+        )
+        del payload["content"], payload["atList"]  # media messages carry neither
+        payload.update(fields)
+        with state.lock:
+            inst = self._lookup(uuid)
+            state.remember_message(inst.uuid, payload)
+            state.emit(inst, CB_MESSAGE, payload)
+        return payload
+
     def _a_contact(self, user_id: int) -> int:
         """The account's first external contact that is still a friend."""
         friends = [c for c in self.state.directory.external(user_id) if c["status"] not in (0, 8, 2049)]
@@ -226,20 +271,43 @@ class ControlOperations:
         elif name == "102006":
             type_, payload = CB_READ_ON_PHONE, notices.read_on_phone(messages, own, contact)
         elif name == "116001":
-            applicant = next((c for c in state.directory.external(own) if c["user_id"] == contact), None)
-            applicant = applicant or {"user_id": contact, "nickname": "十年一刻", "seq": 8085933}
-            type_, payload = CB_FRIEND_REQUEST, notices.friend_request(applicant)
+            return self._friend_request(uuid, own, options.get("contact"))
         elif name == "ban":
             type_, payload = CB_MESSAGE, self._ban(own, options)
         else:
             room_id = str(options.get("room_id") or "10927640775842980")
             type_, payload = int(name), notices.room_event(messages, int(name), own, room_id, contact)
+            with state.lock:
+                account = state.accounts[own]
+                if type_ == 115001:
+                    state.rooms.created(account, int(room_id), contact)
+                else:
+                    state.rooms.changed(account, type_, int(room_id), contact)
         with state.lock:
             inst = self._lookup(uuid)
             if type_ == CB_MESSAGE:
                 state.remember_message(inst.uuid, payload)
             state.emit(inst, type_, payload)
         return type_, payload
+
+    def _friend_request(self, uuid: Any, own: int, contact: int | None) -> tuple[int, Payload]:
+        """116001 from a new person (or `contact`), kept waiting for AgreeUser; with verification off
+        (AutomaticConsent state 0) accepted at once instead, announced as a new contact (116002)."""
+        state = self.state
+        with state.lock:
+            inst = self._lookup(uuid)
+            applicant = None
+            if contact:
+                known = next((c for c in state.directory.external(own) if c["user_id"] == contact), None)
+                applicant = known or {"user_id": contact, "nickname": "十年一刻"}
+            entry = state.friends.new_request(own, applicant)
+            if not state.friends.of(own).verification:
+                accepted = state.friends.accept(own, entry["user_id"])
+                contact_entry = state.befriend(inst, own, accepted)
+                return CB_CONTACT_CHANGED, {"issync": False, "list": [contact_entry], "seq": contact_entry["seq"]}
+            payload = notices.friend_request(entry)
+            state.emit(inst, CB_FRIEND_REQUEST, payload)
+            return CB_FRIEND_REQUEST, payload
 
     def _ban(self, own: int, options: dict[str, Any]) -> Payload:
         key = notices.new_ban_key()

@@ -54,6 +54,8 @@ class Directory:
         self._lock = threading.Lock()
         self._inner: dict[int, list[dict[str, Any]]] = {}
         self._external: OrderedDict[int, tuple[list[dict[str, Any]], list[int]]] = OrderedDict()
+        # Contacts an account gained while the simulator ran (an accepted friend request), after the generated.
+        self._added: dict[int, list[dict[str, Any]]] = {}
 
     # ----- inner contacts -------------------------------------------------------------------------
 
@@ -150,13 +152,29 @@ class Directory:
         page = items[start : start + clamp_limit(limit)]
         return page, (page[-1]["seq"] if page else seq)
 
+    def add_external(self, user_id: int, contact: dict[str, Any]) -> dict[str, Any]:
+        """A new external contact of `user_id`, with the next `seq` (so a reader paging by seq finds it)."""
+        items, _ = self._external_with_seqs(user_id)
+        with self._lock:
+            entry = {**contact, "seq": (items[-1]["seq"] if items else 8052000) + 1}
+            self._added.setdefault(user_id, []).append(entry)
+            self._external.pop(user_id, None)
+        return entry
+
+    def forget_added(self) -> None:
+        """Drop the contacts gained at run time (a reset)."""
+        with self._lock:
+            self._added.clear()
+            self._external.clear()
+
     def _external_with_seqs(self, user_id: int) -> tuple[list[dict[str, Any]], list[int]]:
         with self._lock:
             cached = self._external.get(user_id)
             if cached is not None:
                 self._external.move_to_end(user_id)
                 return cached
-        built = self._build_external(user_id)
+            added = list(self._added.get(user_id, ()))
+        built = self._build_external(user_id) + added
         cached = (built, [item["seq"] for item in built])
         with self._lock:
             self._external[user_id] = cached

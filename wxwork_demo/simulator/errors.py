@@ -28,6 +28,19 @@ KNOWN_ERRORS: dict[str, tuple[int, str, str]] = {
     "bad_field": (-1, "{field} must be a number", "invented"),
     "bad_cursor": (-1, "strSeq 无效", "invented"),
     "unknown_ban_url": (-1, "封禁详情链接无效", "invented"),
+    "upload_failed": (-1, "上传失败: {reason}", "invented"),
+    "upload_too_large": (-1, "文件超过大小限制 {limit}", "invented"),
+    "not_an_image": (-1, "图片格式错误", "invented"),
+    "unknown_cdn_key": (-1, "cdnkey 无效", "invented"),
+    "cdn_mismatch": (-1, "{field} 与上传结果不符", "invented"),
+    "unknown_file": (-1, "文件不存在或已过期", "invented"),
+    "download_mismatch": (-1, "下载失败: {field} 不匹配", "invented"),
+    "unknown_message": (-1, "消息不存在", "invented"),
+    "revoke_expired": (-1, "已超过可撤回时间", "invented"),
+    "unknown_room": (-1, "群不存在或不在群内", "invented"),
+    "not_in_room": (-1, "{user_id} 不是群成员", "invented"),
+    "room_only": (-1, "isRoom 必须为 true", "invented"),
+    "unknown_applicant": (-1, "好友申请不存在或已处理", "invented"),
 }
 
 

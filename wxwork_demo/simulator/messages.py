@@ -47,6 +47,26 @@ class MessageFactory:
             "content": content,
         }
 
+    def sent(self, sender: int, target: int, is_room: bool, msgtype: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """The `data` the other send actions answer with. In a room `receiver` is 0 and the room is
+        `room_conversation_id`, a number as in SendTextAtMsg's sample (callbacks carry it as a string)."""
+        msg_id, server_id, app_info = self.next_ids()
+        echo: dict[str, Any] = {
+            "receiver": 0 if is_room else target,
+            "sender": sender,
+            "sender_name": "",
+            "app_info": f"from_msgid_{app_info}",
+            "is_room": 1 if is_room else 0,
+            "sendtime": int(time.time()),
+            "msg_id": msg_id,
+            "server_id": server_id,
+            "msgtype": msgtype,
+        }
+        if is_room:
+            echo["room_conversation_id"] = target
+        echo.update(fields)
+        return echo
+
     def incoming(
         self,
         *,
@@ -86,18 +106,35 @@ class MessageFactory:
 
 
 class SentStore:
-    """What SendTextMsg received, for tests and the control page."""
+    """What the send actions received, for RevokeMsg, tests and the control page."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: deque[dict[str, Any]] = deque(maxlen=_SENT_KEEP)
+        self._by_msg_id: dict[int, dict[str, Any]] = {}
         self._total = 0
 
     def add(self, message: dict[str, Any]) -> None:
-        """Remember one sent message."""
+        """Remember one sent message (with its `msg_id`, so it can be revoked)."""
         with self._lock:
+            if len(self._messages) == self._messages.maxlen:
+                self._by_msg_id.pop(self._messages[0].get("msg_id"), None)
             self._messages.append(message)
+            self._by_msg_id[message.get("msg_id")] = message
             self._total += 1
+
+    def find(self, msg_id: int | None) -> dict[str, Any] | None:
+        """The sent message with this msg_id, while it is kept."""
+        with self._lock:
+            return self._by_msg_id.get(msg_id)
+
+    def mark_revoked(self, message: dict[str, Any]) -> bool:
+        """Note that `message` was revoked; False when it already was."""
+        with self._lock:
+            if message.get("revoked_at") is not None:
+                return False
+            message["revoked_at"] = time.time()
+            return True
 
     def list(self, uuid: str | None = None, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
         """(total ever sent, kept messages oldest first, filtered by uuid and cut to the last `limit`)."""
@@ -110,4 +147,5 @@ class SentStore:
         """Forget everything."""
         with self._lock:
             self._messages.clear()
+            self._by_msg_id.clear()
             self._total = 0

@@ -42,6 +42,20 @@ class SimulatorSettings:
     # JSON file keeping which accounts logged in on which device across restarts of the simulator
     # process (the upstream keeps device knowledge when it restarts); None keeps it in memory only.
     device_store: str | None = None
+    # Rooms per account (GetSessionRoomList) and the most members one of them has (GetRoomUserList).
+    rooms_per_account: int = 23
+    room_members_max: int = 40
+    # Friend requests waiting for an answer when an account is first seen (plus one accepted, one deleted).
+    friend_requests: int = 2
+    # Seconds after sending within which RevokeMsg takes a message back. The vendor documents no limit;
+    # WeChat's is 2 minutes and WeCom's is reported anywhere from 2 minutes to 24 hours: 2 minutes is the
+    # one every account has.
+    revoke_limit_s: float = 120.0
+    # The CDN: the largest file an upload takes, how long the *Link uploads wait for their URL, and how many
+    # bytes of files (uploaded and received) are kept before the oldest go.
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_fetch_timeout: float = 10.0
+    media_keep_bytes: int = 64 * 1024 * 1024
 
     # ----- realistic behaviour and its opt-in generous variants ---------------------------------------
     # init with an id answers with that id as the uuid ("如果初始化传了id则用初始化的id作为uuid", A16).
@@ -63,6 +77,11 @@ class SimulatorSettings:
     # Seconds after a first login (new device) at which the upstream demands secondary verification
     # (the docs: "within about 30 minutes"); 0 never does.
     secondary_after_first_login_s: float = 0.0
+    # True: SendCDNImgMsg/SendCDNFileMsg send whatever keys they are given. By default the send needs the
+    # cdnkey, aeskey, md5 and size of an earlier upload (and the image fields it answered, where given).
+    cdn_send_unchecked: bool = False
+    # True: SendTextAtMsg(Two) @mentions anybody. By default every @ must be a member of the room.
+    at_anyone: bool = False
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any] | None) -> SimulatorSettings:
@@ -107,6 +126,10 @@ class SimulatorSettings:
             raise ValueError(f"qr_image_format must be one of {', '.join(QR_IMAGE_FORMATS)}")
         if self.secondary_after_first_login_s < 0:
             raise ValueError("secondary_after_first_login_s must be >= 0")
+        if self.rooms_per_account < 1 or self.room_members_max < 2 or self.friend_requests < 0:
+            raise ValueError("rooms_per_account must be >= 1, room_members_max >= 2, friend_requests >= 0")
+        if self.revoke_limit_s <= 0 or self.upload_max_bytes <= 0 or self.upload_fetch_timeout <= 0:
+            raise ValueError("revoke_limit_s, upload_max_bytes and upload_fetch_timeout must be positive")
 
     def public(self) -> dict[str, Any]:
         """Every setting, for the control surface."""

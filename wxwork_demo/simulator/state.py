@@ -29,11 +29,14 @@ from .accounts import (
     generated_account,
 )
 from .callbacks import CallbackDispatcher
+from .cdn import CdnStore
 from .directory import Directory
 from .errors import ErrorTable
+from .friends import FriendBook, as_contact
 from .messages import MessageFactory, SentStore
 from .model import (
     CB_CONFIRMED,
+    CB_CONTACT_CHANGED,
     CB_LOGIN_OK,
     CB_QR_TIMEOUT,
     CB_SCANNED,
@@ -44,6 +47,7 @@ from .model import (
     Payload,
 )
 from .qr import login_qr_text, new_image_name, qr_image
+from .rooms import RoomBook
 from .settings import SimulatorSettings
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,11 @@ class SimulatorState:
         self.bans: dict[str, dict[str, Any]] = {}
         # uuid -> latest incoming message payloads (newest last).
         self.recent_messages: dict[str, deque[Payload]] = {}
+        # What lives on WeCom's side and outlasts an upstream restart: files on its CDN, each account's rooms
+        # and friend requests (cdn.py, rooms.py, friends.py).
+        self.cdn = CdnStore(settings.seed, settings.media_keep_bytes)
+        self.rooms = RoomBook(directory, settings.seed, settings.rooms_per_account, settings.room_members_max)
+        self.friends = FriendBook(settings.seed, settings.friend_requests)
         # uuid -> deadline of its unscanned QR; the clock only looks at these.
         self._qr_deadlines: dict[str, float] = {}
         # (monotonic due time, sequence, action): events the upstream sends later (delayed 100012, ...).
@@ -105,6 +114,10 @@ class SimulatorState:
             self.images.clear()
             self.bans.clear()
             self.recent_messages.clear()
+            self.cdn.clear()
+            self.rooms.clear()
+            self.friends.clear()
+            self.directory.forget_added()
             self._qr_deadlines.clear()
             self._timers.clear()
             self._save_devices()
@@ -278,6 +291,13 @@ class SimulatorState:
             self.emit(inst, CB_SCANNED, account.scan_payload(key))
             self.emit(inst, CB_CONFIRMED, account.scan_payload(key))
             self.emit(inst, CB_LOGIN_OK, account.login_payload(fill_ids=self.settings.login_callback_fills_ids))
+
+    def befriend(self, inst: Instance, user_id: int, accepted: Payload) -> Payload:
+        """An accepted applicant joins the account's external contacts; callback 116002 (status 9, added)
+        announces it (23-callback-contact). Returns the new contact entry."""
+        contact = self.directory.add_external(user_id, as_contact(accepted))
+        self.emit(inst, CB_CONTACT_CHANGED, {"issync": False, "list": [contact], "seq": contact["seq"]})
+        return contact
 
     def remember_message(self, uuid: str, payload: Payload) -> None:
         self.recent_messages.setdefault(uuid, deque(maxlen=_RECENT_MESSAGES)).append(payload)

@@ -11,9 +11,12 @@ import time
 import uuid as uuid_module
 from typing import Any
 
-from . import notices
+from . import cdn, notices
 from .accounts import DEMO_USER_ID, Account
+from .cdn import Blob
+from .friends import FriendRefusal
 from .model import Instance, LoginType, Payload, Proxy
+from .parsing import parse_int
 from .qr import new_qrcode_key
 from .state import SimulatorState
 
@@ -232,3 +235,234 @@ class UpstreamOperations:
         if ban is None or ban["user_id"] != account.user_id:
             raise self.errors.error("unknown_ban_url")
         return notices.ban_detail(account.user_id, account.corp_id, ban["key"], ban)
+
+    # ----- sending more than text (upstream-api-more.md §1) -------------------------------------------
+
+    def _sender(self, uuid: Any) -> tuple[Instance, Account]:
+        with self.state.lock:
+            inst = self.state.usable(uuid, need_login=True)
+            assert inst.account_id is not None
+            return inst, self.state.accounts[inst.account_id]
+
+    def _keep_sent(self, inst: Instance, echo: Payload, target: int, is_room: bool, **details: Any) -> Payload:
+        self.state.sent.add(
+            {
+                "uuid": inst.uuid,
+                "send_userid": target,
+                "isRoom": is_room,
+                "time": time.time(),
+                "sender": echo["sender"],
+                "msg_id": echo["msg_id"],
+                "server_id": echo["server_id"],
+                "msgtype": echo["msgtype"],
+                **details,
+            }
+        )
+        return echo
+
+    def send_text_at(
+        self, uuid: Any, room_id: int | None, is_room: bool, content: str, at_ids: list[int], at_all: bool
+    ) -> Payload:
+        """SendTextAtMsg / SendTextAtMsgTwo: a room message @mentioning members (user id 0 is @all)."""
+        state = self.state
+        inst, account = self._sender(uuid)
+        if not is_room:
+            raise self.errors.error("room_only")
+        with state.lock:
+            room = state.rooms.find(account, room_id)
+            if room is None or room_id is None:
+                raise self.errors.error("unknown_room")
+            strangers = [user_id for user_id in at_ids if user_id not in room.members]
+        if strangers and not state.settings.at_anyone:
+            raise self.errors.error("not_in_room", user_id=strangers[0])
+        at_list = [{"user_id": user_id, "nikeName": ""} for user_id in at_ids]
+        echo = state.messages.sent(account.user_id, room_id, True, 2, {"at_list": at_list, "content": content})
+        return self._keep_sent(inst, echo, room_id, True, content=content, at=at_ids, atAll=at_all)
+
+    def upload(self, uuid: Any, kind: str, url: str | None, data: bytes | None, file_name: str) -> Blob:
+        """Step 1 of an image or file: from `url` (fetched now, as the upstream does) or from `data`."""
+        self._sender(uuid)
+        settings = self.state.settings
+        try:
+            if url is not None:
+                data, name_in_url = cdn.fetch(url, settings.upload_max_bytes, settings.upload_fetch_timeout)
+                file_name = file_name or name_in_url
+            assert data is not None
+            if len(data) > settings.upload_max_bytes:
+                raise cdn.CdnRefusal("upload_too_large", limit=settings.upload_max_bytes)
+            if kind == cdn.IMAGE:
+                return self.state.cdn.upload_image(data, file_name or "image")
+            return self.state.cdn.upload_file(data, file_name or "file")
+        except cdn.CdnRefusal as refusal:
+            raise self.errors.error(refusal.name, **refusal.fields) from None
+
+    def send_cdn(
+        self, uuid: Any, kind: str, target: int, is_room: bool, fields: dict[str, Any], file_name: str = ""
+    ) -> Payload:
+        """Step 2 of an image (SendCDNImgMsg, msgtype 14) or a file (SendCDNFileMsg, msgtype 15).
+
+        The keys must be those an upload answered: its cdnkey, aeskey, md5 and size, and for an image the
+        width, height and thumbnail fields where the send gives them (the `cdn_send_unchecked` setting lifts it).
+        """
+        inst, account = self._sender(uuid)
+        if not self.state.settings.cdn_send_unchecked:
+            self._check_upload(kind, fields)
+        echo_fields = {
+            "cdn_key": fields["cdnkey"],
+            "file_name": file_name,
+            "size": fields["fileSize"],
+            "aes_key": fields["aeskey"],
+            "md5": fields["md5"],
+        }
+        msgtype = 14 if kind == cdn.IMAGE else 15
+        echo = self.state.messages.sent(account.user_id, target, is_room, msgtype, echo_fields)
+        return self._keep_sent(inst, echo, target, is_room, cdnkey=fields["cdnkey"], file_name=file_name)
+
+    def _check_upload(self, kind: str, fields: dict[str, Any]) -> None:
+        blob = self.state.cdn.get(fields.get("cdnkey"))
+        if blob is None or blob.kind != kind or blob.wechat:
+            raise self.errors.error("unknown_cdn_key")
+        expected: dict[str, Any] = {"aeskey": blob.aes_key, "md5": blob.md5, "fileSize": blob.size}
+        if kind == cdn.IMAGE and blob.thumb is not None:
+            expected.update(
+                width=blob.width,
+                height=blob.height,
+                thumb_image_width=blob.thumb.width,
+                thumb_image_height=blob.thumb.height,
+                thumb_file_size=blob.thumb.size,
+                thumb_file_md5=blob.thumb.md5,
+            )
+        required = ("aeskey", "md5", "fileSize")
+        for name, value in expected.items():
+            given = fields.get(name)
+            if given is None and name not in required:
+                continue  # the docs list only cdnkey, aeskey, md5 and fileSize as required
+            if str(given).lower() != str(value).lower():
+                raise self.errors.error("cdn_mismatch", field=name)
+
+    def revoke(self, uuid: Any, msg_id: int | None, room_id: int | None) -> None:
+        """RevokeMsg: only a message this account sent, in the conversation named by `roomid` (0 outside rooms),
+        within `revoke_limit_s` of sending it, and only once."""
+        _inst, account = self._sender(uuid)
+        message = self.state.sent.find(msg_id)
+        if message is None or message["sender"] != account.user_id:
+            raise self.errors.error("unknown_message")
+        if (room_id or 0) != (message["send_userid"] if message["isRoom"] else 0):
+            raise self.errors.error("unknown_message")
+        if time.time() - message["time"] > self.state.settings.revoke_limit_s:
+            raise self.errors.error("revoke_expired")
+        if not self.state.sent.mark_revoked(message):
+            raise self.errors.error("unknown_message")
+
+    # ----- received media (upstream-api-more.md §2) --------------------------------------------------
+
+    def download_file(self, uuid: Any, body: dict[str, Any], public_url: str) -> str:
+        """DownloadFile: a colleague's image (filetype 1/2 as its is_hd), thumbnail (3), video (4), file or voice
+        (5); the aes key and the size of what is asked for must be right (the docs: a wrong size fails)."""
+        self._sender(uuid)
+        blob = self.state.cdn.get(body.get("fileid"))
+        if blob is None or blob.wechat or blob.kind == cdn.BIG_FILE:
+            raise self.errors.error("unknown_file")
+        filetype = body.get("filetype")
+        if filetype == cdn.FILETYPE_THUMB:
+            target = blob.thumb
+        elif blob.kind == cdn.IMAGE:
+            target = blob if filetype == blob.is_hd else None
+        else:
+            target = blob if filetype == cdn.FILETYPES[blob.kind] else None
+        if target is None:
+            raise self.errors.error("download_mismatch", field="filetype")
+        return self._link(target, body, public_url)
+
+    def download_wechat_file(self, uuid: Any, body: dict[str, Any], public_url: str) -> str:
+        """DownloadWeChatFile: a WeChat user's image, file or video, by its URL-shaped file id and auth key."""
+        self._sender(uuid)
+        blob = self.state.cdn.get(body.get("url"))
+        if blob is None or not blob.wechat:
+            raise self.errors.error("unknown_file")
+        if str(body.get("auth_key") or "") != blob.auth_key:
+            raise self.errors.error("download_mismatch", field="auth_key")
+        return self._link(blob, body, public_url)
+
+    def big_file_download(self, uuid: Any, body: dict[str, Any], public_url: str) -> Payload:
+        """bigFileDownUrl: a big file (`*1*…` id; it has no aes key)."""
+        self._sender(uuid)
+        blob = self.state.cdn.get(body.get("fileid"))
+        if blob is None or blob.kind != cdn.BIG_FILE:
+            raise self.errors.error("unknown_file")
+        return {"url": self._link(blob, {**body, "aes_key": blob.aes_key}, public_url), "md5": blob.md5.upper()}
+
+    def _link(self, blob: Blob, body: dict[str, Any], public_url: str) -> str:
+        if not body.get("file_name"):
+            raise self.errors.error("missing_field", field="file_name")
+        if str(body.get("aes_key") or "").lower() != blob.aes_key.lower():
+            raise self.errors.error("download_mismatch", field="aes_key")
+        if parse_int(body.get("size"), "size", -1) != blob.size:
+            raise self.errors.error("download_mismatch", field="size")
+        return self.state.cdn.link(blob, public_url, str(body["file_name"]))
+
+    # ----- rooms (upstream-api-more.md §3) ------------------------------------------------------------
+
+    def session_rooms(self, uuid: Any, star_index: int, limit: int) -> Payload:
+        """GetSessionRoomList: a page of the account's rooms from offset `star_index` (empty past the end)."""
+        _inst, account = self._sender(uuid)
+        with self.state.lock:
+            return {"seq": 0, "room_list": self.state.rooms.page(account, star_index, limit)}
+
+    def room_members(self, uuid: Any, room_id: int | None) -> Payload:
+        """GetRoomUserList: one of the account's rooms with its members."""
+        _inst, account = self._sender(uuid)
+        with self.state.lock:
+            room = self.state.rooms.find(account, room_id)
+            if room is None:
+                raise self.errors.error("unknown_room")
+            return room.detail()
+
+    # ----- friends (upstream-api-more.md §4) ----------------------------------------------------------
+
+    def apply_users(self, uuid: Any, seq: int, limit: int) -> Payload:
+        """GetApplyUserList: friend requests after `seq`."""
+        _inst, account = self._sender(uuid)
+        with self.state.lock:
+            page, next_seq = self.state.friends.page(account.user_id, seq, limit)
+        return {"list": page, "seq": next_seq}
+
+    def agree_user(self, uuid: Any, vid: int | None) -> None:
+        """AgreeUser: the waiting request of `vid` is accepted; the applicant becomes a contact (116002)."""
+        inst, account = self._sender(uuid)
+        with self.state.lock:
+            try:
+                entry = self.state.friends.accept(account.user_id, vid or 0)
+            except FriendRefusal:
+                raise self.errors.error("unknown_applicant") from None
+            self.state.befriend(inst, account.user_id, entry)
+
+    def set_friend_verification(self, uuid: Any, required: bool) -> None:
+        """AutomaticConsent: state 1 waits for AgreeUser, state 0 accepts every new request at once."""
+        _inst, account = self._sender(uuid)
+        with self.state.lock:
+            self.state.friends.set_verification(account.user_id, required)
+
+    def users_by_ids(self, uuid: Any, vids: list[int]) -> list[Payload]:
+        """GetUserInfoByVids: the profiles the account can see (colleagues, contacts, applicants, room
+        members); ids it knows nothing about are left out."""
+        _inst, account = self._sender(uuid)
+        state = self.state
+        with state.lock:
+            known: dict[int, Payload] = {}
+            for room in state.rooms.of(account):
+                for user_id, member in room.members.items():
+                    known.setdefault(user_id, {**member, "user_id": user_id})
+            known.update((entry["user_id"], entry) for entry in state.friends.of(account.user_id).entries.values())
+            known.update((c["user_id"], c) for c in state.directory.external(account.user_id))
+            people = state.directory.inner(account.corp_id, account.corp_name)
+            known.update((p["user_id"], p) for p in people if p["is_Department"] == 0)
+            known.update((user_id, other.run_client_object()) for user_id, other in state.accounts.items())
+        return [_profile(known[vid]) for vid in vids if vid in known]
+
+
+def _profile(person: Payload) -> Payload:
+    """One entry of GetUserInfoByVids (08-contact, 根据用户id批量获取详细信息)."""
+    keys = ("unionid", "user_id", "sex", "mobile", "nickname", "acctid", "avatar", "position", "corp_id")
+    entry = {key: person.get(key, "" if key not in ("sex", "corp_id") else 0) for key in keys}
+    return {**entry, "create_time": 0, "english_name": person.get("english_name", ""), "realname": ""}
