@@ -103,7 +103,7 @@ def real_png(width: int = 640, height: int = 480) -> bytes:
 
 
 def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def refused(result: dict[str, Any]) -> bool:

@@ -80,7 +80,7 @@ class Blob:
 
     @property
     def md5(self) -> str:
-        return hashlib.md5(self.data).hexdigest()
+        return hashlib.md5(self.data, usedforsecurity=False).hexdigest()
 
     @property
     def wechat(self) -> bool:
@@ -109,7 +109,7 @@ class CdnStore:
             elif wechat:
                 file_id = f"https://imunion.weixin.qq.com/cgi-bin/mmae-bin/tpdownloadmedia?param=v1_{self._hex(160)}"
             else:
-                file_id = self._corp_file_id(hashlib.md5(data).hexdigest())
+                file_id = self._corp_file_id(hashlib.md5(data, usedforsecurity=False).hexdigest())
             auth_key = f"v1_{self._hex(64)}" if wechat else None
         blob = Blob(file_id=file_id, kind=kind, data=data, file_name=file_name, aes_key=aes_key, auth_key=auth_key)
         if kind == IMAGE:
