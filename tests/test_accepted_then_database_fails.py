@@ -93,3 +93,54 @@ def test_an_init_is_answered_200_with_its_uuid_when_storing_the_instance_fails(c
     started = console.test_client().post("/api/start-login", json={})
     assert started.status_code == 200 and started.get_json()["stored"] is False
     assert sim.calls()["by_action"]["init"] == 2 and "SetCallbackUrl" not in sim.calls()["by_action"]
+
+
+def fail_updates_of(database_url: str, table: str) -> None:
+    """Every UPDATE of `table` fails from now on, inside the database (dropped by the `console` fixture)."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        if database_url.startswith("sqlite"):
+            connection.execute(
+                text(f"CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, 'no'); END")
+            )
+        else:
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} FOR EACH ROW SIGNAL SQLSTATE '40001' "
+                    "SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock'"
+                )
+            )
+    engine.dispose()
+
+
+def test_an_accepted_code_is_answered_200_when_updating_the_session_fails(console, database_url, sim, caplog):
+    client = console.test_client()
+    started = client.post("/api/start-login", json={}).get_json()
+    scanned = sim.scan(started["uuid"])
+    fail_updates_of(database_url, "sessions")
+    caplog.set_level(logging.ERROR)
+
+    response = client.post(
+        "/api/check-code", json={"uuid": started["uuid"], "code": scanned["code"], "qrcodeKey": started["qrcodeKey"]}
+    )
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["raw"]["errcode"] == 0
+    assert sim.calls()["by_action"]["CheckCode"] == 1
+    assert any("check_code" in r.getMessage() and "not recorded" in r.getMessage() for r in caplog.records)
+
+
+def test_an_automatic_login_is_answered_200_when_updating_the_session_fails(console, database_url, sim, caplog):
+    account = sim.bulk_login(1)[0]
+    sim.drop(account["uuid"], 100005)
+    client = console.test_client()
+    uuid = client.post("/api/init", json={"vid": account["vid"]}).get_json()["uuid"]
+    fail_updates_of(database_url, "sessions")
+    caplog.set_level(logging.ERROR)
+
+    response = client.post("/api/automatic-login", json={"uuid": uuid})
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["raw"]["errcode"] == 0
+    assert sim.calls()["by_action"]["automaticLogin"] == 1
+    assert any("automatic_login" in r.getMessage() and "not recorded" in r.getMessage() for r in caplog.records)

@@ -112,10 +112,10 @@ def check_code(uuid: str, code: str, qrcode_key: str = "") -> contract.Raw:
     try:
         reply = traced("check_code", instance.uuid, client().check_code, instance.uuid, key, code)
     except UpstreamRefused as exc:
-        save_instance(instance.uuid, last_error=exc.errmsg or exc.message)
+        _note(instance.uuid, "check_code", last_error=exc.errmsg or exc.message)
         raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
     # No last_event here: the callbacks that follow (100002, 104001) may already have set a newer one.
-    save_instance(instance.uuid, last_error="")
+    _note(instance.uuid, "check_code", last_error="")
     return contract.Raw(raw=reply.envelope)
 
 
@@ -125,14 +125,24 @@ def automatic_login(uuid: str) -> contract.Raw:
     try:
         reply = traced("automatic_login", instance.uuid, client().automatic_login, instance.uuid)
     except UpstreamError as exc:
-        save_instance(instance.uuid, last_event="automatic-login-failed", last_error=exc.message)
+        _note(instance.uuid, "automatic_login", last_event="automatic-login-failed", last_error=exc.message)
         raise
-    row = find_instance(instance.uuid)
-    if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
-        row.last_event = "automatic-login"
-        set_state(row, ONLINE, "automatic-login")
-        db_session().commit()
+
+    def store() -> None:
+        row = find_instance(instance.uuid)
+        if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
+            row.last_event = "automatic-login"
+            set_state(row, ONLINE, "automatic-login")
+            db_session().commit()
+
+    store_after_upstream("automatic_login", instance.uuid, store)
     return contract.Raw(raw=reply.envelope)
+
+
+def _note(uuid: str, what: str, **fields: str) -> None:
+    """Store what an upstream call's outcome says about the instance; a database failure here is logged and
+    never replaces that outcome (services/upstream_calls.py: store_after_upstream)."""
+    store_after_upstream(what, uuid, lambda: save_instance(uuid, **fields))
 
 
 def refresh_run_client(uuid: str) -> contract.RunClient:
