@@ -331,7 +331,9 @@ def simulator_run(host: str, port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, login_cli, monitor_cli, simulator_cli):
+    from wxwork_demo.cli_sending import GROUPS as SENDING_GROUPS
+
+    for group in (db_cli, login_cli, monitor_cli, simulator_cli, *SENDING_GROUPS):
         app.cli.add_command(group)
 
 

@@ -96,6 +96,19 @@ class Settings:
     simulator_port: int = 9952
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
+    # Sending more than text (services/business/pacing.py, services/business/media_source.py, services/rooms/).
+    # Sends through one account at least SEND_MIN_INTERVAL_MS apart, plus up to SEND_JITTER_MS; a send that
+    # would wait longer than SEND_MAX_WAIT_MS is refused (429); more than SEND_REPEAT_LIMIT identical sends to
+    # one conversation within a minute too.
+    send_min_interval_ms: int = 1000
+    send_jitter_ms: int = 300
+    send_max_wait_ms: int = 10000
+    send_repeat_limit: int = 5
+    # The largest image or file sent (by URL or upload), and how long its URL may take to answer.
+    media_max_bytes: int = 20 * 1024 * 1024
+    media_fetch_timeout_s: float = 10.0
+    # A cached room list is read again from the upstream after this long (room callbacks refresh it sooner).
+    rooms_cache_s: float = 3600.0
 
 
 DEFAULTS = Settings()
@@ -348,4 +361,11 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         upstream_ca_bundle=(env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or "").strip(),
         simulator_port=_port(env, "SIMULATOR_PORT", DEFAULTS.simulator_port),
         base_url_is_default=not base_url_given,
+        send_min_interval_ms=_int(env, "SEND_MIN_INTERVAL_MS", DEFAULTS.send_min_interval_ms),
+        send_jitter_ms=_int(env, "SEND_JITTER_MS", DEFAULTS.send_jitter_ms),
+        send_max_wait_ms=_int(env, "SEND_MAX_WAIT_MS", DEFAULTS.send_max_wait_ms),
+        send_repeat_limit=_int(env, "SEND_REPEAT_LIMIT", DEFAULTS.send_repeat_limit, minimum=1),
+        media_max_bytes=_int(env, "MEDIA_MAX_BYTES", DEFAULTS.media_max_bytes, minimum=1024),
+        media_fetch_timeout_s=_float(env, "MEDIA_FETCH_TIMEOUT_S", DEFAULTS.media_fetch_timeout_s),
+        rooms_cache_s=_float(env, "ROOMS_CACHE_S", DEFAULTS.rooms_cache_s, zero_ok=True),
     )

@@ -165,3 +165,74 @@ class SigninAttempt(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     client: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+
+
+# Sending more than text (migration 0009): rooms, friend requests, what we sent, and the pace of sending.
+
+
+class RoomList(Base):
+    """An account's rooms as GetSessionRoomList last listed them (every page), kept for GET /api/rooms.
+
+    `changed_at` is set by the room callbacks (115001-115009): a list fetched before it is stale."""
+
+    __tablename__ = "room_lists"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rooms: Mapped[list | None] = mapped_column(Payload)
+    # When the fetch that produced `rooms` started (a change during the fetch makes it stale).
+    fetched_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+
+
+class FriendRequest(Base):
+    """A friend request to an account: from callback 116001 or GetApplyUserList, accepted with AgreeUser."""
+
+    __tablename__ = "friend_requests"
+    __table_args__ = (Index("idx_friend_requests_account_updated", "account", "updated_at"),)
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applicant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    avatar: Mapped[str] = mapped_column(String(512), nullable=False, default="", server_default="")
+    # waiting, accepted or deleted (services/friends/requests.py)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="waiting", server_default="waiting")
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+    payload: Mapped[dict | None] = mapped_column(Payload)
+
+
+class SentMessage(Base):
+    """A message we sent (or are sending): its upstream ids for RevokeMsg, its digest for the loop guard."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (
+        Index("idx_sent_messages_account_msg", "account", "msg_id"),
+        Index("idx_sent_messages_recent", "account", "conversation", "created_at"),
+        Index("idx_sent_messages_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64), nullable=False)
+    uuid: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    conversation: Mapped[str] = mapped_column(String(64), nullable=False)
+    is_room: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    summary: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    msg_id: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    server_id: Mapped[int | None] = mapped_column(BigInteger)
+    # pending (its turn is taken), sent, failed, revoked
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+
+
+class SendPacing(Base):
+    """When an account may send next (milliseconds since the epoch), shared by every process."""
+
+    __tablename__ = "send_pacing"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at_ms: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    turns: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")

@@ -662,6 +662,16 @@ def as_id(value: int | str) -> int:
     return int(text)
 
 
+def id_text(value: Any) -> str:
+    """An upstream id as a decimal string ("" for none or 0): ids beyond 2^53 must never be JSON numbers."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, float):  # never produced by our JSON reading; kept exact where it is an integer
+        value = int(value)
+    text = str(value).strip()
+    return "" if text in ("", "0") else text[:64]
+
+
 def cdn_key(uploaded: dict) -> Any:
     """The key a send step needs from an upload's answer: `cdn_key`, or `fileid` where the upload answers
     none (CdnUploadFile's sample has only `fileid`, and both are the same value where both are given)."""

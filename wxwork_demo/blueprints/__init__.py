@@ -9,13 +9,28 @@ def register_blueprints(app: Flask) -> None:
         auth,
         business,
         callback,
+        friends,
         instances,
         login,
         monitor,
         openapi,
         pages,
+        rooms,
         status,
     )
 
-    for module in (status, login, business, monitor, callback, pages, instances, auth, openapi, api_docs):
+    for module in (
+        status,
+        login,
+        business,
+        rooms,
+        friends,
+        monitor,
+        callback,
+        pages,
+        instances,
+        auth,
+        openapi,
+        api_docs,
+    ):
         app.register_blueprint(module.bp)

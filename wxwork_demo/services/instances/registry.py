@@ -38,6 +38,11 @@ def all_instances() -> list[Instance]:
     return list(db_session().scalars(query))
 
 
+def account_key(row: Instance) -> str:
+    """What identifies the account behind an instance across reconnects (its vid; the uuid until it has one)."""
+    return (row.vid or "") or row.uuid
+
+
 def require_instance(uuid: str) -> Instance:
     """The session for `uuid` (or the active one when `uuid` is empty), else a 400/404 naming the field."""
     if uuid:

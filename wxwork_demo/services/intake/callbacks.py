@@ -16,7 +16,8 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Event, Instance, utcnow
 from wxwork_demo.services.events import add_event, event_values
-from wxwork_demo.services.instances.registry import find_instance, forget_other_instances_of
+from wxwork_demo.services.friends.requests import record_applicants
+from wxwork_demo.services.instances.registry import account_key, find_instance, forget_other_instances_of
 from wxwork_demo.services.instances.state import (
     INITIALISED,
     NEEDS_PERSON,
@@ -35,6 +36,7 @@ from wxwork_demo.services.monitor.reconnect import (
     request_secondary_validation,
     schedule_reconnect,
 )
+from wxwork_demo.services.rooms.listing import note_room_change
 from wxwork_demo.services.secrets import callback_token, same_secret
 
 SCANNED = 100001
@@ -67,6 +69,11 @@ log = logging.getLogger(__name__)
 
 # Types that change a session row; every other type is only logged.
 SESSION_TYPES = {SCANNED, CONFIRMED, CANCELLED, NEEDS_CODE, LOGIN_SUCCESS, CORP_SWITCH, *DISCONNECTS}
+ROOM_CHANGES = frozenset(range(115001, 115010))
+FRIEND_REQUEST = 116001
+# Types that change what is kept of the account (its cached rooms, its friend requests) in the transaction that
+# stores them: rare, so they skip the group commit (services/rooms/listing.py, services/friends/requests.py).
+ACCOUNT_TYPES = ROOM_CHANGES | {FRIEND_REQUEST}
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,7 @@ def store_callback(callback: Callback) -> bool:
     A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
     the group commit with those of concurrent requests; the others take a transaction of their own.
     """
-    if not changes_session(callback):
+    if not changes_session(callback) and callback.type not in ACCOUNT_TYPES:
         rows = {
             CallbackKey.__tablename__: {"key": dedup_key(callback), "created_at": utcnow()},
             Event.__tablename__: event_values(callback.uuid, "callback", str(callback.type), callback.payload),
@@ -194,6 +201,8 @@ def _store_alone(callback: Callback) -> bool:
         session.add(row)
     if row is not None:
         _apply(row, callback)
+    if callback.type in ACCOUNT_TYPES:
+        _apply_to_account(session, callback)
     after = dedup_key(callback, row)
     session.add_all([CallbackKey(key=key) for key in dict.fromkeys((before, after))])
     event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
@@ -208,6 +217,15 @@ def _store_alone(callback: Callback) -> bool:
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_instances_of(row.vid or "", row.uuid)
     return True
+
+
+def _apply_to_account(session, callback: Callback) -> None:
+    """A room callback makes the account's cached room list stale; 116001 records its applicants."""
+    instance = find_instance(callback.uuid) if callback.uuid else None
+    if callback.type == FRIEND_REQUEST:
+        record_applicants(session, instance, callback.payload)
+    elif instance is not None:
+        note_room_change(session, account_key(instance))
 
 
 def changes_session(callback: Callback) -> bool:
