@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -56,6 +56,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
             "connect_timeout": MYSQL_CONNECT_TIMEOUT_S,
             "read_timeout": MYSQL_READ_TIMEOUT_S,
             "write_timeout": MYSQL_WRITE_TIMEOUT_S,
+            **mysql_tls_args(url),
         },
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -69,6 +70,22 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
     _roll_back_only_what_is_open(engine)
     _ping_when_idle(engine)
     return engine
+
+
+def mysql_tls_args(url: str) -> dict[str, bool]:
+    """`ssl_disabled` for a server on the loopback (or a unix socket) when the URL says nothing of TLS.
+
+    PyMySQL 1.2 prefers TLS by default and builds a TLS context for every new connection, loading the system's
+    certificate authorities: about 24 ms of CPU per connection, against 0.35 ms without (measured on the
+    local MariaDB, which offers no TLS at all). Under gevent that CPU blocks the whole worker, so a burst of
+    new connections held callbacks for seconds. On the loopback TLS protects nothing; elsewhere PyMySQL's
+    default stands, and any ssl option in the URL is the user's choice.
+    """
+    parsed = make_url(url)
+    if any(name.startswith("ssl") for name in parsed.query):
+        return {}
+    loopback = parsed.host in (None, "", "localhost", "127.0.0.1", "::1") or "unix_socket" in parsed.query
+    return {"ssl_disabled": True} if loopback else {}
 
 
 def _ping_when_idle(engine: Engine) -> None:
