@@ -84,7 +84,8 @@ class Settings:
     # threads per worker, which also sizes each process's database pool (db.pool_size_for).
     gunicorn_bind: str = ""
     web_concurrency: int = 0
-    gunicorn_worker_class: str = "gthread"
+    # "auto": gevent when listening beyond the loopback, else gthread (gunicorn_conf.py says why).
+    gunicorn_worker_class: str = "auto"
     gunicorn_connections: int = 1000
     gunicorn_threads: int = 16
     gunicorn_timeout: int = 60

@@ -10,7 +10,7 @@ import socket
 import struct
 import sys
 
-from wxwork_demo.config import ConfigError, load_settings, require_auth_beyond_loopback, settings_of
+from wxwork_demo.config import ConfigError, is_loopback, load_settings, require_auth_beyond_loopback, settings_of
 
 # The app's own settings (.env included), validated: a bad value stops gunicorn before it binds, in one line.
 try:
@@ -21,12 +21,14 @@ bind = _settings.gunicorn_bind or f"{_settings.host}:{_settings.port}"
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
 workers = _settings.web_concurrency or min(4, len(os.sched_getaffinity(0)))
-# gthread: a thread per request in flight. GUNICORN_WORKER_CLASS=gevent (a greenlet per connection; the worker
-# patches sockets, threads and locks) keeps answering while 64 clients stall mid-request, where gthread answers
-# nothing until they are cut, but four gevent workers with the monitor did not answer /api/health within 30 s
-# of starting in tests/e2e/test_monitor_processes.py on a loaded machine, so it is not the default yet
-# (bench/RESULTS.md compares gthread, gevent and granian).
-worker_class = _settings.gunicorn_worker_class
+# GUNICORN_WORKER_CLASS, by default "auto": decided in on_starting, once every bound address is known.
+# gevent (a greenlet per connection; the worker patches sockets, threads and locks) keeps answering while 64
+# clients stall mid-request, where gthread (a thread per request being read) answers nothing until they are
+# cut; gthread takes callbacks about twice as fast (bench/RESULTS.md, "The server"). So: gevent where stalled
+# clients can reach the app (listening beyond the loopback), gthread on the loopback, where a reverse proxy
+# in front (deploy/nginx) reads whole requests before passing them on.
+AUTO = "auto"
+worker_class = "gthread" if _settings.gunicorn_worker_class == AUTO else _settings.gunicorn_worker_class
 # gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
 # core (gthread's workers shared them 10 / 6).
@@ -57,18 +59,31 @@ preload_app = False
 
 def on_starting(server):
     """Refuse a bind beyond loopback without access control; say in one line what the database lacks."""
+    exposed = []
     for address in server.cfg.bind:  # GUNICORN_BIND or -b can bypass HOST: check every address actually bound
         host = address.rsplit(":", 1)[0] if not address.startswith("unix:") else "127.0.0.1"
         try:
             require_auth_beyond_loopback(host, _settings.console_password, _settings.api_token, name="bind")
         except ConfigError as exc:
             sys.exit(f"configuration error: {exc}")
+        if not is_loopback(host):
+            exposed.append(address)
+    if _settings.gunicorn_worker_class == AUTO and exposed:
+        _serve_with_gevent(server, f"bound beyond the loopback ({', '.join(exposed)})")
     from wxwork_demo.database_check import startup_problem
 
     # Once, in the master: the workers start anyway and answer 503 until the database is fixed.
     problem = startup_problem(_settings.database_url)
     if problem:
         server.log.error(problem)
+
+
+def _serve_with_gevent(server, why: str) -> None:
+    """Switch the arbiter to gevent before it makes its sockets (a socket per worker: reuse_port)."""
+    server.cfg.set("worker_class", "gevent")
+    server.cfg.set("reuse_port", True)
+    server.worker_class = server.cfg.worker_class
+    server.log.info("worker class auto: gevent, %s; GUNICORN_WORKER_CLASS=gthread to choose gthread", why)
 
 
 def when_ready(server):
