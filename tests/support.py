@@ -83,15 +83,22 @@ class ThreadedConsole:
     """The console app (built from `config`) behind werkzeug's threaded server, in a daemon thread here.
 
     The socket is bound first (port 0), so CALLBACK_URL can name the real port before the app is built.
+    With `run_monitor`, this process also runs the monitor's scheduler, as each gunicorn worker does under
+    MONITOR_AUTOSTART, but the switch stays as the database has it (off in a fresh one) until a test turns it
+    on with POST /api/monitor/start, which only sets the switch.
     """
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict, run_monitor: bool = False) -> None:
         self.app = None
         self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.app = create_app(
             clean_settings(**config, CALLBACK_URL=f"{self.url}/callback/wxwork", PORT=self.server.port)
         )
+        if run_monitor:
+            from wxwork_demo.services.monitor.runtime import start_scheduler
+
+            start_scheduler(self.app)
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-http", daemon=True
         )

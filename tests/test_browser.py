@@ -119,6 +119,9 @@ def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) ->
         server = make_server("127.0.0.1", 0, app, threaded=True)
         url = f"http://127.0.0.1:{server.server_port}"
         change_settings(app, callback_url=f"{url}/callback/wxwork")
+        from wxwork_demo.services.monitor.runtime import start_scheduler
+
+        start_scheduler(app)  # as `make run`'s workers do; the switch stays off until the page turns it on
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -14,7 +14,14 @@ from tests.support import CALLBACK_PATH, add_session, change_settings, envelope,
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.monitor.reconnect import backoff_delay
-from wxwork_demo.services.monitor.runtime import check_pass, run_due_actions, stop_monitor
+from wxwork_demo.services.monitor.runtime import (
+    check_pass,
+    run_due_actions,
+    runtime,
+    shutdown_monitor,
+    start_scheduler,
+    switch_monitor,
+)
 
 ONLINE = {"loginType": 2, "user_info": {"isLogin": True}, "uuid": "U1"}
 VID = "1688857362464764"
@@ -268,6 +275,7 @@ def test_monitor_runs_on_its_interval_and_stops(database_url, upstream):
     online_account(app)
     upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
     client = app.test_client()
+    start_scheduler(app)  # this process runs the monitor, as a worker with MONITOR_AUTOSTART does
     try:
         assert client.post("/api/monitor/start").get_json() == {
             "ok": True,
@@ -286,16 +294,94 @@ def test_monitor_runs_on_its_interval_and_stops(database_url, upstream):
         time.sleep(0.7)
         assert actions(upstream).count("GetRunClientByUuid") <= checks + 1
     finally:
-        from wxwork_demo.services.monitor.runtime import shutdown_monitor
-
         shutdown_monitor(app)
         app.extensions["wxwork_db"].engine.dispose()
 
 
 def test_stopped_monitor_reports_disabled(app, client):
     with app.app_context():
-        stop_monitor(app)
+        switch_monitor(False)
     assert client.get("/api/state").get_json()["monitor"]["enabled"] is False
+
+
+def monitor_state_after_a_check(client, seconds=10.0) -> dict:
+    """The monitor's status once a check pass has finished, or after `seconds` (a loaded machine lags)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        state = client.get("/api/state").get_json()["monitor"]
+        if state["lastCheckAt"] or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
+
+
+def test_the_switch_starts_no_scheduler_and_says_when_no_process_acts_on_it(database_url, upstream):
+    """Issue 12.7: POST /api/monitor/start only sets the switch. In a process that runs no scheduler (a web
+    worker when the monitor is its own process) nothing starts, and the status says the monitor is on with
+    no owner, not running. A process that runs one takes the lease and acts on the switch, both ways."""
+    app = make_test_app(database_url, MONITOR_INTERVAL_MS=300, MONITOR_TICK_MS=100)
+    online_account(app)
+    upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
+    client = app.test_client()
+    try:
+        assert client.post("/api/monitor/start").get_json()["monitor"]["enabled"] is True
+        time.sleep(0.5)
+        assert runtime(app).scheduler is None
+        state = client.get("/api/state").get_json()["monitor"]
+        assert state["enabled"] is True
+        assert (state["owner"], state["running"], state["schedulerHere"], state["lastCheckAt"]) == (
+            "",
+            False,
+            False,
+            "",
+        )
+        assert actions(upstream) == []
+
+        start_scheduler(app)  # what a worker with MONITOR_AUTOSTART, or `wxwork monitor run`, runs
+        state = monitor_state_after_a_check(client)
+        assert state["owner"] and state["schedulerHere"] is True
+        assert client.post("/api/monitor/stop").get_json() == {"ok": True, "monitor": {"enabled": False}}
+        time.sleep(0.3)  # a pass already under way may finish
+        checks = actions(upstream).count("GetRunClientByUuid")
+        time.sleep(0.8)
+        assert actions(upstream).count("GetRunClientByUuid") == checks  # the holder stopped acting
+        assert client.get("/api/state").get_json()["monitor"]["owner"] == ""
+    finally:
+        shutdown_monitor(app)
+        app.extensions["wxwork_db"].engine.dispose()
+
+
+def test_the_monitor_works_under_flask_debug(database_url, upstream, monkeypatch):
+    """Flask-APScheduler's start() silently did nothing under FLASK_DEBUG=1 outside the reloader, while the
+    status said a scheduler was here: the scheduler runs the same with it."""
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = make_test_app(database_url, MONITOR_INTERVAL_MS=300, MONITOR_TICK_MS=100)
+    online_account(app)
+    upstream.post(url("GetRunClientByUuid"), json=envelope(ONLINE))
+    client = app.test_client()
+    try:
+        with app.app_context():
+            monitor_lease.set_enabled(True)
+        start_scheduler(app)
+        state = monitor_state_after_a_check(client)
+        assert state["lastCheckAt"] and state["owner"] and state["schedulerHere"] is True
+        assert "GetRunClientByUuid" in actions(upstream)
+    finally:
+        shutdown_monitor(app)
+        app.extensions["wxwork_db"].engine.dispose()
+
+
+def test_a_pass_whose_process_died_is_not_reported_running(app, client, monkeypatch):
+    """The status's `running` and `owner` are those of a live lease holder: a pass started by a process that
+    then died is not shown running for ever."""
+    monkeypatch.setattr(monitor_lease, "process_identity", lambda: "worker-that-dies")
+    with app.app_context():
+        monitor_lease.set_enabled(True)
+        assert monitor_lease.hold(ttl_s=0.3) and monitor_lease.start_pass(interval_s=10)
+    state = client.get("/api/state").get_json()["monitor"]
+    assert (state["running"], state["owner"]) == (True, "worker-that-dies")
+    time.sleep(0.5)  # the worker died mid-pass: its lease ran out, the pass never finished
+    state = client.get("/api/state").get_json()["monitor"]
+    assert (state["enabled"], state["running"], state["owner"]) == (True, False, "")
 
 
 def test_a_person_can_ask_for_a_reconnect_after_the_instance_is_gone(app, client, upstream):

@@ -298,7 +298,7 @@ def monitor_status(as_json: bool) -> None:
 def monitor_run() -> None:
     """Run the monitor in this process until interrupted: the deployment's dedicated monitor."""
     app = current_app._get_current_object()
-    status = monitor.start_monitor(app)
+    status = monitor.start_dedicated_monitor(app)
     click.echo(f"monitor running every {status['intervalMs']} ms; Ctrl-C to stop")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -94,11 +94,13 @@ def sim(simulator: SimulatorServer) -> Iterator[SimulatorControl]:
 
 @pytest.fixture
 def make_console(db_url: str, simulator: SimulatorServer) -> Iterator[Callable[..., ThreadedConsole]]:
-    """Start a threaded console on this test's database and simulator (with config overrides)."""
+    """Start a threaded console on this test's database and simulator (with config overrides). It runs the
+    monitor's scheduler, as `make run`'s workers do; the monitor stays off until a test turns it on."""
     started: list[ThreadedConsole] = []
 
     def make(**overrides) -> ThreadedConsole:
-        console = ThreadedConsole({**CONSOLE_CONFIG, "DATABASE_URL": db_url, "BASE_URL": simulator.url, **overrides})
+        config = {**CONSOLE_CONFIG, "DATABASE_URL": db_url, "BASE_URL": simulator.url, **overrides}
+        console = ThreadedConsole(config, run_monitor=True)
         started.append(console)
         return console
 

@@ -366,8 +366,9 @@ function renderMonitor() {
   let status = "已停止";
   if (monitor.reconnecting) status = "正在重连掉线账号…";
   else if (monitor.enabled && monitor.running) status = "正在检查账号…";
-  // `owner`: the process holding the monitor's lease (servers without the field: taken as running).
-  else if (monitor.enabled && (monitor.owner || monitor.schedulerHere || monitor.owner === undefined)) status = "运行中";
+  // `owner`: the live process holding the monitor's lease, the only one that works (servers without the
+  // field: taken as running). On with no owner: no process runs the monitor's scheduler (yet).
+  else if (monitor.enabled && (monitor.owner || monitor.owner === undefined)) status = "运行中";
   else if (monitor.enabled) status = "已开启，等待监控进程接手";
   $("monitor-status").textContent = status;
   $("monitor-status").className = monitor.enabled ? "ok" : "muted";

@@ -1,7 +1,11 @@
 """The background monitor: checks that accounts are online and carries out the reconnect policy.
 
-Every process that runs a scheduler (a gunicorn worker with MONITOR_AUTOSTART, or `flask monitor run`)
-has three jobs, and only the holder of the database lease (services/monitor/lease.py) does any work:
+The monitor's switch is a database flag (the lease row): `POST /api/monitor/start|stop` sets it and does
+nothing else (`switch_monitor`). A scheduler runs only where the deployment puts one: in each gunicorn worker
+with MONITOR_AUTOSTART (`autostart_monitor`), or in its own process (`wxwork monitor run`,
+`start_dedicated_monitor`); never in whichever web worker took a request. Every such process has three jobs,
+and only the holder of the database lease (services/monitor/lease.py), which is held only while the switch is
+on, does any work:
 
 - lease, every tick: take or renew the lease;
 - check, every MONITOR_INTERVAL_MS: act on transient states past their deadline (monitor/deadlines.py),
@@ -9,18 +13,24 @@ has three jobs, and only the holder of the database lease (services/monitor/leas
   concurrency, each check in its own app context and database session; re-register callback URLs
   that are due; a dead account is scheduled for reconnect;
 - tick, every MONITOR_TICK_MS: run the due actions (reconnects, secondary-validation QR codes).
+
+A process that takes the lease (the switch was just turned on, or the last holder went away) runs a check pass
+at once. The scheduler is APScheduler's own BackgroundScheduler: Flask-APScheduler's `start()` silently does
+nothing when FLASK_DEBUG is set outside the reloader, and this one runs the same under debug as without.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
-from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
 from wxwork_demo.config import current_settings, settings_of
@@ -37,19 +47,20 @@ from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "wxwork_monitor"
+LEASE_JOB, CHECK_JOB, TICK_JOB = "monitor-lease", "monitor-check", "monitor-tick"
 
 
 @dataclass
 class MonitorRuntime:
     """This process's scheduler and whether it holds the lease."""
 
-    scheduler: APScheduler | None = None
+    scheduler: BackgroundScheduler | None = None
     holding: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def register_monitor(app: Flask) -> None:
-    """Attach the (idle) runtime; nothing starts until `start_monitor`."""
+    """Attach the (idle) runtime; nothing starts until `autostart_monitor` or `start_dedicated_monitor`."""
     app.extensions[EXTENSION_KEY] = MonitorRuntime()
 
 
@@ -57,49 +68,51 @@ def runtime(app: Flask | None = None) -> MonitorRuntime:
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def start_monitor(app: Flask) -> dict:
-    """Switch the monitor on (for every process) and run a scheduler in this one."""
-    with app.app_context():
-        monitor_lease.set_enabled(True)
-    start_scheduler(app)
-    with app.app_context():
-        return monitor_status()
+def switch_monitor(enabled: bool) -> dict:
+    """Turn the monitor on or off for every process: the switch in the database, and nothing else.
+
+    The process holding the lease acts on it within a tick. No scheduler is started here: the request may
+    have reached one web worker of many, or a web worker of a deployment whose monitor is its own process.
+    """
+    monitor_lease.set_enabled(enabled)
+    return monitor_status()
 
 
 def autostart_monitor(app: Flask) -> None:
-    """MONITOR_AUTOSTART: run a scheduler here; the switch is on unless someone turned it off before."""
+    """MONITOR_AUTOSTART (a gunicorn worker, after the fork): run a scheduler here; the switch is on unless
+    someone turned it off before."""
     with app.app_context():
         monitor_lease.ensure_switch(default_enabled=True)
     start_scheduler(app)
 
 
-def stop_monitor(app: Flask) -> dict:
-    """Switch the monitor off for every process; schedulers stay up, idle, so `start` works anywhere."""
-    with app.app_context():
-        monitor_lease.set_enabled(False)
-        return monitor_status()
+def start_dedicated_monitor(app: Flask) -> dict:
+    """`wxwork monitor run`: the deployment's monitor process turns the switch on and runs a scheduler."""
+    monitor_lease.set_enabled(True)
+    start_scheduler(app)
+    return monitor_status()
 
 
 def start_scheduler(app: Flask) -> None:
+    """Run this process's scheduler: a candidate for the lease, working only while it holds it."""
     state = runtime(app)
     settings = settings_of(app)
     with state.lock:
         if state.scheduler is not None:
             return
-        scheduler = APScheduler()
-        scheduler.init_app(app)
+        scheduler = BackgroundScheduler(daemon=True, timezone=UTC)
         tick_s = settings.monitor_tick_ms / 1000
         jobs = (
-            ("monitor-lease", _lease_job, tick_s),
-            ("monitor-check", _check_job, settings.monitor_interval_ms / 1000),
-            ("monitor-tick", _tick_job, tick_s),
+            (LEASE_JOB, _lease_job, tick_s),
+            (CHECK_JOB, _check_job, settings.monitor_interval_ms / 1000),
+            (TICK_JOB, _tick_job, tick_s),
         )
         for job_id, func_, seconds in jobs:
             scheduler.add_job(
-                id=job_id,
-                func=func_,
-                args=(app,),
+                func_,
                 trigger="interval",
+                args=(app,),
+                id=job_id,
                 seconds=seconds,
                 max_instances=1,
                 coalesce=True,
@@ -127,12 +140,24 @@ def shutdown_monitor(app: Flask) -> None:
 
 
 def _lease_job(app: Flask) -> None:
+    state = runtime(app)
     with app.app_context():
         try:
-            runtime(app).holding = monitor_lease.hold(_lease_ttl(app))
+            holding = monitor_lease.hold(_lease_ttl(app))
         except Exception:
-            runtime(app).holding = False
+            holding = False
             log.exception("monitor lease renewal failed")
+    if holding and not state.holding:
+        _check_soon(state)  # a new holder checks at once (start_pass keeps it to one pass per interval)
+    state.holding = holding
+
+
+def _check_soon(state: MonitorRuntime) -> None:
+    scheduler = state.scheduler
+    if scheduler is None:
+        return
+    with contextlib.suppress(JobLookupError):  # the scheduler is shutting down
+        scheduler.modify_job(CHECK_JOB, next_run_time=datetime.now(UTC))
 
 
 def _check_job(app: Flask) -> None:
@@ -284,7 +309,8 @@ def monitor_status() -> dict:
     """What /api/state shows: the switch, the owner, the last pass and reconnect, in every process alike."""
     lease = monitor_lease.lease_row()
     reconnecting = db_session().scalar(select(func.count()).select_from(Instance).where(Instance.state == RECONNECTING))
-    scheduler_here = runtime().scheduler is not None
+    scheduler = runtime().scheduler
+    scheduler_here = scheduler is not None and scheduler.running
     if lease is None:
         return {
             "enabled": False,
@@ -296,8 +322,13 @@ def monitor_status() -> dict:
             "owner": "",
             "schedulerHere": scheduler_here,
         }
+    # Only a live holder works: a pass its process never finished (it died) is not running, and a switch that
+    # is on with no holder (no process runs a scheduler) shows as on with no `owner`, never as running.
+    owner = monitor_lease.current_owner() if lease.enabled else ""
     running = bool(
-        lease.pass_started_at and (not lease.pass_finished_at or lease.pass_started_at > lease.pass_finished_at)
+        owner
+        and lease.pass_started_at
+        and (not lease.pass_finished_at or lease.pass_started_at > lease.pass_finished_at)
     )
     return {
         "enabled": bool(lease.enabled),
@@ -306,6 +337,6 @@ def monitor_status() -> dict:
         "lastReconnectAt": iso_utc(lease.last_reconnect_at),
         "reconnecting": bool(reconnecting),
         "intervalMs": current_settings().monitor_interval_ms,
-        "owner": monitor_lease.current_owner(),
+        "owner": owner,
         "schedulerHere": scheduler_here,
     }
