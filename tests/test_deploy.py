@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CALLBACK_TOKEN, make_test_app
+from tests.conftest import CALLBACK_TOKEN
 from tests.e2e.live import PROJECT_ROOT, clean_env, free_port, wait_until
 from tests.support import ThreadedConsole
 from wxwork_demo.config import load_settings
@@ -191,11 +191,12 @@ def post_callback_from(address: str, port: int, body: dict, tls: bool) -> int:
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
 def test_behind_nginx_the_client_address_counts_only_with_trusted_proxies(database_url, tmp_path, trusted_proxies):
     nginx = tool("nginx")
-    allowed = load_settings({"CALLBACK_ALLOWED_IPS": "127.0.0.2"}).callback_allowed_ips
     console = ThreadedConsole(
         {
-            **make_test_app(database_url).config,
-            "CALLBACK_ALLOWED_IPS": allowed,
+            "DATABASE_URL": database_url,
+            "CALLBACK_TOKEN": CALLBACK_TOKEN,
+            "MONITOR_AUTOSTART": False,
+            "CALLBACK_ALLOWED_IPS": "127.0.0.2",
             "TRUSTED_PROXIES": trusted_proxies,
         }
     )
