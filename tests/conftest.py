@@ -119,6 +119,9 @@ def make_test_app(database_url: str, **overrides):
         "MONITOR_INTERVAL_MS": 45000,
         "UPSTREAM_CONNECT_TIMEOUT": 2.0,
         "UPSTREAM_READ_TIMEOUT": 2.0,
+        # Sends unpaced unless a test is about pacing: a second per send would only slow the others down.
+        "SEND_MIN_INTERVAL_MS": 0,
+        "SEND_JITTER_MS": 0,
     }
     config.update(overrides)
     return create_app(clean_settings(**config))

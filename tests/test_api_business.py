@@ -22,7 +22,15 @@ def test_send_text_posts_the_documented_body(app, client, upstream):
     assert response.status_code == 200
     expected = {"uuid": "U1", "kf_id": 0, "send_userid": 7881302555913738, "isRoom": False, "content": "你好"}
     assert sent_json(upstream.calls[0]) == expected
-    assert response.get_json() == {"ok": True, "request": expected, "raw": envelope(SENT)}
+    answer = response.get_json()
+    assert answer.pop("sentAt").endswith("Z") and answer.pop("waitedMs") == 0
+    assert answer == {
+        "ok": True,
+        "request": expected,
+        "raw": envelope(SENT),
+        "msgId": str(SENT["msg_id"]),
+        "serverId": str(SENT.get("server_id") or ""),
+    }
     [event] = events_of(app, stage="send_text")
     assert event.event_type == "SendTextMsg" and event.payload["request"]["content"] == "你好"
 

@@ -78,7 +78,8 @@ def _logged_in_session(app, simulator: SimulatorServer) -> str:
 
 
 def _keep_callbacks_local(body: dict, nowhere: str) -> None:
-    """A callback URL the app would accept is pointed at this machine: the simulator posts to it later."""
+    """A URL the app would accept is pointed at this machine: the simulator posts callbacks to it later, and the
+    image and file sends fetch it (never a generated host beyond this machine)."""
     for name in ("url", "callbackUrl"):
         value = body.get(name)
         if isinstance(value, str) and "://" in value:
@@ -247,6 +248,11 @@ EDGE_VALUES = [
 ]
 BASE_BODIES = {
     "/api/send-text": {"send_userid": 1, "isRoom": False, "content": "hello"},
+    # Nothing listens there: the link is refused at once, and nothing is fetched from beyond this machine.
+    "/api/send-image": {"send_userid": 1, "isRoom": False, "url": "http://127.0.0.1:9/a.png"},
+    "/api/send-file": {"send_userid": 1, "isRoom": False, "url": "http://127.0.0.1:9/a.pdf"},
+    "/api/revoke": {"msgId": 1},
+    "/api/friend-requests/accept": {"vid": 1},
     "/api/check-code": {"code": "123456"},
     "/callback/wxwork": {"type": 102000, "json": {"content": "hi"}},
 }

@@ -58,3 +58,34 @@ def test_friends_list_and_accept(online):
     refused = runner.invoke(args=["friends", "accept", waiting[0]["userId"]])
     assert refused.exit_code == 1 and "AgreeUser refused" in refused.output
     assert runner.invoke(args=["friends", "accept", "abc"]).exit_code == 2
+
+
+def test_send_text_image_file_and_revoke(online, tmp_path):
+    from tests.e2e.media_host import png_bytes
+
+    app, instance = online
+    runner = app.test_cli_runner()
+    contact = "7881302555913738"
+    text = runner.invoke(args=["send", "text", contact, "命令行发的", "--json"])
+    assert text.exit_code == 0, text.output
+    sent = json.loads(text.output)
+    assert sent["request"]["content"] == "命令行发的" and sent["msgId"].isdigit()
+
+    refused = runner.invoke(args=["send", "text", contact, "x", "--at", "123"])
+    assert refused.exit_code == 1 and "rooms only" in refused.output
+
+    picture = tmp_path / "截图.png"
+    picture.write_bytes(png_bytes(40, 30))
+    image = runner.invoke(args=["send", "image", contact, str(picture)])
+    assert image.exit_code == 0 and image.output.startswith("sent: msgId "), image.output
+    notes = tmp_path / "notes.txt"
+    notes.write_text("会议纪要")
+    document = runner.invoke(args=["send", "file", contact, str(notes), "--name", "纪要.txt", "--json"])
+    assert document.exit_code == 0, document.output
+    assert json.loads(document.output)["request"]["file_name"] == "纪要.txt"
+    assert runner.invoke(args=["send", "image", contact, str(tmp_path / "missing.png")]).exit_code == 2
+
+    revoked = runner.invoke(args=["send", "revoke", sent["msgId"], "--uuid", instance["uuid"]])
+    assert revoked.exit_code == 0 and revoked.output.strip() == f"revoked {sent['msgId']}"
+    again = runner.invoke(args=["send", "revoke", sent["msgId"]])
+    assert again.exit_code == 1 and "revoked already" in again.output

@@ -30,6 +30,10 @@ POST_PATHS = [
     "/api/automatic-login",
     "/api/refresh-run-client",
     "/api/send-text",
+    "/api/send-image",
+    "/api/send-file",
+    "/api/revoke",
+    "/api/friend-requests/accept",
     "/api/contacts",
     "/api/monitor/start",
     "/api/monitor/stop",
@@ -38,9 +42,28 @@ POST_PATHS = [
     "/api/sessions/secondary-validation",
     "/callback/wxwork",
 ]
-GET_PATHS = ["/api/health", "/api/openapi.json", "/api/upstream-check", "/api/state", "/api/events"]
+GET_PATHS = [
+    "/api/health",
+    "/api/openapi.json",
+    "/api/upstream-check",
+    "/api/state",
+    "/api/events",
+    "/api/rooms",
+    "/api/rooms/<room_id>/members",
+    "/api/friend-requests",
+    "/api/sent",
+]
 # Endpoints for which an empty body is not "{}" but missing input.
-BODY_REQUIRED = {"/api/send-text", "/callback/wxwork"}
+BODY_REQUIRED = {
+    "/api/send-text",
+    "/api/send-image",
+    "/api/send-file",
+    "/api/revoke",
+    "/api/friend-requests/accept",
+    "/callback/wxwork",
+}
+# Endpoints that also take a multipart/form-data upload (its fields read like the JSON body's).
+UPLOAD_PATHS = {"/api/send-image", "/api/send-file"}
 
 
 @pytest.fixture
@@ -103,6 +126,9 @@ def test_a_body_that_is_not_json_is_415(client, path, content_type, data):
     if content_type:
         headers["Content-Type"] = content_type
     response = client.post(_url(path), data=data, headers=headers)
+    if path in UPLOAD_PATHS and content_type and content_type.startswith("multipart/"):
+        assert assert_json_error(response, 400)["field"] == "send_userid"  # read, and found wanting
+        return
     assert_json_error(response, 415)
 
 

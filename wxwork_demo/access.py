@@ -8,7 +8,8 @@
   carry the session's CSRF token in `X-CSRF-Token` (the page reads it from its <meta name="csrf-token">).
   The cookie names a sign-in kept in the database (services/console/signin.py): logout revokes it for good.
 - The webhook has its own proof (the callback token) and /api/health stays open for load balancers.
-- Bodies: JSON only (415 otherwise), at most MAX_BODY_BYTES (413).
+- Bodies: JSON only (415 otherwise), at most MAX_BODY_BYTES (413); the image and file sends also take a
+  multipart/form-data upload of at most MEDIA_MAX_BYTES.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ OPEN_ENDPOINTS = {
     "static",
 }
 FORM_ENDPOINTS = {"auth.login", "auth.logout"}
+# Endpoints that also take a multipart/form-data body with a file, up to MEDIA_MAX_BYTES (plus its form fields).
+UPLOAD_ENDPOINTS = {"business.send_image", "business.send_file"}
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 # A proxy in front says whom it forwards for: such a request is not local, whatever address it comes from.
 FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 LOOPBACK_ONLY = (
@@ -77,6 +81,9 @@ def _check_content_type():
     if declares_json(request.environ.get("CONTENT_TYPE", "")):
         return None
     if request.method in SAFE_METHODS or request.endpoint in FORM_ENDPOINTS:
+        return None
+    if request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data":
+        request.max_content_length = current_settings().media_max_bytes + UPLOAD_OVERHEAD_BYTES
         return None
     if request.content_length == 0 or (request.content_length is None and not request.get_data(cache=True)):
         return None

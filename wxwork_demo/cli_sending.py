@@ -8,6 +8,8 @@ API's answer for scripts.
 from __future__ import annotations
 
 import json
+import mimetypes
+from pathlib import Path
 
 import click
 
@@ -22,6 +24,98 @@ UUID_OPTION = click.option("--uuid", default="", help="The instance (default: th
 
 def _echo(reply, as_json: bool, lines: str) -> None:
     click.echo(json.dumps(reply.to_json(), ensure_ascii=False) if as_json else lines)
+
+
+# --- send -------------------------------------------------------------------------------------------
+
+TO_ARGUMENT = click.argument("to")
+ROOM_OPTION = click.option("--room", "is_room", is_flag=True, help="TO is a room id (a group), not a person.")
+
+
+def _target(to: str) -> int:
+    if not (to.isascii() and to.isdigit() and len(to) <= 20):
+        raise click.BadParameter("must be a numeric user or room id", param_hint="TO")
+    return int(to)
+
+
+def _sent_line(reply) -> str:
+    waited = f", waited {reply.waited_ms} ms for its turn" if reply.waited_ms else ""
+    return f"sent: msgId {reply.msg_id or '-'} serverId {reply.server_id or '-'}{waited}"
+
+
+@send_cli.command("text")
+@TO_ARGUMENT
+@click.argument("content")
+@ROOM_OPTION
+@click.option("--at", "at", multiple=True, help="A member to @mention (rooms only; repeat for more).")
+@click.option("--at-all", is_flag=True, help="@all in the room.")
+@UUID_OPTION
+@JSON_OPTION
+def send_text(to: str, content: str, is_room: bool, at: tuple[str, ...], at_all: bool, uuid: str, as_json: bool):
+    """Send CONTENT to TO (a user id, or a room id with --room)."""
+    from wxwork_demo.services.business.messaging import send_text as send
+
+    at_ids = [_target(member) for member in at]
+    reply = _call(lambda: send(uuid, _target(to), is_room, content, at=at_ids, at_all=at_all))
+    _echo(reply, as_json, _sent_line(reply))
+
+
+def _source(source: str) -> tuple[str, object]:
+    """(url, None) for an http(s) link, else ("", the file at that path as an Upload)."""
+    from wxwork_demo.upstream import Upload
+
+    if source.startswith(("http://", "https://")):
+        return source, None
+    path = Path(source)
+    if not path.is_file():
+        raise click.BadParameter("must be an http(s) URL or a readable file", param_hint="SOURCE")
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return "", Upload(filename=path.name, content=path.read_bytes(), content_type=guessed)
+
+
+@send_cli.command("image")
+@TO_ARGUMENT
+@click.argument("source")
+@ROOM_OPTION
+@UUID_OPTION
+@JSON_OPTION
+def send_image(to: str, source: str, is_room: bool, uuid: str, as_json: bool) -> None:
+    """Send the image at SOURCE (an http(s) URL, or a local file) to TO."""
+    from wxwork_demo.services.business import media_sending
+
+    url, upload = _source(source)
+    target = media_sending.Target(uuid, _target(to), is_room)
+    reply = _call(lambda: media_sending.send_image(target, url, upload))  # type: ignore[arg-type]
+    _echo(reply, as_json, _sent_line(reply))
+
+
+@send_cli.command("file")
+@TO_ARGUMENT
+@click.argument("source")
+@ROOM_OPTION
+@click.option("--name", "filename", default="", help="The name the recipient sees (default: the file's own).")
+@UUID_OPTION
+@JSON_OPTION
+def send_file(to: str, source: str, is_room: bool, filename: str, uuid: str, as_json: bool) -> None:
+    """Send the file at SOURCE (an http(s) URL, or a local file) to TO."""
+    from wxwork_demo.services.business import media_sending
+
+    url, upload = _source(source)
+    target = media_sending.Target(uuid, _target(to), is_room)
+    reply = _call(lambda: media_sending.send_file(target, url, upload, filename))  # type: ignore[arg-type]
+    _echo(reply, as_json, _sent_line(reply))
+
+
+@send_cli.command("revoke")
+@click.argument("msg_id")
+@UUID_OPTION
+@JSON_OPTION
+def send_revoke(msg_id: str, uuid: str, as_json: bool) -> None:
+    """Take back the message MSG_ID this app sent (RevokeMsg)."""
+    from wxwork_demo.services.business.sent_log import revoke
+
+    reply = _call(lambda: revoke(uuid, _target(msg_id), 0))
+    _echo(reply, as_json, f"revoked {reply.msg_id}")
 
 
 # --- rooms ------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class AppError(Exception):
         self.status = status
         self.message = message
         self.details = details
+        # Headers the answer carries (Retry-After on a 429).
+        self.headers: dict[str, str] = {}
 
 
 class BadInput(AppError):
@@ -54,7 +56,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
         body, status = error_reply(exc)
-        return jsonify(body), status
+        return jsonify(body), status, exc.headers
 
     @app.errorhandler(UpstreamError)
     def _upstream_error(exc: UpstreamError):

@@ -34,7 +34,9 @@ ERRORS: dict[str, str] = {
     "404": "Unknown instance uuid.",
     "409": "The instance is not in a state that allows this (e.g. no secondary verification is pending).",
     "413": "The body is larger than MAX_BODY_BYTES.",
-    "415": "A body that is not application/json.",
+    "415": "A body that is not application/json (nor multipart/form-data where a file may be uploaded).",
+    "429": "Paced sending: not sent now (the account's turn is too far away, or the same content was sent too "
+    "often); ask again after the Retry-After header's seconds.",
     "502": "The upstream answered badly: an HTTP error, not JSON, or an errcode refusal.",
     "503": "The database is unreachable (or not migrated): try again shortly.",
     "504": "The upstream did not answer in time.",
@@ -109,10 +111,10 @@ def _document(app: Flask) -> dict:
         if parameters:
             operation["parameters"] = parameters
         if contract.body is not None:
-            operation["requestBody"] = {
-                "required": contract.body_required,
-                "content": {"application/json": {"schema": refs[(contract.body, "validation")]}},
-            }
+            content = {"application/json": {"schema": refs[(contract.body, "validation")]}}
+            if contract.uploads:
+                content["multipart/form-data"] = {"schema": _upload_schema(components, contract)}
+            operation["requestBody"] = {"required": contract.body_required, "content": content}
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": OPENAPI_VERSION,
@@ -129,6 +131,20 @@ def _document(app: Flask) -> dict:
             },
         },
     }
+
+
+def _upload_schema(components: dict, contract: Contract) -> dict:
+    """The multipart form of an upload endpoint: the JSON body's fields (but `url`) as form fields, and `file`."""
+    if contract.body is None:
+        raise TypeError("an upload endpoint reads a body")
+    body = components.get("$defs", {}).get(contract.body.__name__, {})
+    form = {
+        name: {"type": "string", "description": prop.get("description", "")}
+        for name, prop in body.get("properties", {}).items()
+        if name != "url"
+    }
+    form["file"] = {"type": "string", "format": "binary", "description": "The file to send (instead of url)."}
+    return {"type": "object", "properties": form, "required": ["file"]}
 
 
 def _path_parameters(rule: str) -> list[dict]:

@@ -32,6 +32,7 @@ from tests.e2e.live import (
     kill_leftovers,
     wait_until,
 )
+from tests.e2e.media_host import MediaHost
 from tests.support import ThreadedConsole
 from wxwork_demo.simulator import SimulatorServer
 
@@ -48,6 +49,9 @@ CONSOLE_CONFIG = {
     "RECONNECT_BACKOFF_S": 0.5,
     "MONITOR_AUTOSTART": False,
     "MAX_EVENTS": 500,
+    # Sends unpaced unless a test is about pacing (tests/e2e/test_pacing.py).
+    "SEND_MIN_INTERVAL_MS": 0,
+    "SEND_JITTER_MS": 0,
 }
 SIMULATOR_SETTINGS = {
     "callback_retry_delay": 0.1,
@@ -221,3 +225,13 @@ def start_gunicorn(db_url: str, simulator: SimulatorServer, spawn) -> Callable[.
 
 def elapsed_since(started: float) -> float:
     return round(time.monotonic() - started, 3)
+
+
+# ----- a host the send tests link to ----------------------------------------------------------------
+
+
+@pytest.fixture
+def media_host() -> Iterator[MediaHost]:
+    host = MediaHost().start()
+    yield host
+    host.stop()

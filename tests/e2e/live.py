@@ -37,7 +37,17 @@ APP_ENV_NAMES = {
     "LOG_LEVEL",
     "FLASK_APP",
 }
-APP_ENV_PREFIXES = ("MYSQL_", "MONITOR_", "UPSTREAM_", "RECONNECT_", "GUNICORN_", "CALLBACK_")
+APP_ENV_PREFIXES = (
+    "MYSQL_",
+    "MONITOR_",
+    "UPSTREAM_",
+    "RECONNECT_",
+    "GUNICORN_",
+    "CALLBACK_",
+    "SEND_",
+    "MEDIA_",
+    "ROOMS_",
+)
 
 
 def clean_env(**overrides: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from flask import jsonify, request
@@ -27,12 +28,17 @@ from pydantic import BaseModel, ValidationError
 from wxwork_demo.blueprints.body import json_body
 from wxwork_demo.contract.base import Body, Part
 from wxwork_demo.errors import BadInput
+from wxwork_demo.upstream import Upload
 
 # What an operation may answer besides 200 (401, and 403 for a POST, are added for operations that need
 # credentials: see openapi.py).
 READS = ("503",)
 WRITES = ("400", "413", "415", "503")
 UPSTREAM = (*WRITES, "404", "502", "504")
+# A send: what UPSTREAM may answer, and 429 (paced sending: not sent, retry after the Retry-After header).
+SENDS = (*UPSTREAM, "429")
+# The multipart/form-data field of an endpoint that takes an uploaded file (`uploads=True`).
+UPLOAD_FIELD = "file"
 BodyT = TypeVar("BodyT", bound=Body)
 
 
@@ -47,6 +53,9 @@ class Contract:
     body_required: bool = False
     # False when the view reads the request itself (the webhook: its parser is shared with the message lane).
     parse: bool = True
+    # True: the body may also be multipart/form-data, its fields read into `body` and its `file` given to the
+    # view as `upload` (an `Upload`, or None for a JSON body).
+    uploads: bool = False
 
 
 def endpoint(
@@ -57,14 +66,20 @@ def endpoint(
     errors: tuple[str, ...] = (),
     body_required: bool = False,
     parse: bool = True,
+    uploads: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Read the request into `body`/`query` models for the view, answer its reply model as JSON."""
-    contract = Contract(reply, body, query, errors, body_required, parse)
+    contract = Contract(reply, body, query, errors, body_required, parse, uploads)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def run(**path_args: Any) -> Any:
-            if body is not None and parse:
+            if uploads:
+                path_args["upload"] = None
+            if uploads and request.mimetype == "multipart/form-data":
+                path_args["body"] = read(body, request.form.to_dict())  # type: ignore[arg-type]
+                path_args["upload"] = uploaded_file()
+            elif body is not None and parse:
                 path_args["body"] = read(body, json_body(allow_empty=not body_required))
             if query is not None and parse:
                 path_args["query"] = read(query, request.args.to_dict())
@@ -75,6 +90,15 @@ def endpoint(
         return run
 
     return decorate
+
+
+def uploaded_file() -> Upload | None:
+    """The multipart `file` of the request as an `Upload` (its base name, bytes and declared type), or None."""
+    stored = request.files.get(UPLOAD_FIELD)
+    if stored is None:
+        return None
+    name = PurePosixPath((stored.filename or "").replace("\\", "/")).name
+    return Upload(filename=name, content=stored.read(), content_type=stored.mimetype or "application/octet-stream")
 
 
 def read(model: type[BodyT], data: dict[str, Any]) -> BodyT:

@@ -1,4 +1,5 @@
-"""Send a text, read contacts (`local-api.md`, "Business")."""
+"""Send texts, images and files, revoke them, read contacts (`local-api.md`, "Business", "Sending more than
+text")."""
 
 from __future__ import annotations
 
@@ -17,18 +18,61 @@ SEQ = fields.cursor("Numeric cursor of the external contacts (default 0).", fiel
 STR_SEQ = fields.string_cursor('Cursor of the inner contacts ("" for the first page).')
 
 
+SEND_USERID = AliasChoices("send_userid", "sendUserid")
+TARGET = fields.upstream_id("The contact or group id.", required=True)
+IS_ROOM = fields.flag("true for a group.", required=True)
+
+
 class SendTextBody(Body):
     REQUIRED = ("send_userid", "is_room", "content")
 
     uuid: Uuid
-    send_userid: Annotated[int, fields.upstream_id("The contact or group id.", required=True)] = Field(
-        validation_alias=AliasChoices("send_userid", "sendUserid")
-    )
-    is_room: Annotated[bool, fields.flag("true for a group.", required=True)] = Field(alias="isRoom")
+    send_userid: Annotated[int, TARGET] = Field(validation_alias=SEND_USERID)
+    is_room: Annotated[bool, IS_ROOM] = Field(alias="isRoom")
     content: Annotated[str, fields.message_text("The text to send.")]
     kf_id: Annotated[int, fields.upstream_id("Customer-service id (default 0).")] = Field(
         validation_alias=AliasChoices("kf_id", "kfId")
     )
+    at: Annotated[list[int], fields.id_list("Room members to @mention (rooms only): SendTextAtMsg.")]
+    at_all: Annotated[bool, fields.flag("@all in the room (rooms only): SendTextAtMsgTwo.")] = Field(alias="atAll")
+
+
+class SendMediaBody(Body):
+    """An image or a file to send: `url` in a JSON body, or a multipart/form-data body with `file` (and these
+    fields as form fields)."""
+
+    REQUIRED = ("send_userid", "is_room")
+
+    uuid: Uuid
+    send_userid: Annotated[int, TARGET] = Field(validation_alias=SEND_USERID)
+    is_room: Annotated[bool, IS_ROOM] = Field(alias="isRoom")
+    url: Annotated[str, fields.http_url("Where the upstream fetches it (http/https); or a multipart `file`.")]
+    kf_id: Annotated[int, fields.upstream_id("Customer-service id (default 0; images).")] = Field(
+        validation_alias=AliasChoices("kf_id", "kfId")
+    )
+
+
+class SendFileBody(SendMediaBody):
+    filename: Annotated[
+        str, fields.file_name("The name the recipient sees (default: the uploaded file's, or the URL's last part).")
+    ]
+
+
+class RevokeBody(Body):
+    REQUIRED = ("msg_id",)
+
+    uuid: Uuid
+    msg_id: Annotated[int, fields.upstream_id("The msgId a send answered.", required=True)] = Field(
+        validation_alias=AliasChoices("msgId", "msgid", "msg_id")
+    )
+    room_id: Annotated[int, fields.upstream_id("The room of the message (rooms only; 0 or absent otherwise).")] = Field(
+        validation_alias=AliasChoices("roomId", "roomid", "room_id")
+    )
+
+
+class SentQuery(Body):
+    uuid: Uuid
+    limit: Annotated[int, fields.positive_int("How many,", default=50, maximum=500)]
 
 
 class InnerPage(Body):
@@ -95,8 +139,51 @@ class ContactsBody(Body):
 
 
 class SendText(Reply):
+    """Sent: the payload sent upstream, its answer, and the message's ids (kept for revoke)."""
+
     request: dict[str, Any] = Field(description="The payload sent upstream.")
     raw: UpstreamReply
+    msg_id: str = Field(description="The sent message's msg_id (a decimal string; revoke takes it).")
+    server_id: str = Field(description="The sent message's server_id (a decimal string).")
+    waited_ms: int = Field(0, description="How long the send waited for its turn (paced sending).")
+    sent_at: str = Field("", description="When it went upstream, after its turn came (ISO-8601 UTC, milliseconds).")
+
+
+class UploadStep(Part):
+    request: dict[str, Any] = Field(description="The upload's payload (a local file is described, never sent back).")
+    raw: UpstreamReply
+
+
+class SendMedia(SendText):
+    """Sent in two upstream steps: `upload` is the first (the CDN upload), `request`/`raw` the second."""
+
+    upload: UploadStep
+
+
+class Revoked(Reply):
+    request: dict[str, Any] = Field(description="The payload sent upstream (RevokeMsg).")
+    raw: UpstreamReply
+    msg_id: str
+
+
+class SentInfo(Part):
+    id: int
+    msg_id: str
+    server_id: str
+    conversation: str
+    is_room: bool
+    kind: str = Field(description="text, image or file.")
+    summary: str
+    status: str = Field(description="sent or revoked.")
+    created_at: str
+    revoked_at: str
+
+
+class SentList(Reply):
+    """Messages the account sent through this app, newest first."""
+
+    uuid: str
+    messages: list[SentInfo]
 
 
 class ContactsRequest(Part):

@@ -313,3 +313,40 @@ def row_id(description: str, *, maximum: int = MAX_EVENT_ID) -> Reader:
         raise bad_input("must be an event id (digits)")
 
     return Reader(read, {"type": "string", "pattern": "^[0-9]{1,18}$", "description": description})
+
+
+def id_list(description: str, *, max_items: int = 100) -> Reader:
+    """A list of 64-bit upstream ids (JSON integers or decimal strings); absent or null means []."""
+    read_id = upstream_id("", required=True).read
+
+    def read(value: Any) -> list[int]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise bad_input("must be a list of numeric ids")
+        if len(value) > max_items:
+            raise bad_input(f"must hold at most {max_items} ids")
+        return list(dict.fromkeys(read_id(item) for item in value))
+
+    item = {"type": ["integer", "string"], "minimum": 0, "maximum": MAX_ID, "pattern": "^[0-9]{1,19}$"}
+    return Reader(read, {"type": ["array", "null"], "items": item, "maxItems": max_items, "description": description})
+
+
+def file_name(description: str, *, max_length: int = 255) -> Reader:
+    """A file name as the recipient sees it: one line, no path separators; absent means "" (taken elsewhere)."""
+
+    def read(value: Any) -> str:
+        name = read_text(value, max_length)
+        if "/" in name or "\\" in name:
+            raise bad_input("must be a file name, without / or \\")
+        return name
+
+    return Reader(
+        read,
+        {
+            "type": ["string", "null"],
+            "maxLength": max_length,
+            "pattern": "^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff/\\\\]*$",
+            "description": description,
+        },
+    )

@@ -1,13 +1,17 @@
-"""What a logged-in account does: send a text, read its contacts."""
+"""What a logged-in account does: send a text (with @mentions in rooms), read its contacts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from wxwork_demo.contract import business as contract
+from wxwork_demo.errors import BadInput
+from wxwork_demo.services.business.pacing import now_iso_ms
+from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_turn
 from wxwork_demo.services.instances.registry import require_instance, save_instance
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
-from wxwork_demo.upstream import Reply, UpstreamError
+from wxwork_demo.upstream import Reply, UpstreamError, at_segments
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,49 @@ class ContactsPage:
     external_seq: int = 0
 
 
-def send_text(uuid: str, send_userid: int, is_room: bool, content: str, kf_id: int = 0) -> contract.SendText:
-    """Send `content` to a contact (`is_room` false) or a group (`is_room` true)."""
+def send_text(
+    uuid: str,
+    send_userid: int,
+    is_room: bool,
+    content: str,
+    kf_id: int = 0,
+    at: tuple[int, ...] | list[int] = (),
+    at_all: bool = False,
+) -> contract.SendText:
+    """Send `content` to a contact (`is_room` false) or a group (`is_room` true), paced per account.
+
+    With `at` (members' user ids) the text @mentions them (SendTextAtMsg); with `at_all` it @mentions everybody
+    (SendTextAtMsgTwo, `vid` 0). Both are for rooms only: on a one-to-one chat they are a 400.
+    """
+    if (at or at_all) and not is_room:
+        field = "at" if at else "atAll"
+        raise BadInput(field, f"{field} is for rooms only (isRoom true): a one-to-one chat has nobody to @mention")
     instance = require_instance(uuid)
-    reply = traced("send_text", instance.uuid, client().send_text, instance.uuid, send_userid, is_room, content, kf_id)
-    return contract.SendText(request=reply.request, raw=reply.envelope)
+    api = client()
+    if at_all:
+        call, args = api.send_text_segments, (instance.uuid, send_userid, at_segments(content, list(at), True))
+    elif at:
+        call, args = api.send_text_at, (instance.uuid, send_userid, list(at), content)
+    else:
+        call, args = api.send_text, (instance.uuid, send_userid, is_room, content, kf_id)
+    what = json.dumps([content, sorted(at), at_all], ensure_ascii=False)
+    turn = take_turn(instance, send_userid, is_room, "text", what, content)
+    waited = turn.wait()
+    sent_at = now_iso_ms()
+    try:
+        reply = traced("send_text", instance.uuid, call, *args)
+    except UpstreamError:
+        mark_failed(turn, instance.uuid)
+        raise
+    msg_id, server_id = mark_sent(turn, instance.uuid, reply)
+    return contract.SendText(
+        request=reply.request,
+        raw=reply.envelope,
+        msg_id=msg_id,
+        server_id=server_id,
+        waited_ms=waited,
+        sent_at=sent_at,
+    )
 
 
 def contacts(uuid: str, page: ContactsPage) -> contract.Contacts:

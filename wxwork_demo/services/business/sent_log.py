@@ -1,0 +1,110 @@
+"""The messages an account sent through this app (`sent_messages`): their upstream ids, kept for revoke and for
+the console's list, and the outcome of each paced send (services/business/pacing.py adds the row).
+
+May call: instances, events, upstream_calls.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from wxwork_demo.config import current_settings
+from wxwork_demo.contract import business as contract
+from wxwork_demo.db import db_session
+from wxwork_demo.errors import AppError, BadInput
+from wxwork_demo.models import Instance, SentMessage, iso_utc, utcnow
+from wxwork_demo.services.business.pacing import Pacing, Send, Turn, reserve
+from wxwork_demo.services.instances.registry import account_key, require_instance
+from wxwork_demo.services.upstream_calls import client, release_connection, store_after_upstream, traced
+from wxwork_demo.upstream import Reply, id_text
+
+SENT, FAILED, REVOKED = "sent", "failed", "revoked"
+
+
+def take_turn(instance: Instance, conversation: int, is_room: bool, kind: str, content: str, summary: str) -> Turn:
+    """Reserve the account's next send slot for this message (429 when it cannot be had); no connection is held
+    afterwards, so the caller may wait for it."""
+    send = Send(account_key(instance), instance.uuid, str(conversation), is_room, kind, content, summary)
+    turn = reserve(send, Pacing.of(current_settings()))
+    release_connection()
+    return turn
+
+
+def sent_ids(reply: Reply) -> tuple[str, str]:
+    """(msg_id, server_id) of a send's echo, as decimal strings ("" when the upstream gave none)."""
+    data = reply.data if isinstance(reply.data, dict) else {}
+    return id_text(data.get("msg_id")), id_text(data.get("server_id"))
+
+
+def mark_sent(turn: Turn, uuid: str, reply: Reply) -> tuple[str, str]:
+    """Keep the sent message's ids on its row (a database failure is logged: the message went out)."""
+    msg_id, server_id = sent_ids(reply)
+    values = {"status": SENT, "msg_id": msg_id, "server_id": int(server_id) if server_id else None}
+    store_after_upstream("sent message", uuid, lambda: _update(turn.sent_id, values))
+    return msg_id, server_id
+
+
+def mark_failed(turn: Turn, uuid: str) -> None:
+    """The send failed upstream: it does not count for the loop guard (its slot stays taken)."""
+    store_after_upstream("failed send", uuid, lambda: _update(turn.sent_id, {"status": FAILED}))
+
+
+def revoke(uuid: str, msg_id: int, room_id: int) -> contract.Revoked:
+    """RevokeMsg of a message this app sent through the account; 404 for any other."""
+    instance = require_instance(uuid)
+    text_id = str(msg_id)
+    row = (
+        db_session()
+        .scalars(
+            select(SentMessage)
+            .where(SentMessage.account == account_key(instance), SentMessage.msg_id == text_id)
+            .where(SentMessage.status.in_((SENT, REVOKED)))
+            .order_by(SentMessage.id.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    if row is None or not text_id:
+        raise AppError(404, f"message {text_id} was not sent through this account by this app", field="msgId")
+    if row.status == REVOKED:
+        raise AppError(409, f"message {text_id} was revoked already", field="msgId")
+    room = int(row.conversation) if row.is_room else 0
+    if room_id and room_id != room:
+        raise BadInput("roomId", f"roomId {room_id} is not the room message {text_id} went to ({room or 'none'})")
+    reply = traced("revoke", instance.uuid, client().revoke, instance.uuid, text_id, room)
+    values = {"status": REVOKED, "revoked_at": utcnow()}
+    store_after_upstream("revoke", instance.uuid, lambda: _update(row.id, values))
+    return contract.Revoked(request=reply.request, raw=reply.envelope, msg_id=text_id)
+
+
+def recent(uuid: str, limit: int = 50) -> contract.SentList:
+    """The account's messages sent (and revoked) through this app, newest first."""
+    instance = require_instance(uuid)
+    rows = db_session().scalars(
+        select(SentMessage)
+        .where(SentMessage.account == account_key(instance), SentMessage.status.in_((SENT, REVOKED)))
+        .order_by(SentMessage.id.desc())
+        .limit(limit)
+    )
+    return contract.SentList(uuid=instance.uuid, messages=[_info(row) for row in rows])
+
+
+def _info(row: SentMessage) -> contract.SentInfo:
+    return contract.SentInfo(
+        id=row.id,
+        msg_id=row.msg_id,
+        server_id=str(row.server_id or ""),
+        conversation=row.conversation,
+        is_room=row.is_room,
+        kind=row.kind,
+        summary=row.summary,
+        status=row.status,
+        created_at=iso_utc(row.created_at),
+        revoked_at=iso_utc(row.revoked_at),
+    )
+
+
+def _update(sent_id: int, values: dict) -> None:
+    session = db_session()
+    session.execute(update(SentMessage).where(SentMessage.id == sent_id).values(**values))
+    session.commit()
