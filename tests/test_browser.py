@@ -676,3 +676,92 @@ class TestEventsList:
         filtered = [url for url in reads if "type=102000" in url]
         assert "after=" not in filtered[0] and all("after=" in url for url in filtered[1:]), filtered
         assert all("type=102000" in url for url in reads if "session=" not in url), reads
+
+
+def test_rooms_members_at_picker_image_file_revoke_and_friend_requests(page, console, problems):
+    """Sending more than text from the page: a room picked from the rooms list, members @mentioned, an image by
+    link, a file uploaded, a sent message revoked, a friend request accepted."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.media_host import MediaHost, png_bytes
+
+    page.goto(console.url + "/")
+    first_login(page, console)
+
+    page.get_by_role("button", name="加载群列表").click()
+    expect(page.locator("#rooms-summary")).to_contain_text("共 23 个群")
+    rows = page.locator("#rooms-rows tr")
+    expect(rows).to_have_count(23)
+    first_room = rows.first
+    room_id = first_room.get_attribute("data-room") or ""
+    total = int(first_room.locator(".room-total").text_content() or "0")
+    assert room_id.isdigit() and int(room_id) > 2**53 and total >= 2
+    first_room.get_by_role("button", name="成员").click()
+    expect(page.locator("#members-rows tr")).to_have_count(total)
+    expect(page.locator("#members-title")).to_contain_text(f"（{total} 人）")
+
+    # The room goes into the send form; its members can be @mentioned.
+    first_room.get_by_role("button", name="发群消息").click()
+    expect(page.locator("#send-to")).to_have_value(room_id)
+    expect(page.locator("#send-at-box")).to_be_visible()
+    page.get_by_role("button", name="选择要 @ 的群成员").click()
+    member_box = page.locator("#send-at-list input[data-at]").first
+    expect(member_box).to_be_visible()
+    mentioned = member_box.get_attribute("value") or ""
+    member_box.check()
+    page.locator("#send-content").fill("请看一下 @")
+    page.get_by_role("button", name="发送", exact=True).click()
+    expect(page.locator("#send-result")).to_contain_text("已发送")
+    at_sent = [m for m in console.sent() if m.get("content") == "请看一下 @"]
+    assert len(at_sent) == 1 and at_sent[0]["at"] == [int(mentioned)]
+
+    # An image by link, to a person.
+    contact = "7881302555913738"
+    host = MediaHost().start()
+    try:
+        page.locator("#send-to").fill(contact)
+        page.locator("input[name=send-kind][value=person]").check()
+        page.locator("input[name=send-what][value=image]").check()
+        expect(page.locator("#send-at-box")).to_be_hidden()
+        page.locator("#send-url").fill(host.link("/pic.png"))
+        page.get_by_role("button", name="发送", exact=True).click()
+        expect(page.locator("#send-result")).to_contain_text("已发送")
+        # A link that is not an image is refused in words, and nothing is sent.
+        problems.expect_failure("/api/send-image")
+        page.locator("#send-url").fill(host.link("/page.html"))
+        page.get_by_role("button", name="发送", exact=True).click()
+        expect(page.locator("#send-result")).to_contain_text("链接不能发送")
+    finally:
+        host.stop()
+    assert [m["msgtype"] for m in console.sent() if m.get("msgtype") == 14] == [14]
+
+    # A file uploaded from the computer, under another name.
+    page.locator("input[name=send-what][value=file]").check()
+    page.locator("#send-url").fill("")
+    page.locator("#send-file").set_input_files(
+        files=[{"name": "图表.png", "mimeType": "image/png", "buffer": png_bytes(20, 20)}]
+    )
+    page.locator("#send-filename").fill("季度图表.png")
+    page.get_by_role("button", name="发送", exact=True).click()
+    expect(page.locator("#send-result")).to_contain_text("已发送")
+    assert [m.get("file_name") for m in console.sent() if m.get("msgtype") == 15] == ["季度图表.png"]
+
+    # The sent messages, newest first, each revocable once.
+    page.get_by_role("button", name="刷新").first.click()
+    items = page.locator("#sent-list .sent-item")
+    expect(items).to_have_count(3)
+    expect(items.first).to_contain_text("季度图表.png")
+    items.first.get_by_role("button", name="撤回").click()
+    expect(page.locator("#send-result")).to_contain_text("已撤回")
+    expect(items.first.locator(".badge")).to_have_text("已撤回")
+
+    # Friend requests: the waiting ones can be accepted.
+    page.get_by_role("button", name="查看好友申请").click()
+    waiting = page.locator("#friends-list .friend-item", has=page.get_by_role("button", name="通过"))
+    expect(waiting).to_have_count(2)
+    applicant = waiting.first.get_attribute("data-user")
+    waiting.first.get_by_role("button", name="通过").click()
+    accepted = page.locator(f'#friends-list .friend-item[data-user="{applicant}"] .badge')
+    expect(accepted).to_have_text("已通过")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-sending.png"), full_page=True)

@@ -7,6 +7,8 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.conftest import make_test_app
 from tests.support import add_session, session_row
 from wxwork_demo.models import utcnow
@@ -101,9 +103,10 @@ def test_page_weight_is_under_budget(client):
     assert total < PAGE_BUDGET, f"the console weighs {total} bytes, over the {PAGE_BUDGET} budget"
 
 
-def test_script_never_puts_data_in_the_page_as_html(client):
-    script = client.get("/static/console.js").get_data(as_text=True)
-    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+@pytest.mark.parametrize("name", ["console.js", "sending.js"])
+def test_script_never_puts_data_in_the_page_as_html(client, name):
+    script = client.get(f"/static/{name}").get_data(as_text=True)
+    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert unsafe not in script
 
 
@@ -113,6 +116,16 @@ def test_script_calls_only_endpoints_that_exist(app, client):
     assert {"/api/state", "/api/init", "/api/check-code", "/api/sessions/activate"} <= called
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert called <= rules, called - rules
+
+
+def test_sending_script_calls_only_endpoints_that_exist(app, client):
+    script = client.get("/static/sending.js").get_data(as_text=True)
+    called = set(re.findall(r"[\"'`](/api/[a-z\-/]+)", script))
+    assert {"/api/send-text", "/api/send-image", "/api/send-file", "/api/revoke", "/api/sent", "/api/rooms"} <= called
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    # `/api/rooms/${id}/members` is read up to its variable part.
+    missing = {path for path in called if path not in rules and not any(rule.startswith(path) for rule in rules)}
+    assert missing == set()
 
 
 def test_activate_makes_a_session_the_active_one(app, client):

@@ -1261,42 +1261,7 @@ function renderSendAs() {
   node.replaceChildren(`由当前账号发送：${sessionTitle(active)} `, stateBadge(state));
 }
 
-async function sendText(event) {
-  event.preventDefault();
-  const result = $("send-result");
-  const to = $("send-to").value.trim();
-  const content = $("send-content").value;
-  const isRoom = document.querySelector("input[name=send-kind]:checked").value === "room";
-  result.className = "result";
-  if (!/^\d+$/.test(to)) {
-    result.textContent = "接收方 ID 应为一串数字";
-    result.classList.add("result-error");
-    return;
-  }
-  if (!content.trim()) {
-    result.textContent = "请填写要发送的内容";
-    result.classList.add("result-error");
-    return;
-  }
-  const active = (store.state && store.state.active) || {};
-  $("send-submit").disabled = true;
-  result.textContent = "发送中…";
-  try {
-    // The id travels as a string: ids beyond 2^53 would lose digits as JSON numbers in JavaScript.
-    const body = { send_userid: to, isRoom, content };
-    if (active.uuid) body.uuid = active.uuid;
-    const answer = await api("/api/send-text", body);
-    const data = (answer.raw && answer.raw.data) || {};
-    result.textContent = `已发送${data.msg_id ? `（消息 ID ${data.msg_id}）` : ""} · ${clock(new Date().toISOString())}`;
-    result.classList.add("result-ok");
-    $("send-content").value = "";
-  } catch (err) {
-    result.textContent = `发送失败：${err.title}`;
-    result.classList.add("result-error");
-  } finally {
-    $("send-submit").disabled = false;
-  }
-}
+// Sending (text, image, file, @mentions, revoke), rooms and friend requests: sending.js.
 
 function pickReceiver(id, isRoom) {
   $("send-to").value = id;
@@ -1744,7 +1709,6 @@ function wire() {
 
   $("monitor-toggle").addEventListener("click", toggleMonitor);
 
-  $("send-form").addEventListener("submit", sendText);
   $("send-pick").addEventListener("change", (e) => { if (e.target.value) pickReceiver(e.target.value, false); });
 
   $("contacts-load").addEventListener("click", () => {

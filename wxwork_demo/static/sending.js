@@ -1,0 +1,334 @@
+/* 发送消息 (text, image, file, @mentions, revoke), 群列表 and 好友申请: over /api/send-*, /api/revoke,
+ * /api/sent, /api/rooms, /api/friend-requests.
+ *
+ * Loaded after console.js and built with its helpers (`h`, `$`, `api`, `explain`, `ApiError`, `store`,
+ * `clock`, `pickReceiver`). Same rules: what comes from the API (names, ids, errors) reaches the page only as
+ * text nodes, never as markup; no inline script (CSP). Ids stay strings: room ids are beyond 2^53.
+ */
+"use strict";
+
+const sending = {
+  members: [],        // the @ picker's members: [{userId, name}]
+  membersRoom: "",    // the room they belong to
+  rooms: [],
+};
+
+function activeUuid() {
+  return ((store.state && store.state.active) || {}).uuid || "";
+}
+
+function sendWhat() {
+  return document.querySelector("input[name=send-what]:checked").value;
+}
+
+function sendIsRoom() {
+  return document.querySelector("input[name=send-kind]:checked").value === "room";
+}
+
+function showResult(text, ok) {
+  const result = $("send-result");
+  result.className = `result ${ok ? "result-ok" : "result-error"}`;
+  result.textContent = text;
+}
+
+/** A send: a JSON body, or a FormData (multipart upload: the browser sets its Content-Type). Answered like
+ * `api()`, with the refusals of sending (429, a bad link or file) in their own words. */
+async function postSend(path, body) {
+  const headers = { Accept: "application/json" };
+  if (CSRF_TOKEN) headers["X-CSRF-Token"] = CSRF_TOKEN;
+  const multipart = body instanceof FormData;
+  if (!multipart) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { method: "POST", headers, body: multipart ? body : JSON.stringify(body) });
+  } catch {
+    throw new ApiError("连不上控制台服务，请确认它仍在运行", "", null);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (response.status === 401) {
+    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+  }
+  if (!response.ok || !data || data.ok === false) {
+    throw new ApiError(sendExplain(response.status, data), (data && data.message) || "", data);
+  }
+  return data;
+}
+
+/** A refused send in words: pacing (429) and bad links first, the console's usual words otherwise. */
+function sendExplain(status, body) {
+  const message = (body && body.message) || "";
+  if (status === 429) {
+    const reason = body && body.reason === "repeat" ? "同样的内容发得太频繁" : "这个账号发送太频繁";
+    return `${reason}，没有发送：请 ${(body && body.retryAfter) || 1} 秒后再试`;
+  }
+  if (status === 400 && body && (body.field === "url" || body.field === "file")) {
+    return `${body.field === "url" ? "链接" : "文件"}不能发送：${message}`;
+  }
+  if (status === 413) return "文件太大了（超过 MEDIA_MAX_BYTES）";
+  return explain(status, body);
+}
+
+function syncSendForm() {
+  const what = sendWhat();
+  $("send-text-box").hidden = what !== "text";
+  $("send-media-box").hidden = what === "text";
+  $("send-filename-field").hidden = what !== "file";
+  $("send-url").placeholder = what === "image" ? "https://example.com/picture.png" : "https://example.com/report.pdf";
+  $("send-file").accept = what === "image" ? "image/*" : "";
+  $("send-at-box").hidden = !(what === "text" && sendIsRoom());
+  if ($("send-to").value.trim() !== sending.membersRoom) clearAtPicker();
+}
+
+function clearAtPicker() {
+  sending.members = [];
+  sending.membersRoom = "";
+  $("send-at-list").replaceChildren();
+  $("send-at-summary").textContent = "";
+}
+
+async function loadAtPicker() {
+  const room = $("send-to").value.trim();
+  if (!/^\d+$/.test(room)) {
+    $("send-at-summary").textContent = "先填写群 ID";
+    return;
+  }
+  $("send-at-summary").textContent = "读取群成员…";
+  try {
+    const query = activeUuid() ? `?uuid=${encodeURIComponent(activeUuid())}` : "";
+    const answer = await api(`/api/rooms/${encodeURIComponent(room)}/members${query}`);
+    const own = ((store.state && store.state.active) || {}).vid || "";
+    sending.members = answer.members.filter((m) => m.userId !== own);
+    sending.membersRoom = room;
+    $("send-at-list").replaceChildren(
+      ...sending.members.map((member) => h("label", { class: "check at-member" },
+        h("input", { type: "checkbox", value: member.userId, "data-at": member.userId }),
+        member.name || member.userId)),
+    );
+    $("send-at-summary").textContent = `${answer.room.name || "未命名群"} · ${sending.members.length} 位成员可 @`;
+  } catch (err) {
+    $("send-at-summary").textContent = `读取失败：${err.title}`;
+  }
+}
+
+function chosenAt() {
+  return [...document.querySelectorAll("#send-at-list input[data-at]:checked")].map((box) => box.value);
+}
+
+async function sendMessage(event) {
+  event.preventDefault();
+  const to = $("send-to").value.trim();
+  const what = sendWhat();
+  const isRoom = sendIsRoom();
+  if (!/^\d+$/.test(to)) return showResult("接收方 ID 应为一串数字", false);
+  const uuid = activeUuid();
+  let send;
+  if (what === "text") {
+    const content = $("send-content").value;
+    if (!content.trim()) return showResult("请填写要发送的内容", false);
+    const body = { send_userid: to, isRoom, content };
+    const at = isRoom ? chosenAt() : [];
+    if (at.length) body.at = at;
+    if (isRoom && $("send-at-all").checked) body.atAll = true;
+    if (uuid) body.uuid = uuid;
+    send = () => postSend("/api/send-text", body);
+  } else {
+    const file = $("send-file").files[0];
+    const url = $("send-url").value.trim();
+    const path = what === "image" ? "/api/send-image" : "/api/send-file";
+    const filename = what === "file" ? $("send-filename").value.trim() : "";
+    if (!file && !url) return showResult(what === "image" ? "请填写图片链接或选择图片" : "请填写文件链接或选择文件", false);
+    if (file) {
+      const form = new FormData();
+      form.append("send_userid", to);
+      form.append("isRoom", String(isRoom));
+      if (uuid) form.append("uuid", uuid);
+      if (filename) form.append("filename", filename);
+      form.append("file", file);
+      send = () => postSend(path, form);
+    } else {
+      const body = { send_userid: to, isRoom, url };
+      if (uuid) body.uuid = uuid;
+      if (filename) body.filename = filename;
+      send = () => postSend(path, body);
+    }
+  }
+  $("send-submit").disabled = true;
+  showResult(what === "text" ? "发送中…" : "上传并发送中…", true);
+  try {
+    const answer = await send();
+    const waited = answer.waitedMs ? `，排队 ${(answer.waitedMs / 1000).toFixed(1)} 秒` : "";
+    showResult(`已发送${answer.msgId ? `（消息 ID ${answer.msgId}）` : ""}${waited} · ${clock(new Date().toISOString())}`, true);
+    if (what === "text") $("send-content").value = "";
+    else {
+      $("send-url").value = "";
+      $("send-file").value = "";
+    }
+    loadSent();
+  } catch (err) {
+    showResult(`发送失败：${err.title}`, false);
+  } finally {
+    $("send-submit").disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- sent messages and revoke
+
+const SENT_STATUS = { sent: "已发送", revoked: "已撤回" };
+const SENT_KIND = { text: "文字", image: "图片", file: "文件" };
+
+async function loadSent() {
+  const uuid = activeUuid();
+  if (!uuid) return;
+  try {
+    const answer = await api(`/api/sent?uuid=${encodeURIComponent(uuid)}&limit=10`);
+    renderSent(answer.messages);
+  } catch {
+    // Shown again at the next send or refresh; the send result says what matters.
+  }
+}
+
+function renderSent(messages) {
+  $("sent-empty").hidden = messages.length > 0;
+  $("sent-list").replaceChildren(...messages.map((m) => h("li", { class: "sent-item", "data-msg": m.msgId },
+    h("span", { class: "tag" }, SENT_KIND[m.kind] || m.kind),
+    h("span", { class: "sent-summary" }, m.summary || "—"),
+    h("span", { class: "muted small" }, `${m.isRoom ? "群" : "给"} ${m.conversation} · ${clock(m.createdAt)}`),
+    m.status === "sent"
+      ? h("button", { type: "button", class: "btn btn-small", onclick: () => revoke(m) }, "撤回")
+      : h("span", { class: "badge" }, SENT_STATUS[m.status] || m.status))));
+}
+
+async function revoke(message) {
+  const body = { msgId: message.msgId };
+  if (activeUuid()) body.uuid = activeUuid();
+  try {
+    await api("/api/revoke", body);
+    showResult(`已撤回消息 ${message.msgId}`, true);
+  } catch (err) {
+    showResult(`撤回失败：${err.title}`, false);
+  }
+  loadSent();
+}
+
+// ---------------------------------------------------------------- rooms and members
+
+async function loadRooms(refresh) {
+  const uuid = activeUuid();
+  $("rooms-error").hidden = true;
+  $("rooms-summary").textContent = "读取中…";
+  try {
+    const params = new URLSearchParams();
+    if (uuid) params.set("uuid", uuid);
+    if (refresh) params.set("refresh", "true");
+    const answer = await api(`/api/rooms?${params}`);
+    sending.rooms = answer.rooms;
+    renderRooms(answer);
+  } catch (err) {
+    $("rooms-summary").textContent = "";
+    $("rooms-error").textContent = `读取群列表失败：${err.title}`;
+    $("rooms-error").hidden = false;
+  }
+}
+
+function renderRooms(answer) {
+  $("rooms-empty").hidden = true;
+  $("rooms-view").hidden = false;
+  $("rooms-refresh").hidden = false;
+  const origin = answer.cached ? "缓存" : "刚从上游读取";
+  $("rooms-summary").textContent = `共 ${answer.count} 个群（${origin}，${clock(answer.fetchedAt)}）`;
+  $("rooms-rows").replaceChildren(...answer.rooms.map((room) => h("tr", { "data-room": room.roomId },
+    h("td", {}, room.name || "（未命名群）"),
+    h("td", { class: "mono" }, room.roomId),
+    h("td", { class: "room-total" }, String(room.total)),
+    h("td", { class: "row-actions" },
+      h("button", { type: "button", class: "btn btn-small", onclick: () => showMembers(room) }, "成员"),
+      h("button", { type: "button", class: "btn btn-small", onclick: () => pickRoom(room) }, "发群消息")))));
+}
+
+function pickRoom(room) {
+  pickReceiver(room.roomId, true);
+  syncSendForm();
+}
+
+async function showMembers(room) {
+  $("members-box").hidden = false;
+  $("members-title").textContent = `${room.name || "未命名群"} 的成员（读取中…）`;
+  $("members-rows").replaceChildren();
+  try {
+    const query = activeUuid() ? `?uuid=${encodeURIComponent(activeUuid())}` : "";
+    const answer = await api(`/api/rooms/${encodeURIComponent(room.roomId)}/members${query}`);
+    $("members-title").textContent = `${answer.room.name || "未命名群"} 的成员（${answer.members.length} 人）`;
+    $("members-rows").replaceChildren(...answer.members.map((m) => h("tr", {},
+      h("td", {}, m.name || "—"),
+      h("td", { class: "mono" }, m.userId),
+      h("td", {}, m.roomName || "—"),
+      h("td", {}, m.joinTime ? clock(m.joinTime) : "—"))));
+  } catch (err) {
+    $("members-title").textContent = `读取成员失败：${err.title}`;
+  }
+}
+
+// ---------------------------------------------------------------- friend requests
+
+const FRIEND_STATUS = { waiting: "待通过", accepted: "已通过", deleted: "已删除" };
+
+async function loadFriends() {
+  $("friends-error").hidden = true;
+  try {
+    const query = activeUuid() ? `?uuid=${encodeURIComponent(activeUuid())}` : "";
+    const answer = await api(`/api/friend-requests${query}`);
+    renderFriends(answer.requests);
+  } catch (err) {
+    $("friends-error").textContent = `读取好友申请失败：${err.title}`;
+    $("friends-error").hidden = false;
+  }
+}
+
+function renderFriends(requests) {
+  $("friends-empty").hidden = requests.length > 0;
+  $("friends-list").replaceChildren(...requests.map((r) => h("li", { class: "friend-item", "data-user": r.userId },
+    h("span", { class: "friend-name" }, r.name || "（未知）"),
+    h("span", { class: "mono small" }, r.userId),
+    h("span", { class: `badge badge-${r.status}` }, FRIEND_STATUS[r.status] || r.status),
+    r.status === "waiting"
+      ? h("button", { type: "button", class: "btn btn-small btn-primary", onclick: (e) => acceptFriend(r, e.target) }, "通过")
+      : null)));
+}
+
+async function acceptFriend(request, button) {
+  button.disabled = true;
+  const body = { vid: request.userId };
+  if (activeUuid()) body.uuid = activeUuid();
+  try {
+    await api("/api/friend-requests/accept", body);
+  } catch (err) {
+    $("friends-error").textContent = `通过失败：${err.title}`;
+    $("friends-error").hidden = false;
+  }
+  loadFriends();
+}
+
+// ---------------------------------------------------------------- wiring
+
+function wireSending() {
+  $("send-form").addEventListener("submit", sendMessage);
+  for (const input of document.querySelectorAll("input[name=send-what], input[name=send-kind]")) {
+    input.addEventListener("change", syncSendForm);
+  }
+  $("send-to").addEventListener("change", syncSendForm);
+  $("send-at-load").addEventListener("click", loadAtPicker);
+  $("sent-refresh").addEventListener("click", loadSent);
+  $("rooms-load").addEventListener("click", () => loadRooms(false));
+  $("rooms-refresh").addEventListener("click", () => loadRooms(true));
+  $("members-close").addEventListener("click", () => { $("members-box").hidden = true; });
+  $("friends-load").addEventListener("click", loadFriends);
+  syncSendForm();
+  setTimeout(loadSent, 1500);
+}
+
+wireSending();
