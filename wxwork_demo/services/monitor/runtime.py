@@ -15,8 +15,10 @@ on, does any work:
 - tick, every MONITOR_TICK_MS: run the due actions (reconnects, secondary-validation QR codes).
 
 A process that takes the lease (the switch was just turned on, or the last holder went away) runs a check pass
-at once. The scheduler is APScheduler's own BackgroundScheduler: Flask-APScheduler's `start()` silently does
-nothing when FLASK_DEBUG is set outside the reloader, and this one runs the same under debug as without.
+at once. The scheduler is Flask-APScheduler's extension over APScheduler's BackgroundScheduler, started through
+that underlying scheduler: the extension's own `start()` silently does nothing when FLASK_DEBUG is set outside
+the reloader (it guards against the reloader's second process running the jobs twice, which the database lease
+already prevents), so the monitor runs the same under debug as without.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
+from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
 from wxwork_demo.config import current_settings, settings_of
@@ -54,7 +57,7 @@ LEASE_JOB, CHECK_JOB, TICK_JOB = "monitor-lease", "monitor-check", "monitor-tick
 class MonitorRuntime:
     """This process's scheduler and whether it holds the lease."""
 
-    scheduler: BackgroundScheduler | None = None
+    scheduler: APScheduler | None = None
     holding: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -100,7 +103,9 @@ def start_scheduler(app: Flask) -> None:
     with state.lock:
         if state.scheduler is not None:
             return
-        scheduler = BackgroundScheduler(daemon=True, timezone=UTC)
+        scheduler = APScheduler(scheduler=BackgroundScheduler())
+        scheduler.init_app(app)  # configures the scheduler from SCHEDULER_* keys (none): ours come after
+        scheduler.scheduler.configure(daemon=True, timezone=UTC)
         tick_s = settings.monitor_tick_ms / 1000
         jobs = (
             (LEASE_JOB, _lease_job, tick_s),
@@ -109,16 +114,16 @@ def start_scheduler(app: Flask) -> None:
         )
         for job_id, func_, seconds in jobs:
             scheduler.add_job(
+                job_id,
                 func_,
                 trigger="interval",
                 args=(app,),
-                id=job_id,
                 seconds=seconds,
                 max_instances=1,
                 coalesce=True,
                 next_run_time=datetime.now(UTC),  # first run at once, then every `seconds`
             )
-        scheduler.start()
+        scheduler.scheduler.start()  # not scheduler.start(): see the module's docstring
         state.scheduler = scheduler
 
 
