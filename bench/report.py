@@ -8,6 +8,7 @@ import time
 from bench.intake import LIMIT, OLD_DEMO
 from bench.monitor_scale import PASS_LIMIT_S
 from bench.plan import LARGE_TABLE, SMALL_TABLE, Run, ratio
+from bench.send_more import report as send_more_report
 
 INTAKE_VS_OLD = 2.0  # target 2: at least 2× the old demo
 INTAKE_P99_MS = 20.0
@@ -42,6 +43,7 @@ def render(run: Run) -> str:
         *_server_choice(run),
         *_intake_section(run),
         *_details(run),
+        *send_more_report(run),
         "## Commands",
         "",
         "```sh",

@@ -15,6 +15,8 @@ a ratio against a baseline measured in the same run:
                   closed by the server in bounded time.
 6     memory      a worker's RSS after the runs; the monitor process's peak.
 7     monitor     one pass over 1,000 / 5,000 / 20,000 accounts (100 ms upstream latency) vs bare calls.
+15    send-more   send-image by URL vs its two direct upstream calls; 500 rooms listed vs the bare pages; pacing
+                  accuracy of one account's sends through 4 workers (bench/send_more.py, issue 15).
 
 Targets 3 and 4 run on the app's default server (gunicorn.conf.py) with the large table.
 
@@ -40,10 +42,11 @@ from bench.intake import CALLBACK_TOKEN, LIMIT, OLD_DEMO, Contender, bench_intak
 from bench.monitor_scale import bench_monitor
 from bench.plan import SMALL_TABLE, Plan, Run, Scenario, log
 from bench.report import render
+from bench.send_more import bench_send_more
 from bench.slow_peers import bench_slow_peers
 
 BENCH_DIR = Path(__file__).resolve().parent
-ALL = "intake,api,slow-peers,retention,memory,monitor"
+ALL = "intake,api,slow-peers,retention,memory,monitor,send-more"
 
 
 def gunicorn_conf(**env: str) -> dict:
@@ -90,6 +93,11 @@ def app_env(database_url: str, sim_url: str, port: int, max_events: int) -> dict
         "CALLBACK_TOKEN": CALLBACK_TOKEN,
         "MONITOR_AUTOSTART": "false",
         "MAX_EVENTS": str(max_events),
+        # The API benchmarks send "hi" call after call, as fast as they can: pacing and the loop guard off
+        # (bench/send_more.py measures them on their own).
+        "SEND_MIN_INTERVAL_MS": "0",
+        "SEND_JITTER_MS": "0",
+        "SEND_REPEAT_LIMIT": "1000000000",
     }
 
 
@@ -245,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                     servers.stop(each.server)
         if "monitor" in only:
             bench_monitor(run, sim, app_url)
+        if "send-more" in only:
+            bench_send_more(run, servers, sim, app_url)
     except Exception as exc:  # what was measured so far is still written, with the error
         run.check(False, f"the run stopped: {type(exc).__name__}: {exc}")
         raise

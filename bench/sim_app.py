@@ -6,4 +6,5 @@ its latency fault waits without holding the GIL, so 64 threads serve 64 delayed 
 
 from wxwork_demo.simulator import create_simulator_app
 
-app = create_simulator_app({"contacts_inner_people": 20, "contacts_external": 20})
+# 500 rooms per account for bench/send_more.py (generated only for an account whose rooms are asked for).
+app = create_simulator_app({"contacts_inner_people": 20, "contacts_external": 20, "rooms_per_account": 500})

@@ -88,7 +88,8 @@ def _read(response: requests.Response, url: str, kind: str, max_bytes: int, dead
     if declared is not None and declared > max_bytes:
         raise BadInput("url", f"url is {declared} bytes, over MEDIA_MAX_BYTES ({max_bytes}): nothing was sent")
     head, size = b"", 0
-    for chunk in response.iter_content(CHUNK):
+    # A declared length within bounds: the first bytes are all the check reads.
+    for chunk in response.iter_content(SNIFF_BYTES if declared is not None else CHUNK):
         if len(head) < SNIFF_BYTES:
             head += chunk[: SNIFF_BYTES - len(head)]
         size += len(chunk)
