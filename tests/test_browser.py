@@ -765,3 +765,28 @@ def test_rooms_members_at_picker_image_file_revoke_and_friend_requests(page, con
     expect(accepted).to_have_text("已通过")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-sending.png"), full_page=True)
+
+
+def test_deleting_a_stale_instance(page, console):
+    """A login left waiting (no scan) is deleted from the accounts card: closed on the simulator, gone from
+    the list, and the logged-in account becomes the active one again."""
+    from playwright.sync_api import expect
+
+    page.goto(console.url + "/")
+    uuid, _vid = first_login(page, console)
+    stale = console.api("POST", "/api/start-login", json={}).json()["uuid"]
+    assert _active_uuid(console) == stale
+    row = page.locator(f'.session[data-uuid="{stale}"]')
+    expect(row.locator(".badge")).to_have_text("等待扫码")
+
+    row.get_by_role("button", name="删除").click()
+    confirm = row.get_by_role("button", name="确认删除？")
+    expect(confirm).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "console-delete-confirm.png"))
+    confirm.click()
+
+    expect(row).to_have_count(0)
+    expect(page.locator(f'.session[data-uuid="{uuid}"] .tag-active')).to_have_text("当前账号")
+    instances = requests.get(f"{console.sim_url}/_sim/state", timeout=5).json()["instances"]
+    assert stale not in [instance["uuid"] for instance in instances]
+    assert uuid in [instance["uuid"] for instance in instances]

@@ -40,6 +40,7 @@ POST_PATHS = [
     "/api/sessions/activate",
     "/api/sessions/reconnect",
     "/api/sessions/secondary-validation",
+    "/api/sessions/delete",
     "/callback/wxwork",
 ]
 GET_PATHS = [

@@ -21,7 +21,8 @@ from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.database_check import explain, head_revision, masked, upgrade_command
 from wxwork_demo.db import get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services.instances.registry import all_instances, instance_to_dict, reread_instance
+from wxwork_demo.services.instances.closing import delete_instance
+from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
 from wxwork_demo.services.login import flow as login
 from wxwork_demo.services.monitor import runtime as monitor
@@ -143,9 +144,7 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
             return instance_to_dict(row)
         if row.state == WAITING_CODE and not asked:
             asked = True
-            typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
-            result = _call(lambda typed=typed: login.check_code(uuid, typed.strip()))
-            click.echo(f"code accepted: {json.dumps(result.raw, ensure_ascii=False)}")
+            _enter_code(uuid, code)
         if time.monotonic() - last_check > 5:
             # Callbacks may not reach us (CALLBACK_URL not served): ask the upstream directly too.
             last_check = time.monotonic()
@@ -158,6 +157,41 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
         time.sleep(poll)
     _fail(f"no login within {timeout:.0f} s")
     return {}
+
+
+CODE_TRIES = 3
+
+
+def _enter_code(uuid: str, code: str | None) -> None:
+    """Submit the code (asked for unless given), and ask again when the upstream refuses it, up to CODE_TRIES
+    times; giving up (an empty answer) deletes the instance, so no login is left waiting for a code."""
+    typed = code or click.prompt("Enter the 6-digit code shown on the phone", type=str)
+    for attempt in range(1, CODE_TRIES + 1):
+        try:
+            result = login.check_code(uuid, typed.strip())
+        except AppError as exc:
+            if exc.status != 400 or attempt == CODE_TRIES:
+                _fail(exc.message)
+            click.echo(f"{exc.message}; try again (attempt {attempt + 1} of {CODE_TRIES})")
+            typed = click.prompt("Code (empty to give up)", type=str, default="", show_default=False)
+            if not typed.strip():
+                _give_up(uuid)
+            continue
+        except UpstreamError as exc:
+            _fail(exc.message)
+        click.echo(f"code accepted: {json.dumps(result.raw, ensure_ascii=False)}")
+        return
+
+
+def _give_up(uuid: str) -> None:
+    deleted = delete_instance(uuid, force=True, by="cli")
+    _fail(f"gave up: instance {uuid} deleted ({_close_words(deleted.upstream_close, deleted.warning)})")
+
+
+def _close_words(upstream_close: str, warning: str | None) -> str:
+    if upstream_close == "closed":
+        return "closed upstream"
+    return warning or upstream_close
 
 
 def _call(action):
@@ -206,6 +240,25 @@ def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     _print_qr(qr.qrcode)
     session = _wait_for_login(uuid, None, timeout)
     click.echo(f"logged in: uuid={session['uuid']} vid={session['vid']}")
+
+
+@login_cli.command("delete")
+@click.argument("uuid")
+@click.option("--force", is_flag=True, help="Delete the row even when the upstream cannot be asked to close it.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def login_delete(uuid: str, force: bool, yes: bool) -> None:
+    """Close instance UUID upstream (CloseConnent) and delete it (see `wxwork login status` for the uuids)."""
+    row = find_instance(uuid)
+    if row is None:
+        _fail(f"no instance {uuid!r} (see `wxwork login status`)")
+    who = f"vid {row.vid}" if row.vid else "no account yet"
+    if not yes:
+        click.confirm(f"close and delete instance {uuid} ({who}, {row.state})?", abort=True)
+    try:
+        deleted = delete_instance(uuid, force=force, by="cli")
+    except UpstreamError as exc:
+        _fail(f"{exc.message}; the instance is kept (add --force to delete it anyway)")
+    click.echo(f"deleted {uuid}: {_close_words(deleted.upstream_close, deleted.warning)}")
 
 
 NO_ACCOUNTS = "no accounts yet: log one in at the console (`make run`) or with `wxwork login first`"

@@ -1,11 +1,13 @@
-"""Instances as the console manages them: the default one, and a person's help when an account needs it."""
+"""Instances as the console manages them: the default one, deleting one, and a person's help when an account
+needs it."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from wxwork_demo.blueprints.edge import WRITES, endpoint
+from wxwork_demo.blueprints.edge import UPSTREAM, WRITES, endpoint
 from wxwork_demo.contract import instances as contract
+from wxwork_demo.services.instances.closing import delete_instance
 from wxwork_demo.services.instances.registry import activate_instance, instance_info
 from wxwork_demo.services.monitor import by_person
 
@@ -31,3 +33,11 @@ def reconnect_now(body: contract.RequiredUuidBody) -> contract.Reconnected:
 def secondary_validation(body: contract.RequiredUuidBody) -> contract.SecondaryValidation:
     """Fetch a new SecondaryValidation QR code for an account waiting for secondary verification"""
     return by_person.renew_secondary_validation(body.uuid)
+
+
+@bp.post("/delete")
+@endpoint(body=contract.DeleteBody, reply=contract.Deleted, errors=UPSTREAM)
+def delete(body: contract.DeleteBody) -> contract.Deleted:
+    """Close an instance upstream (CloseConnent) and delete its row; `force` deletes it even when the upstream
+    cannot be asked"""
+    return delete_instance(body.uuid, force=body.force, by="api")

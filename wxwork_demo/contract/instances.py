@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from wxwork_demo.contract import fields
-from wxwork_demo.contract.base import Body
+from wxwork_demo.contract.base import Body, optional
 from wxwork_demo.contract.common import InstanceInfo, Reply
 
 
@@ -26,3 +28,22 @@ class Reconnected(Reply):
 
 class SecondaryValidation(Reply):
     session: InstanceInfo
+
+
+class DeleteBody(RequiredUuidBody):
+    force: Annotated[
+        bool,
+        fields.flag("Delete the row even when the upstream cannot be asked to close the instance (default false)."),
+    ]
+
+
+class Deleted(Reply):
+    """The instance's row is gone; `upstreamClose` says what became of the instance upstream."""
+
+    uuid: str
+    upstream_close: Literal["closed", "refused", "not_closed"] = Field(
+        description="closed: CloseConnent succeeded; refused: the upstream has no such instance open (or would "
+        "not close it); not_closed: the upstream could not be asked (only with force)."
+    )
+    warning: str | None = optional()
+    active: InstanceInfo = Field(description="The active instance now (empty when none is left).")

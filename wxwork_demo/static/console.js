@@ -48,6 +48,7 @@ const STAGE_LABELS = {
   monitor_check: "监控检查", monitor_set_callback: "监控重设回调", reconnect_init: "重连初始化",
   reconnect_set_callback: "重连设置回调", reconnect_automatic_login: "重连自动登录",
   reconnect_get_qrcode: "重连获取二维码", reconnect_close: "重连关闭旧实例", ban_detail: "封禁详情",
+  close_instance: "关闭实例", delete_instance: "删除实例",
 };
 
 /** The words for a stage; a failed call's stage is its call's stage plus "_error". */
@@ -275,7 +276,8 @@ function renderSessions() {
   const sessions = state.sessions || [];
   const activeUuid = (state.active && state.active.uuid) || "";
   // Redraw only when something visible changed, so a button is never replaced under the pointer.
-  const signature = JSON.stringify([activeUuid, sessions, [...store.accounts], sessions.map((s) => ago(s.updatedAt))]);
+  const signature = JSON.stringify([activeUuid, sessions, [...store.accounts], sessions.map((s) => ago(s.updatedAt)),
+    [...sessionDeletes]]);
   if (signature === sessionsSignature) return;
   sessionsSignature = signature;
 
@@ -314,6 +316,8 @@ function sessionItem(session, isActive) {
       type: "button", class: "btn btn-small btn-ghost", onclick: () => prepareAutoLogin(session.vid),
     }, "自动登录"));
   }
+  actions.append(deleteButton(session));
+  const deleting = sessionDeletes.get(session.uuid);
   return h("li", { class: `session${isActive ? " session-active" : ""}`, "data-uuid": session.uuid },
     avatarNode(account, title, "md"),
     h("div", { class: "session-main" },
@@ -329,7 +333,62 @@ function sessionItem(session, isActive) {
       session.silentSince ? h("div", { class: "session-warning session-silent", title: clock(session.silentSince) },
         `在线但收不到回调：自 ${ago(session.silentSince)}起没有任何回调，请检查回调地址和手机`) : null,
       session.notice ? noticeNode(session.notice) : null,
-      actions));
+      actions,
+      deleting && deleting.error ? h("div", { class: "session-warning session-delete-error", role: "alert" },
+        deleting.error) : null));
+}
+
+/* Deleting an instance: a first click asks (the button turns into "确认删除？"), a second one closes it
+ * upstream (CloseConnent) and removes it. When the upstream cannot be asked, the row stays and the
+ * button offers to delete it anyway. */
+const sessionDeletes = new Map(); // uuid -> {step: "confirm" | "busy" | "force", error}
+
+function deleteButton(session) {
+  const entry = sessionDeletes.get(session.uuid) || {};
+  const labels = { confirm: "确认删除？", busy: "正在删除…", force: "仍然删除" };
+  return h("button", {
+    type: "button", class: `btn btn-small btn-danger${entry.step ? " btn-armed" : ""}`, "data-delete": session.uuid,
+    disabled: entry.step === "busy",
+    title: entry.step === "force" ? "上游关闭失败：仍然删除这条记录（上游实例可能继续存在）" : "在上游关闭这个实例并删除它",
+    onclick: () => deleteSession(session.uuid),
+  }, labels[entry.step] || "删除");
+}
+
+async function deleteSession(uuid) {
+  const entry = sessionDeletes.get(uuid) || {};
+  if (!entry.step) {
+    sessionDeletes.set(uuid, { step: "confirm" });
+    redrawSessions();
+    // An unanswered question goes away by itself.
+    setTimeout(() => {
+      if ((sessionDeletes.get(uuid) || {}).step === "confirm") {
+        sessionDeletes.delete(uuid);
+        redrawSessions();
+      }
+    }, 5000);
+    return;
+  }
+  if (entry.step === "busy") return;
+  const force = entry.step === "force";
+  sessionDeletes.set(uuid, { step: "busy" });
+  redrawSessions();
+  try {
+    await api("/api/sessions/delete", { uuid, force });
+    sessionDeletes.delete(uuid);
+    await refreshNow();
+  } catch (err) {
+    const upstreamFailed = err.body && err.body.upstream;
+    sessionDeletes.set(uuid, {
+      step: upstreamFailed && !force ? "force" : "",
+      error: `删除失败：${err.title}${upstreamFailed && !force ? "。可以点「仍然删除」只删除这条记录" : ""}`,
+    });
+  }
+  redrawSessions();
+}
+
+function redrawSessions() {
+  sessionsSignature = "";
+  renderSessions();
 }
 
 const NOTICE_LABELS = { ban: "账号被限制", notice: "系统通知", deleted: "被联系人删除", blocked: "被联系人拉黑" };

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from wxwork_demo.contract.common import Account, InstanceInfo
 from wxwork_demo.db import db_session
@@ -67,15 +67,6 @@ def save_instance(uuid: str, **fields) -> Instance:
         setattr(row, name, value)
     session.commit()
     return row
-
-
-def forget_other_instances_of(vid: str, keep_uuid: str) -> None:
-    """An account logged in on a new instance: its older rows describe dead instances."""
-    if not vid:
-        return
-    session = db_session()
-    session.execute(delete(Instance).where(Instance.vid == vid, Instance.uuid != keep_uuid))
-    session.commit()
 
 
 def instance_info(row: Instance | None) -> InstanceInfo:

@@ -17,7 +17,8 @@ from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Event, Instance, utcnow
 from wxwork_demo.services.events import add_event, event_values
 from wxwork_demo.services.friends.requests import record_applicants
-from wxwork_demo.services.instances.registry import account_key, find_instance, forget_other_instances_of
+from wxwork_demo.services.instances.closing import forget_other_instances_of
+from wxwork_demo.services.instances.registry import account_key, find_instance
 from wxwork_demo.services.instances.state import (
     INITIALISED,
     NEEDS_PERSON,
