@@ -45,6 +45,7 @@ POST_PATHS = [
 ]
 GET_PATHS = [
     "/api/health",
+    "/api/ready",
     "/api/openapi.json",
     "/api/upstream-check",
     "/api/state",

@@ -7,7 +7,9 @@
   CONSOLE_PASSWORD, getting a session cookie; every state-changing request made with that cookie must
   carry the session's CSRF token in `X-CSRF-Token` (the page reads it from its <meta name="csrf-token">).
   The cookie names a sign-in kept in the database (services/console/signin.py): logout revokes it for good.
-- The webhook has its own proof (the callback token) and /api/health stays open for load balancers.
+- The webhook has its own proof (the callback token); /api/health and /api/ready stay open for load balancers,
+  and show what may not be for strangers (the callback URL, what is wrong) only to a caller with credentials
+  (`caller_identified`).
 - Bodies: JSON only (415 otherwise), at most MAX_BODY_BYTES (413); the image and file sends also take a
   multipart/form-data upload of at most MEDIA_MAX_BYTES.
 """
@@ -19,6 +21,7 @@ import secrets
 
 from flask import Flask, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask.sessions import NullSession, SecureCookieSessionInterface
+from sqlalchemy.exc import SQLAlchemyError
 
 from wxwork_demo.config import current_settings, is_loopback
 from wxwork_demo.services.console.signin import is_signed_in
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_ENDPOINTS = {
     "status.health",
+    "status.ready",
     "openapi.spec",
     "auth.login",
     "auth.login_form",
@@ -57,6 +61,24 @@ def from_loopback() -> bool:
     """Whether the client is on this machine and no proxy forwards for someone else."""
     environ = request.environ
     return is_loopback(environ.get("REMOTE_ADDR") or "") and not any(name in environ for name in FORWARDING_HEADERS)
+
+
+def caller_identified() -> bool:
+    """Whether an open endpoint may show this caller what it keeps from strangers: always when access control is
+    off (the old demo's shape), else only with a valid API token or a console sign-in. Never fails: a database
+    that cannot say whether a sign-in is valid makes the caller a stranger."""
+    if not auth_required():
+        return True
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return same_secret(header.removeprefix("Bearer ").strip(), current_settings().api_token)
+    if "HTTP_COOKIE" not in request.environ or not session.get("user"):
+        return False
+    try:
+        return is_signed_in(session.get("login", ""))
+    except SQLAlchemyError:
+        log.debug("sign-in check failed on an open endpoint", exc_info=True)
+        return False
 
 
 def csrf_token() -> str:

@@ -1,11 +1,12 @@
-"""Reads: health, upstream reachability, current state, the events log."""
+"""Reads: health, readiness, upstream reachability, current state, the events log."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
 
+from wxwork_demo.access import caller_identified
 from wxwork_demo.blueprints.edge import READS, endpoint
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract import status as contract
@@ -13,6 +14,7 @@ from wxwork_demo.contract.common import EventInfo, MonitorStatus
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
 from wxwork_demo.services.instances.registry import active_instance, all_instances, instance_info
 from wxwork_demo.services.monitor.runtime import monitor_status
+from wxwork_demo.services.operations.readiness import readiness
 from wxwork_demo.services.upstream_calls import check_upstream
 
 bp = Blueprint("status", __name__, url_prefix="/api")
@@ -25,8 +27,30 @@ def health() -> contract.Health:
     return contract.Health(
         now=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         base_url=current_settings().base_url,
-        callback_url=current_settings().callback_url,
+        callback_url=current_settings().callback_url if caller_identified() else "",
     )
+
+
+@bp.get("/ready")
+@endpoint(reply=contract.Ready, errors=("503",))
+def ready():
+    """Readiness: the database answers, its tables are at this version's migration, the upstream answers (503
+    naming what is missing otherwise); needs no credentials"""
+    checks = readiness()
+    detailed = caller_identified()
+    failed = [name for name, check in checks.items() if not check.ok]
+    shown = {
+        name: contract.ReadyCheck(ok=check.ok, message=check.message if detailed else None)
+        for name, check in checks.items()
+    }
+    if not failed:
+        return contract.Ready(ok=True, ready=True, checks=shown)
+    if detailed:
+        message = "not ready: " + "; ".join(f"{name}: {checks[name].message}" for name in failed)
+    else:
+        message = f"not ready: {', '.join(failed)}"
+    reply = contract.Ready(ok=False, ready=False, checks=shown, message=message, code="not_ready")
+    return jsonify(reply.to_json()), 503
 
 
 @bp.get("/upstream-check")

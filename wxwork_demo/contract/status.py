@@ -14,7 +14,27 @@ from wxwork_demo.contract.common import EventInfo, InstanceInfo, MonitorStatus, 
 class Health(Reply):
     now: str
     base_url: str
-    callback_url: str
+    callback_url: str = Field(
+        description="CALLBACK_URL; empty for callers without credentials when access control is on (it may carry "
+        "the callback token)."
+    )
+
+
+class ReadyCheck(Part):
+    ok: bool
+    message: str | None = optional(
+        "What was found (left out for callers without credentials when access control is on)."
+    )
+
+
+class Ready(Part):
+    """Ready to serve (200), or not (503, with `ok: false` and the error body's `message` and `code`)."""
+
+    ok: bool
+    ready: bool
+    checks: dict[str, ReadyCheck] = Field(description="database, migration and upstream, each with `ok`.")
+    message: str | None = optional("What is missing, when not ready.")
+    code: str | None = optional("not_ready, when not ready.")
 
 
 class UpstreamCheck(Part):
