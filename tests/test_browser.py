@@ -17,7 +17,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -79,6 +81,7 @@ class Console:
     url: str
     sim_url: str
     api_token: str = ""
+    app: Any = None
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         """The console's JSON API, as a script would call it (with the API token when one is set)."""
@@ -125,7 +128,7 @@ def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) ->
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Console(url=url, sim_url=sim.url, api_token=config.get("API_TOKEN", ""))
+            yield Console(url=url, sim_url=sim.url, api_token=config.get("API_TOKEN", ""), app=app)
         finally:
             server.shutdown()
             thread.join(5)
@@ -790,3 +793,37 @@ def test_deleting_a_stale_instance(page, console):
     instances = requests.get(f"{console.sim_url}/_sim/state", timeout=5).json()["instances"]
     assert stale not in [instance["uuid"] for instance in instances]
     assert uuid in [instance["uuid"] for instance in instances]
+
+
+def test_callbacks_that_do_not_arrive_are_explained(page, console):
+    """The upstream cannot reach CALLBACK_URL: after a while at the QR code the page says why nothing happens and
+    how to fix it, and lets the person ask the upstream directly."""
+    from playwright.sync_api import expect
+    from sqlalchemy import update
+
+    from tests.e2e.live import free_port
+    from wxwork_demo.db import db_session
+    from wxwork_demo.models import Instance, utcnow
+
+    change_settings(console.app, callback_url=f"http://127.0.0.1:{free_port()}/callback/wxwork")  # nobody listens
+    page.goto(console.url + "/")
+    page.get_by_role("button", name="开始登录").click()
+    expect(page.locator("#qr-img")).to_be_visible()
+    hint = page.locator("#qr-callback-hint")
+    expect(hint).to_be_hidden()
+    uuid = _active_uuid(console)
+
+    # A minute and more at the QR code with no callback (the scan's is lost on its way).
+    assert console.sim("scan", uuid=uuid)["needCode"] is True
+    with console.app.app_context():
+        since = utcnow() - timedelta(seconds=90)
+        db_session().execute(update(Instance).where(Instance.uuid == uuid).values(state_changed_at=since))
+        db_session().commit()
+
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("还没有收到上游的任何回调")
+    expect(hint).to_contain_text("CALLBACK_URL")
+    expect(page.locator(f'.session[data-uuid="{uuid}"] .session-callback-hint')).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "console-callback-hint.png"))
+    hint.get_by_role("button", name="我已扫码，向上游查询登录状态").click()
+    expect(page.locator("#qr-status")).to_have_text("上游报告还没有登录：请先用手机扫码并确认。")

@@ -25,6 +25,7 @@ from wxwork_demo.services.instances.closing import delete_instance
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
 from wxwork_demo.services.login import flow as login
+from wxwork_demo.services.login.callback_reach import instance_hint, settings_hint
 from wxwork_demo.services.monitor import runtime as monitor
 from wxwork_demo.terminal_qr import render_qr_image
 from wxwork_demo.terminal_table import clip, render_fields, render_table
@@ -136,12 +137,17 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
     deadline = time.monotonic() + timeout
     asked = False
     last_check = 0.0
+    hinted = False
     while time.monotonic() < deadline:
         row = reread_instance(uuid)
         if row is None:
             _fail(f"session {uuid} disappeared")
         if row.state == ONLINE:
             return instance_to_dict(row)
+        hint = instance_hint(row)
+        if hint is not None and hint.code == "callback_silent" and not hinted:
+            hinted = True
+            click.echo(f"warning: {hint.message}", err=True)
         if row.state == WAITING_CODE and not asked:
             asked = True
             _enter_code(uuid, code)
@@ -150,7 +156,9 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
             last_check = time.monotonic()
             try:
                 if login.logged_in_upstream(uuid):
-                    login.refresh_run_client(uuid)
+                    refreshed = login.refresh_run_client(uuid)
+                    if refreshed.warning:
+                        click.echo(f"warning: {refreshed.warning}", err=True)
                     continue
             except (UpstreamError, AppError):
                 pass
@@ -194,6 +202,12 @@ def _close_words(upstream_close: str, warning: str | None) -> str:
     return warning or upstream_close
 
 
+def _warn_unreachable_callback(callback_url: str) -> None:
+    hint = settings_hint(callback_url)
+    if hint is not None:
+        click.echo(f"warning: {hint.message}", err=True)
+
+
 def _call(action):
     try:
         return action()
@@ -211,6 +225,7 @@ def _call(action):
 def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -> None:
     """init → SetCallbackUrl → getQrCode, draw the QR, wait for the scan, ask for the code."""
     fields = {"vid": int(vid) if vid.isdigit() else ""}
+    _warn_unreachable_callback(callback_url)
     started = _call(lambda: login.start_login(fields, callback_url))
     click.echo(f"instance {started.uuid} — scan this QR code with WeChat Work on the phone:")
     _print_qr(started.qrcode)
@@ -227,6 +242,7 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for a scan if one is needed.")
 def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     """init(vid) → SetCallbackUrl → automaticLogin; falls back to a QR code."""
+    _warn_unreachable_callback(callback_url)
     started = _call(lambda: login.init_instance({"vid": int(vid) if vid.isdigit() else vid}))
     uuid = started.uuid
     _call(lambda: login.register_callback(uuid, callback_url))

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from wxwork_demo.config import ConfigError, load_settings
 from wxwork_demo.database_check import explain
 from wxwork_demo.paths import working_folder
+from wxwork_demo.services.login.callback_reach import loopback_hint
 
 # The device store keeps which accounts logged in on which device, as the real upstream does across its
 # restarts: the next `run` logs them back in without a scan.
@@ -145,6 +146,9 @@ def launch(launcher: Launcher) -> None:
         wait_until_up(f"{sim_url}/_sim/state", simulator, "the simulator")
         env["BASE_URL"] = sim_url
         print(f"BASE_URL not set: using the bundled upstream simulator at {sim_url} (scan page {sim_url}/_sim/)")
+    hint = loopback_hint(settings.callback_url, env.get("BASE_URL") or settings.base_url, settings.port)
+    if hint is not None:
+        print(f"warning: {hint.message}", file=sys.stderr)
     console_url = f"http://127.0.0.1:{settings.port}"
     gunicorn = launcher.start(gunicorn_command(), env)
     wait_until_up(f"{console_url}/api/health", gunicorn, "the console (gunicorn)")

@@ -10,9 +10,10 @@ from wxwork_demo.access import caller_identified
 from wxwork_demo.blueprints.edge import READS, endpoint
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract import status as contract
-from wxwork_demo.contract.common import EventInfo, MonitorStatus
+from wxwork_demo.contract.common import CallbackHint, EventInfo, MonitorStatus
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
 from wxwork_demo.services.instances.registry import active_instance, all_instances, instance_info
+from wxwork_demo.services.login.callback_reach import settings_hint
 from wxwork_demo.services.monitor.runtime import monitor_status
 from wxwork_demo.services.operations.readiness import readiness
 from wxwork_demo.services.upstream_calls import check_upstream
@@ -71,7 +72,13 @@ def state() -> contract.State:
         events_count=count_events(),
         base_url=current_settings().base_url,
         callback_url=current_settings().callback_url,
+        callback_problem=_callback_problem(),
     )
+
+
+def _callback_problem() -> CallbackHint | None:
+    found = settings_hint()
+    return CallbackHint(**found.to_dict()) if found else None
 
 
 @bp.get("/events")

@@ -44,6 +44,13 @@ class Account(Part):
     avatar: str = ""
 
 
+class CallbackHint(Part):
+    """A reason to believe the upstream's callbacks do not reach this app (services/login/callback_reach.py)."""
+
+    code: str = Field(description="callback_loopback, callback_silent or callback_missed.")
+    message: str = Field(description="The cause and the fix, for people.")
+
+
 class InstanceInfo(Part):
     """An upstream instance of an account as the API shows it (the old demo's `Session`); empty strings and
     false when there is none."""
@@ -64,6 +71,7 @@ class InstanceInfo(Part):
     next_action_at: str = ""
     notice: Annotated[Any, WithJsonSchema({"type": ["object", "null"], "description": NOTICE})] = None
     silent_since: str = Field("", description="Online, but no callback since then (SILENCE_ALERT_S); empty otherwise.")
+    callback_hint: CallbackHint | None = optional("Waiting for a scan, and callbacks may not reach this app.")
 
 
 class MonitorStatus(Part):

@@ -83,6 +83,7 @@ class CallbackSet(Reply):
     uuid: str
     callback_url: str
     callback: UpstreamReply
+    warning: str | None = optional("The upstream cannot reach this URL (it names this machine), and the fix.")
 
 
 class QrCode(Reply):
@@ -118,3 +119,4 @@ class RunClient(Reply):
     is_login: bool = False
     get_run_client: UpstreamReply
     get_run_client_by_uuid: UpstreamReply
+    warning: str | None = optional("Logged in by the upstream's word, but no callback said so: they are lost.")

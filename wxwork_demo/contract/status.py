@@ -8,7 +8,7 @@ from pydantic import Field, WithJsonSchema
 
 from wxwork_demo.contract import fields
 from wxwork_demo.contract.base import Body, Part, optional
-from wxwork_demo.contract.common import EventInfo, InstanceInfo, MonitorStatus, Reply
+from wxwork_demo.contract.common import CallbackHint, EventInfo, InstanceInfo, MonitorStatus, Reply
 
 
 class Health(Reply):
@@ -54,6 +54,7 @@ class State(Part):
     events_count: int
     base_url: str
     callback_url: str
+    callback_problem: CallbackHint | None = optional("CALLBACK_URL cannot be reached by the upstream (and why).")
 
 
 class EventsQuery(Body):

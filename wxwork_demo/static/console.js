@@ -48,7 +48,7 @@ const STAGE_LABELS = {
   monitor_check: "监控检查", monitor_set_callback: "监控重设回调", reconnect_init: "重连初始化",
   reconnect_set_callback: "重连设置回调", reconnect_automatic_login: "重连自动登录",
   reconnect_get_qrcode: "重连获取二维码", reconnect_close: "重连关闭旧实例", ban_detail: "封禁详情",
-  close_instance: "关闭实例", delete_instance: "删除实例",
+  close_instance: "关闭实例", delete_instance: "删除实例", callback_reach: "回调不可达",
 };
 
 /** The words for a stage; a failed call's stage is its call's stage plus "_error". */
@@ -333,6 +333,8 @@ function sessionItem(session, isActive) {
       session.silentSince ? h("div", { class: "session-warning session-silent", title: clock(session.silentSince) },
         `在线但收不到回调：自 ${ago(session.silentSince)}起没有任何回调，请检查回调地址和手机`) : null,
       session.notice ? noticeNode(session.notice) : null,
+      session.callbackHint ? h("div", { class: "session-warning session-callback-hint", title: callbackHintWords(session.callbackHint) },
+        CALLBACK_HINT_SHORT[session.callbackHint.code] || session.callbackHint.message) : null,
       actions,
       deleting && deleting.error ? h("div", { class: "session-warning session-delete-error", role: "alert" },
         deleting.error) : null));
@@ -412,6 +414,66 @@ async function activate(uuid, button) {
     button.disabled = false;
     button.title = err.title;
     button.textContent = "切换失败，重试";
+  }
+}
+
+// ---------------------------------------------------------------- callbacks that do not arrive
+
+/* Without callbacks the page cannot know that the phone scanned (services/login/callback_reach.py). The
+ * server says why it believes they are lost with a code; the English message stays as the tooltip. */
+const CALLBACK_FIX = "请把 CALLBACK_URL 设为上游能访问的地址（本机的公网地址或域名，例如 http://<地址>:3000/callback/wxwork），"
+  + "并在防火墙放行该端口，然后重启控制台。";
+
+const CALLBACK_HINT_SHORT = {
+  callback_loopback: "收不到回调：回调地址指向本机，上游访问不到",
+  callback_silent: "迟迟没有回调：上游可能访问不到回调地址",
+  callback_missed: "上游已登录却没有回调：上游访问不到回调地址",
+};
+
+function callbackHintWords(hint) {
+  if (!hint) return "";
+  if (hint.code === "callback_loopback") {
+    return `回调地址指向本机（127.0.0.1 / localhost），但上游服务在另一台机器上，访问不到它：扫码、登录和消息的回调都收不到。${CALLBACK_FIX}`;
+  }
+  if (hint.code === "callback_silent") {
+    const waited = /for (\d+) s/.exec(hint.message || "");
+    return `二维码已显示${waited ? ` ${waited[1]} 秒` : "一段时间"}，还没有收到上游的任何回调。如果手机已经扫码，说明上游访问不到回调地址：${CALLBACK_FIX}`;
+  }
+  if (hint.code === "callback_missed") return `上游报告这个实例已经登录，但一个回调也没有收到：上游访问不到回调地址。${CALLBACK_FIX}`;
+  return hint.message || "";
+}
+
+function renderCallbackProblem() {
+  const problem = store.state && store.state.callbackProblem;
+  const box = $("callback-problem");
+  $("callback-problem-text").textContent = callbackHintWords(problem);
+  box.title = problem ? problem.message : "";
+  show(box, Boolean(problem));
+}
+
+/** The wizard's QR code waits and nothing arrives: say why that may be, and offer to ask the upstream. */
+function renderQrCallbackHint(session) {
+  const hint = wizard.missedHint || (session && session.callbackHint);
+  const visible = Boolean(hint) && ["qr", "expired"].includes(wizard.phase);
+  if (visible) {
+    $("qr-callback-hint-text").textContent = callbackHintWords(hint);
+    $("qr-callback-hint").title = hint.message;
+  }
+  show($("qr-callback-hint"), visible);
+}
+
+async function checkLoginUpstream() {
+  const button = $("qr-check-login");
+  button.disabled = true;
+  try {
+    const answer = await api("/api/refresh-run-client", { uuid: wizard.uuid });
+    if (answer.warning) wizard.missedHint = { code: "callback_missed", message: answer.warning };
+    if (!answer.isLogin) $("qr-status").textContent = "上游报告还没有登录：请先用手机扫码并确认。";
+    await refreshNow();
+  } catch (err) {
+    $("qr-status").textContent = `查询失败：${err.title}`;
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -906,7 +968,7 @@ function makeSteps(keys) {
 }
 
 function wizardReset(mode) {
-  Object.assign(wizard, { mode, phase: "start", uuid: "", vid: "", expiresAt: 0, ttl: 0 });
+  Object.assign(wizard, { mode, phase: "start", uuid: "", vid: "", expiresAt: 0, ttl: 0, missedHint: null });
   wizard.steps = mode === "first"
     ? makeSteps(["init", "callback", "qrcode", "scan", "code", "done"])
     : makeSteps(["initVid", "callback", "auto", "done"]);
@@ -1187,8 +1249,9 @@ function wizardRenderSuccess() {
 
 /** Follow the wizard's session in each poll: scan reported, code needed, login done, QR expired. */
 function wizardFollow() {
-  if (!wizard.uuid || !["qr", "expired", "code", "checking"].includes(wizard.phase)) return;
   const session = ((store.state && store.state.sessions) || []).find((s) => s.uuid === wizard.uuid);
+  renderQrCallbackHint(session);
+  if (!wizard.uuid || !["qr", "expired", "code", "checking"].includes(wizard.phase)) return;
   if (!session) return;
   const state = sessionState(session);
   const event = session.lastEvent || "";
@@ -1712,6 +1775,7 @@ function poll() {
       lookUpAccounts(sessions);
       wizardResume();
       wizardFollow();
+      renderCallbackProblem();
       renderSessions();
       renderAttention();
       renderMonitor();
@@ -1763,6 +1827,7 @@ function wire() {
   $("code-form").addEventListener("submit", submitCode);
   $("code-input").addEventListener("input", (e) => { e.target.value = e.target.value.replace(/\D/g, "").slice(0, 6); });
   $("qr-renew").addEventListener("click", renewQrCode);
+  $("qr-check-login").addEventListener("click", checkLoginUpstream);
   $("qr-img").addEventListener("error", () => { $("qr-status").textContent = "二维码图片加载失败：上游给出的图片地址打不开。"; });
   $("wizard-again").addEventListener("click", () => wizardReset("first"));
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from wxwork_demo.contract.common import Account, InstanceInfo
+from wxwork_demo.contract.common import Account, CallbackHint, InstanceInfo
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, iso_utc
+from wxwork_demo.services.login.callback_reach import instance_hint
 from wxwork_demo.services.monitor.notices import notice_to_dict
 
 
@@ -90,7 +91,13 @@ def instance_info(row: Instance | None) -> InstanceInfo:
         next_action_at=iso_utc(row.next_action_at),
         notice=notice_to_dict(row),
         silent_since=iso_utc(row.silent_since),
+        callback_hint=_callback_hint(row),
     )
+
+
+def _callback_hint(row: Instance) -> CallbackHint | None:
+    found = instance_hint(row)
+    return CallbackHint(**found.to_dict()) if found else None
 
 
 def instance_to_dict(row: Instance | None) -> dict:

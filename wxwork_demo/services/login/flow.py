@@ -12,6 +12,7 @@ from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import proxy_fields, seal
 from wxwork_demo.services.instances.registry import find_instance, require_instance, save_instance
 from wxwork_demo.services.instances.state import INITIALISED, ONLINE, WAITING_SCAN, set_state
+from wxwork_demo.services.login.callback_reach import QR_SHOWN, missed_login_hint, note_loopback, settings_hint
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor.reconnect import schedule_reconnect
 from wxwork_demo.services.upstream_calls import client, store_after_upstream, traced, traced_together
@@ -64,7 +65,12 @@ def register_callback(uuid: str, url: str = "") -> contract.CallbackSet:
     )
     save_instance(instance.uuid, last_event="set-callback", callback_registered_at=utcnow())
     shown = shown_callback_url(reply.request["url"])
-    return contract.CallbackSet(uuid=instance.uuid, callback_url=shown, callback=reply.envelope)
+    hint = settings_hint(reply.request["url"])
+    if hint is not None:
+        note_loopback(instance.uuid, hint)
+    return contract.CallbackSet(
+        uuid=instance.uuid, callback_url=shown, callback=reply.envelope, warning=hint.message if hint else None
+    )
 
 
 def fetch_qrcode(uuid: str) -> contract.QrCode:
@@ -164,6 +170,11 @@ def refresh_run_client(uuid: str) -> contract.RunClient:
             raise outcome
     logged_in = isinstance(by_uuid, Reply) and is_logged_in(by_uuid.data)
     error = "" if logged_in else _offline_reason(by_uuid)
+    current = find_instance(instance.uuid)
+    # Logged in upstream while the row still waits at its QR code: the callbacks of the scan and the login
+    # never arrived.
+    missed = logged_in and current is not None and current.state == WAITING_SCAN and current.last_event == QR_SHOWN
+    warning = missed_login_hint(instance.uuid).message if missed else None
     row = save_instance(instance.uuid, last_event="refresh-run-client")
     if logged_in:
         set_state(row, ONLINE, "refresh-run-client")
@@ -177,6 +188,7 @@ def refresh_run_client(uuid: str) -> contract.RunClient:
         is_login=logged_in,
         get_run_client=_envelope(run_client),
         get_run_client_by_uuid=_envelope(by_uuid),
+        warning=warning,
     )
 
 
