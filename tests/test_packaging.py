@@ -110,6 +110,37 @@ def test_the_installed_layout_finds_templates_and_migrations_inside_the_package(
     assert (work / "instance" / "wxwork.sqlite3").exists()
 
 
+@pytest.mark.parametrize(("configured", "expected"), [("", "instance/secret_key"), ("keys/app.key", "keys/app.key")])
+def test_the_installed_app_keeps_its_key_file_where_it_runs_never_in_the_package(wheel, tmp_path, configured, expected):
+    """SECRET_KEY_FILE (default instance/secret_key) is taken in the folder an installed copy runs in."""
+    site = tmp_path / "site"
+    wheel.extractall(site)
+    work = tmp_path / "work"
+    work.mkdir()
+    script = (
+        "import sys\n"
+        "from wxwork_demo import create_app\n"
+        "database = 'sqlite:///' + sys.argv[1] + '/x.sqlite3'\n"
+        "app = create_app({'DATABASE_URL': database, 'SECRET_KEY_FILE': sys.argv[2]})\n"
+        "from wxwork_demo.config import settings_of\n"
+        "print(settings_of(app).secret_key_file)\n"
+    )
+    env = clean_env(PYTHONPATH=str(site))
+    env.pop("SECRET_KEY_FILE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(work), configured],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(work / expected)
+    assert (work / expected).stat().st_mode & 0o777 == 0o600
+    assert not list(site.rglob("secret_key")) and not list(site.rglob("*.key")), "a key file inside the package"
+
+
 def test_wxwork_lists_the_app_commands_and_run(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "wxwork_demo", "--help"],

@@ -23,9 +23,15 @@ from flask import Flask, current_app
 from wxwork_demo.paths import PROJECT_ROOT as PROJECT_ROOT  # re-exported: schema.py and tests read it here
 from wxwork_demo.paths import working_folder
 
-DEFAULT_KEY_FILE = PROJECT_ROOT / "instance" / "secret_key"
+DEFAULT_KEY_FILE = Path("instance") / "secret_key"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
 EXTENSION_KEY = "wxwork_settings"
+
+
+def key_file_path(configured: str) -> Path:
+    """SECRET_KEY_FILE as a path: a relative one (the default `instance/secret_key` too) is taken in the working
+    folder (paths.py: the clone, or the current directory of an installed copy), never inside site-packages."""
+    return working_folder() / (configured.strip() or DEFAULT_KEY_FILE)
 
 
 def default_sqlite_path() -> Path:
@@ -343,7 +349,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         console_password=_credential(env, "CONSOLE_PASSWORD", MIN_CONSOLE_PASSWORD),
         api_token=_credential(env, "API_TOKEN", MIN_API_TOKEN),
         secret_key=env.get("SECRET_KEY", ""),
-        secret_key_file=str(PROJECT_ROOT / (env.get("SECRET_KEY_FILE", "").strip() or DEFAULT_KEY_FILE)),
+        secret_key_file=str(key_file_path(env.get("SECRET_KEY_FILE", ""))),
         callback_token=_token(env, "CALLBACK_TOKEN"),
         callback_allowed_ips=_networks(env, "CALLBACK_ALLOWED_IPS"),
         callback_dedup_hours=_float(env, "CALLBACK_DEDUP_HOURS", DEFAULTS.callback_dedup_hours),
