@@ -81,7 +81,7 @@ def test_every_operation_documents_its_errors(app):
             uploads = path in ("/api/send-image", "/api/send-file")
             assert content == ({"application/json", "multipart/form-data"} if uploads else {"application/json"}), path
     error = SPEC["components"]["schemas"]["Error"]
-    assert error["required"] == ["ok", "message"] and error["properties"]["ok"] == {"const": False}
+    assert error["required"] == ["ok", "message", "code"] and error["properties"]["ok"] == {"const": False}
     assert SPEC["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
         "scheme": "bearer",

@@ -97,6 +97,7 @@ def assert_json_error(response, status: int) -> dict:
     assert "<html" not in text.lower() and "Traceback" not in text, text[:500]
     body = json.loads(text)
     assert body["ok"] is False and isinstance(body["message"], str) and body["message"], body
+    assert isinstance(body.get("code"), str) and body["code"], body  # the stable machine code (issue 17.9)
     return body
 
 

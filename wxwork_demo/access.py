@@ -90,8 +90,10 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
-def _json_error(status: int, message: str):
-    return jsonify({"ok": False, "message": message}), status
+def _json_error(status: int, message: str, code: str):
+    from wxwork_demo.errors import error_body  # errors imports the database layer, access is imported early
+
+    return jsonify(error_body(status, message, code)), status
 
 
 def declares_json(content_type: str) -> bool:
@@ -110,7 +112,8 @@ def _check_content_type():
     if request.content_length == 0 or (request.content_length is None and not request.get_data(cache=True)):
         return None
     if not request.is_json:
-        return _json_error(415, f"Content-Type must be application/json, got {request.mimetype or 'none'!r}")
+        message = f"Content-Type must be application/json, got {request.mimetype or 'none'!r}"
+        return _json_error(415, message, "unsupported_media_type")
     return None
 
 
@@ -118,22 +121,23 @@ def _check_identity():
     if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
         return None
     if not auth_required():
-        return None if from_loopback() else _json_error(403, LOOPBACK_ONLY)
+        return None if from_loopback() else _json_error(403, LOOPBACK_ONLY, "loopback_only")
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         if same_secret(header.removeprefix("Bearer ").strip(), current_settings().api_token):
             g.identity = "token"
             return None
-        return _json_error(401, "invalid API token")
+        return _json_error(401, "invalid API token", "invalid_token")
     if session.get("user") and is_signed_in(session.get("login", "")):
         g.identity = "console"
         if request.method not in SAFE_METHODS and not same_secret(
             request.headers.get("X-CSRF-Token", ""), session.get("csrf", "")
         ):
-            return _json_error(403, "missing or wrong X-CSRF-Token header")
+            return _json_error(403, "missing or wrong X-CSRF-Token header", "csrf_failed")
         return None
     if request.path.startswith("/api/"):
-        return _json_error(401, "authentication required: send Authorization: Bearer <API_TOKEN>, or log in")
+        message = "authentication required: send Authorization: Bearer <API_TOKEN>, or log in"
+        return _json_error(401, message, "authentication_required")
     return redirect(url_for("auth.login_form", next=request.path))
 
 

@@ -202,6 +202,15 @@ def _close_words(upstream_close: str, warning: str | None) -> str:
     return warning or upstream_close
 
 
+def _say_upstream() -> None:
+    """Which upstream this command talks to, said before it does (every upstream error names its URL too)."""
+    settings = current_settings()
+    note = ""
+    if settings.base_url_is_default:
+        note = " (BASE_URL not set: the old demo's public upstream; `wxwork run` uses the bundled simulator instead)"
+    click.echo(f"upstream: {settings.base_url}{note}", err=True)
+
+
 def _warn_unreachable_callback(callback_url: str) -> None:
     hint = settings_hint(callback_url)
     if hint is not None:
@@ -225,6 +234,7 @@ def _call(action):
 def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -> None:
     """init → SetCallbackUrl → getQrCode, draw the QR, wait for the scan, ask for the code."""
     fields = {"vid": int(vid) if vid.isdigit() else ""}
+    _say_upstream()
     _warn_unreachable_callback(callback_url)
     started = _call(lambda: login.start_login(fields, callback_url))
     click.echo(f"instance {started.uuid} — scan this QR code with WeChat Work on the phone:")
@@ -242,6 +252,7 @@ def login_first(vid: str, code: str | None, callback_url: str, timeout: float) -
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for a scan if one is needed.")
 def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     """init(vid) → SetCallbackUrl → automaticLogin; falls back to a QR code."""
+    _say_upstream()
     _warn_unreachable_callback(callback_url)
     started = _call(lambda: login.init_instance({"vid": int(vid) if vid.isdigit() else vid}))
     uuid = started.uuid
@@ -368,7 +379,7 @@ def monitor_run() -> None:
     """Run the monitor in this process until interrupted: the deployment's dedicated monitor."""
     app = current_app._get_current_object()
     status = monitor.start_dedicated_monitor(app)
-    click.echo(f"monitor running every {status['intervalMs']} ms; Ctrl-C to stop")
+    click.echo(f"monitor running every {status['intervalMs']} ms against {current_settings().base_url}; Ctrl-C to stop")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -21,13 +21,39 @@ BUSY_CODES = {1205, 1213}  # lock wait timeout, deadlock
 UNAVAILABLE_CODES = {1040, 1053, 1927, *BUSY_CODES}
 
 
-class AppError(Exception):
-    """A failure the API reports as it is: `status`, a `message` naming the cause, and any details."""
+# The stable machine code of an error body (`code`) when nothing more precise is known: clients (the console)
+# translate and branch on it; `message` stays English, for people. Codes are added, never renamed.
+STATUS_CODES = {
+    400: "bad_input",
+    401: "authentication_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "upstream_error",
+    503: "unavailable",
+    504: "upstream_timeout",
+}
 
-    def __init__(self, status: int, message: str, **details):
+
+def code_for_status(status: int) -> str:
+    return STATUS_CODES.get(status, "error")
+
+
+class AppError(Exception):
+    """A failure the API reports as it is: `status`, a `message` naming the cause, a stable `code`, and any
+    details."""
+
+    def __init__(self, status: int, message: str, *, code: str = "", **details):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code or code_for_status(status)
         self.details = details
         # Headers the answer carries (Retry-After on a 429).
         self.headers: dict[str, str] = {}
@@ -36,8 +62,13 @@ class AppError(Exception):
 class BadInput(AppError):
     """400: the request names a `field` whose value cannot be used."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(400, message, field=field)
+    def __init__(self, field: str, message: str, *, code: str = "bad_input"):
+        super().__init__(400, message, code=code, field=field)
+
+
+def error_body(status: int, message: str, code: str = "", **details) -> dict:
+    """The error contract's body: `ok: false`, `message` for people, `code` for programs, then details."""
+    return {"ok": False, "message": message, "code": code or code_for_status(status), **details}
 
 
 def _rollback() -> None:
@@ -88,14 +119,15 @@ def error_reply(exc: Exception) -> tuple[dict, int]:
     """The body and status of the error contract for `exc`: what Flask's handlers above answer, and what the
     webhook's message lane answers in front of Flask (blueprints/callback.py)."""
     if isinstance(exc, AppError):
-        return {"ok": False, "message": exc.message, **exc.details}, exc.status
+        return error_body(exc.status, exc.message, exc.code, **exc.details), exc.status
     if isinstance(exc, UpstreamError):
-        body = {"ok": False, "message": exc.message, "stage": exc.action, "upstream": exc.to_dict()}
+        body = error_body(exc.status, exc.message, exc.code, stage=exc.action, upstream=exc.to_dict())
         if exc.raw is not None:
             body["raw"] = exc.raw
         return body, exc.status
     if isinstance(exc, HTTPException):
-        return {"ok": False, "message": exc.description or exc.name}, exc.code or 500
+        status = exc.code or 500
+        return error_body(status, exc.description or exc.name), status
     if isinstance(exc, DBAPIError):
         return database_error_reply(exc)
     return unexpected_error_reply(exc)
@@ -105,12 +137,12 @@ def database_error_reply(exc: DBAPIError) -> tuple[dict, int]:
     """The body and status for a database failure (logged here): 503 when it is unavailable or not migrated."""
     if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
         log.error("database schema missing: %s", MISSING_TABLES_HINT)
-        return {"ok": False, "message": MISSING_TABLES_HINT}, 503
+        return error_body(503, MISSING_TABLES_HINT, "database_not_migrated"), 503
     if database_unavailable(exc):
         log.error("database %s: %s", "busy" if _mysql_code(exc) in BUSY_CODES else "unavailable", exc.orig)
-        return {"ok": False, "message": "database unavailable, try again shortly"}, 503
+        return error_body(503, "database unavailable, try again shortly", "database_unavailable"), 503
     log.error("database error", exc_info=exc)
-    return {"ok": False, "message": "database error"}, 500
+    return error_body(500, "database error", "database_error"), 500
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -138,4 +170,4 @@ def _mysql_code(exc: DBAPIError) -> int | None:
 def unexpected_error_reply(exc: Exception) -> tuple[dict, int]:
     """The body and status for a failure nothing else handles (logged here with its traceback)."""
     log.error("unexpected error", exc_info=exc)
-    return {"ok": False, "message": "internal error", "detail": type(exc).__name__}, 500
+    return error_body(500, "internal error", "internal_error", detail=type(exc).__name__), 500

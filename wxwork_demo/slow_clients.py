@@ -98,7 +98,7 @@ class SlowClientGuard:
         try:
             return self.wsgi_app(environ, respond)
         except BodyTimedOut as exc:  # raised outside Flask (the message lane reads bodies itself)
-            payload = json.dumps({"ok": False, "message": exc.description}).encode()
+            payload = json.dumps({"ok": False, "message": exc.description, "code": "request_timeout"}).encode()
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
             respond("408 Request Timeout", headers)
             return [payload]

@@ -46,9 +46,23 @@ class UpstreamError(Exception):
         self.raw = raw
         self.http_status = http_status
         self.request: dict = {}
+        self.url = ""
+
+    @property
+    def code(self) -> str:
+        """The stable machine code of the error body (`upstream_unreachable`, `upstream_refused`, …)."""
+        return f"upstream_{self.kind}" if self.kind != "upstream_error" else self.kind
+
+    def called(self, url: str) -> None:
+        """Name the URL that was called in the message (every entry point shows the same words: API, CLI, monitor)."""
+        self.url = _without_credentials(url)
+        if self.url not in self.message:
+            self.message = f"{self.message} (POST {self.url})"
+            self.args = (self.message,)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "action": self.action, "message": self.message, "httpStatus": self.http_status}
+        found = {"kind": self.kind, "action": self.action, "message": self.message, "httpStatus": self.http_status}
+        return {**found, "url": self.url} if self.url else found
 
 
 class UpstreamUnreachable(UpstreamError):
@@ -305,6 +319,7 @@ class UpstreamClient:
             return self._post(action, body, upload)
         except UpstreamError as exc:
             exc.request = body if upload is None else {**body, "file": upload.describe()}
+            exc.called(f"{self.base_url}/wxwork/{action}")
             raise
 
     @property
@@ -751,8 +766,17 @@ def _is_loopback(host: str) -> bool:
 
 def _unreachable(action: str, base_url: str, exc: requests.RequestException) -> UpstreamUnreachable:
     if isinstance(exc, requests.ConnectionError):
-        return UpstreamUnreachable(action, f"upstream {action} unreachable at {base_url}: {_short(exc)}")
+        where = _without_credentials(base_url)
+        return UpstreamUnreachable(action, f"upstream {action} unreachable at {where}: {_short(exc)}")
     return UpstreamUnreachable(action, f"upstream {action} failed: {_short(exc)}")
+
+
+def _without_credentials(url: str) -> str:
+    """`url` without a user:password@ part (BASE_URL may carry one for a proxy in front of the upstream)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _short(exc: Exception) -> str:

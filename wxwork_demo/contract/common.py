@@ -24,7 +24,12 @@ class Error(Part):
     """Every failure: `ok: false` and a message for people, with what is known about the cause."""
 
     ok: Annotated[Literal[False], WithJsonSchema({"const": False})]
-    message: str = Field(description="What went wrong, for people.")
+    message: str = Field(description="What went wrong, for people (English).")
+    code: str = Field(
+        description="What went wrong, for programs: stable, snake_case (bad_input, unknown_instance, code_refused, "
+        "upstream_unreachable, upstream_refused, upstream_timeout, database_unavailable, not_ready, …); the console "
+        "translates it."
+    )
     field: str | None = optional("The request field at fault (400, and 404 for uuid).")
     stage: str | None = optional("The upstream action that failed.")
     upstream: dict[str, Any] | None = optional("How the upstream call failed (kind, action, …).")

@@ -49,11 +49,13 @@ def require_instance(uuid: str) -> Instance:
     if uuid:
         found = find_instance(uuid)
         if found is None:
-            raise AppError(404, f"unknown session uuid {uuid!r}: call /api/init first", field="uuid")
+            message = f"unknown session uuid {uuid!r}: call /api/init first"
+            raise AppError(404, message, code="unknown_instance", field="uuid")
         return found
     found = active_instance()
     if found is None:
-        raise BadInput("uuid", "uuid is required: there is no active session yet (call /api/init first)")
+        message = "uuid is required: there is no active session yet (call /api/init first)"
+        raise BadInput("uuid", message, code="no_active_instance")
     return found
 
 
@@ -119,7 +121,7 @@ def activate_instance(uuid: str) -> Instance:
 
     row = find_instance(uuid)
     if row is None:
-        raise AppError(404, f"unknown session uuid {uuid!r}", field="uuid")
+        raise AppError(404, f"unknown session uuid {uuid!r}", code="unknown_instance", field="uuid")
     newest = db_session().scalar(select(func.max(Instance.updated_at)).where(Instance.uuid != uuid))
     moment = utcnow().replace(microsecond=0)
     if newest is not None and newest >= moment:

@@ -122,7 +122,7 @@ def check_sender(token: str, address: str | None) -> None:
     if reason:
         count("callbacks_rejected")
         log.warning("callback refused from %s: %s", address, reason)
-        raise AppError(403, reason)
+        raise AppError(403, reason, code="callback_refused")
 
 
 def sender_refusal(token: str, address: str | None) -> str:

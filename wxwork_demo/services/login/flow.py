@@ -37,7 +37,8 @@ def init_instance(fields: dict) -> contract.Init:
     uuid = str(data.get("uuid") or "")
     if not uuid:
         record_event("", "init_no_uuid", "init", reply.envelope)  # the old demo's stage for this failure
-        raise AppError(400, "upstream init returned no uuid", stage="init", raw=reply.envelope)
+        message = f"upstream init returned no uuid (POST {client().base_url}/wxwork/init)"
+        raise AppError(400, message, code="upstream_no_uuid", stage="init", raw=reply.envelope)
     is_login = parse_is_login(data.get("is_login", False))
     sealed = seal(proxy_fields(body))
 
@@ -114,12 +115,13 @@ def check_code(uuid: str, code: str, qrcode_key: str = "") -> contract.Raw:
     instance = require_instance(uuid)
     key = qrcode_key or instance.qrcode_key or ""
     if not key:
-        raise AppError(400, "qrcodeKey is required: fetch a QR code first", field="qrcodeKey")
+        raise AppError(400, "qrcodeKey is required: fetch a QR code first", code="no_qrcode_key", field="qrcodeKey")
     try:
         reply = traced("check_code", instance.uuid, client().check_code, instance.uuid, key, code)
     except UpstreamRefused as exc:
         _note(instance.uuid, "check_code", last_error=exc.errmsg or exc.message)
-        raise AppError(400, f"verification code refused: {exc.errmsg or exc.errcode}", raw=exc.raw) from None
+        message = f"verification code refused: {exc.errmsg or exc.errcode}"
+        raise AppError(400, message, code="code_refused", raw=exc.raw) from None
     # No last_event here: the callbacks that follow (100002, 104001) may already have set a newer one.
     _note(instance.uuid, "check_code", last_error="")
     return contract.Raw(raw=reply.envelope)

@@ -19,7 +19,8 @@ def reconnect_now(uuid: str) -> Reconnected:
     """init(vid) → SetCallbackUrl → automaticLogin now; a refusal leaves a fresh QR code to scan."""
     row = require_instance(uuid)
     if not row.vid:
-        raise AppError(400, "this session never logged in (no vid): start a first login instead", field="uuid")
+        message = "this session never logged in (no vid): start a first login instead"
+        raise AppError(400, message, code="never_logged_in", field="uuid")
     online = reconnect.reconnect_now(row.id)
     return Reconnected(online=online, session=instance_info(_reloaded(row.id)))
 
@@ -28,7 +29,8 @@ def renew_secondary_validation(uuid: str) -> SecondaryValidation:
     """Fetch a new SecondaryValidation QR code (409 when no secondary verification is pending)."""
     row = require_instance(uuid)
     if not awaits_secondary_validation(row):
-        raise AppError(409, f"no secondary verification pending (state {row.state})", field="uuid")
+        message = f"no secondary verification pending (state {row.state})"
+        raise AppError(409, message, code="no_secondary_verification", field="uuid")
     reconnect.fetch_secondary_validation(row.id)
     return SecondaryValidation(session=instance_info(_reloaded(row.id)))
 

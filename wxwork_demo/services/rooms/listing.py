@@ -115,7 +115,7 @@ def _find_room(instance: Instance, room_id: str) -> contract.Room:
             room = next((entry for entry in found.rooms or [] if entry.get("roomId") == room_id), None)
             if room is not None:
                 return contract.Room.model_validate(room)
-    raise AppError(404, f"unknown room {room_id!r}: the account is not in it", field="room_id")
+    raise AppError(404, f"unknown room {room_id!r}: the account is not in it", code="unknown_room", field="room_id")
 
 
 def _fresh_list(instance: Instance) -> RoomList | None:
