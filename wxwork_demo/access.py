@@ -135,7 +135,7 @@ def _check_identity():
         ):
             return _json_error(403, "missing or wrong X-CSRF-Token header", "csrf_failed")
         return None
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.path == "/metrics":  # scrapers and scripts get no login page
         message = "authentication required: send Authorization: Bearer <API_TOKEN>, or log in"
         return _json_error(401, message, "authentication_required")
     return redirect(url_for("auth.login_form", next=request.path))

@@ -378,6 +378,9 @@ def monitor_status(as_json: bool) -> None:
 def monitor_run() -> None:
     """Run the monitor in this process until interrupted: the deployment's dedicated monitor."""
     app = current_app._get_current_object()
+    from wxwork_demo.log_format import log_to_stderr
+
+    log_to_stderr(current_settings().log_format, current_settings().log_level)  # a dedicated monitor says what it does
     status = monitor.start_dedicated_monitor(app)
     click.echo(f"monitor running every {status['intervalMs']} ms against {current_settings().base_url}; Ctrl-C to stop")
     stop = threading.Event()

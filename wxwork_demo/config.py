@@ -101,6 +101,8 @@ class Settings:
     # The CA bundle for an https upstream (requests' own variables), the bundled simulator's port for `run`.
     upstream_ca_bundle: str = ""
     simulator_port: int = 9952
+    # Log lines as text or one JSON object per line (log_format.py).
+    log_format: str = "text"
     # True when BASE_URL was not given: `make run` then starts the bundled simulator.
     base_url_is_default: bool = True
     # Sending more than text (services/business/pacing.py, services/business/media_source.py, services/rooms/).
@@ -187,6 +189,14 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _http_url(env: dict, name: str, default: str) -> str:
@@ -367,6 +377,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         log_level=env.get("LOG_LEVEL", "").strip() or DEFAULTS.log_level,
         upstream_ca_bundle=(env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or "").strip(),
         simulator_port=_port(env, "SIMULATOR_PORT", DEFAULTS.simulator_port),
+        log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
         base_url_is_default=not base_url_given,
         send_min_interval_ms=_int(env, "SEND_MIN_INTERVAL_MS", DEFAULTS.send_min_interval_ms),
         send_jitter_ms=_int(env, "SEND_JITTER_MS", DEFAULTS.send_jitter_ms),

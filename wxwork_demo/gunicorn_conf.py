@@ -47,7 +47,7 @@ keepalive = _settings.gunicorn_keepalive
 # GUNICORN_ACCESSLOG=- logs to stdout (or give a file).
 accesslog = _settings.gunicorn_accesslog or None
 # %(U)s is the path without the query string: the callback URL's ?token= never reaches the log.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+access_log_format = '%(t)s %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 errorlog = "-"
 loglevel = _settings.log_level

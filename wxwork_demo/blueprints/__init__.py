@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         friends,
         instances,
         login,
+        metrics,
         monitor,
         openapi,
         pages,
@@ -32,5 +33,6 @@ def register_blueprints(app: Flask) -> None:
         auth,
         openapi,
         api_docs,
+        metrics,
     ):
         app.register_blueprint(module.bp)

@@ -20,8 +20,10 @@ from wxwork_demo.config import current_settings
 from wxwork_demo.contract.status import UpstreamCheck
 from wxwork_demo.db import db_session
 from wxwork_demo.services.events import record_event
+from wxwork_demo.services.intake.counters import count
 from wxwork_demo.upstream import Reply, UpstreamError, UpstreamRefused, get_client
 
+UPSTREAM_CALLS = "upstream_calls"  # the counters' prefix: upstream_calls:<action>:<outcome>
 # "出现二次验证，请重新获取二维码登录" (docs: 00-basic); services/monitor/secondary.py handles it.
 SECONDARY_ERRCODE = -11025
 
@@ -116,9 +118,11 @@ def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stag
     try:
         reply = call(*args)
     except UpstreamError as exc:
+        count_upstream_call(exc.action, exc.kind)
         failed = failed_stage or stage
         store_after_upstream(failed, uuid, lambda exc=exc: record_failure(failed, uuid, exc))
         raise
+    count_upstream_call(reply.action, "ok")
     store_after_upstream(stage, uuid, lambda: record_reply(stage, uuid, reply))
     return reply
 
@@ -137,13 +141,20 @@ def traced_together(
         try:
             reply = future.result()
         except UpstreamError as exc:
+            count_upstream_call(exc.action, exc.kind)
             failed = failed_stage or stage
             store_after_upstream(failed, uuid, lambda exc=exc, failed=failed: record_failure(failed, uuid, exc))
             outcomes.append(exc)
         else:
+            count_upstream_call(reply.action, "ok")
             store_after_upstream(stage, uuid, lambda reply=reply: record_reply(stage, uuid, reply))
             outcomes.append(reply)
     return outcomes
+
+
+def count_upstream_call(action: str, outcome: str) -> None:
+    """One more call of `action` that ended `outcome` (ok, or the error's kind), for /metrics."""
+    count(f"{UPSTREAM_CALLS}:{action}:{outcome}"[:64])
 
 
 def client():

@@ -10,6 +10,8 @@ is kept in step for the old demo's clients.
 
 from __future__ import annotations
 
+import logging
+
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import add_event
@@ -24,6 +26,7 @@ NEEDS_PERSON = "needs_person"
 STATES = (INITIALISED, WAITING_SCAN, WAITING_CODE, ONLINE, RECONNECTING, OFFLINE, NEEDS_PERSON)
 # A person is in the middle of something: the monitor must not start a new login under them.
 PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
+log = logging.getLogger(__name__)
 
 
 def set_state(row: Instance, state: str, cause: str, reason: str = "", **details) -> bool:
@@ -49,6 +52,18 @@ def set_state(row: Instance, state: str, cause: str, reason: str = "", **details
         row.last_error = reason
     payload = {"from": old, "to": state, "cause": cause, "reason": reason, **details}
     add_event(db_session(), row.uuid, "state", f"{old}->{state}", payload)
+    # An operator's line per change of an account's lifecycle (logged in, dropped, reconnecting, needs a person).
+    lifecycle = {"event": "account_state", "uuid": row.uuid, "vid": row.vid or "", "from": old, "to": state}
+    log.info(
+        "account %s (uuid %s): %s -> %s (%s)%s",
+        row.vid or "-",
+        row.uuid,
+        old,
+        state,
+        cause,
+        f": {reason}" if reason else "",
+        extra={**lifecycle, "cause": cause, "reason": reason},
+    )
     return True
 
 

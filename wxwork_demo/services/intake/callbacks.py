@@ -40,6 +40,11 @@ from wxwork_demo.services.monitor.reconnect import (
 from wxwork_demo.services.rooms.listing import note_room_change
 from wxwork_demo.services.secrets import callback_token, same_secret
 
+# Counters (services/intake/counters.py), shown at /metrics.
+CALLBACKS_ACCEPTED = "callbacks_accepted"
+CALLBACKS_DUPLICATE = "callbacks_duplicate"
+CALLBACKS_REFUSED = "callbacks_rejected"  # its name since refusals were first counted
+
 SCANNED = 100001
 CONFIRMED = 100002
 CANCELLED = 100003
@@ -120,7 +125,7 @@ def check_sender(token: str, address: str | None) -> None:
     database within a second: counters.py), not stored."""
     reason = sender_refusal(token, address)
     if reason:
-        count("callbacks_rejected")
+        count(CALLBACKS_REFUSED)
         log.warning("callback refused from %s: %s", address, reason)
         raise AppError(403, reason, code="callback_refused")
 
@@ -171,6 +176,12 @@ def store_callback(callback: Callback) -> bool:
     A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
     the group commit with those of concurrent requests; the others take a transaction of their own.
     """
+    stored = _store(callback)
+    count(CALLBACKS_ACCEPTED if stored else CALLBACKS_DUPLICATE)
+    return stored
+
+
+def _store(callback: Callback) -> bool:
     if not changes_session(callback) and callback.type not in ACCOUNT_TYPES:
         rows = {
             CallbackKey.__tablename__: {"key": dedup_key(callback), "created_at": utcnow()},

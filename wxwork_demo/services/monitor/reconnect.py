@@ -30,6 +30,7 @@ from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.proxy_vault import ProxyUnreadable, unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
+from wxwork_demo.services.intake.counters import count
 from wxwork_demo.services.login.callback_url import registered_callback_url
 from wxwork_demo.services.monitor import notices, secondary  # secondary calls back into this module (run time)
 from wxwork_demo.services.monitor.alerts import alert_needs_person
@@ -40,6 +41,7 @@ from wxwork_demo.upstream import UpstreamError, UpstreamRefused, init_request, p
 log = logging.getLogger(__name__)
 
 RECONNECT = "reconnect"
+RECONNECTS = "monitor_reconnects"  # the counters of attempts (/metrics): monitor_reconnects:<online|failed>
 # The old demo's stage of every failed call of a reconnect (local-api.md, "Event stages").
 RECONNECT_ERROR = "reconnect_error"
 SECONDARY_VALIDATION = "secondary_validation"
@@ -197,10 +199,12 @@ def reconnect(session_id: int) -> bool:
         note_reconnect()
     set_state(row, ONLINE, "reconnect", attempt=attempt)
     session.commit()
+    count(f"{RECONNECTS}:online")
     return True
 
 
 def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None:
+    count(f"{RECONNECTS}:failed")
     settings = current_settings()
     session = db_session()
     row.reconnect_attempts = attempt
