@@ -272,14 +272,19 @@ def test_first_login_send_contacts_and_events(page, console):
     page.get_by_role("tab", name=re.compile("外部联系人")).click()
     expect(page.locator("#external-rows tr").first).to_be_visible()
     first_external = page.locator("#external-rows tr").first.text_content()
+    first_page_name = page.locator("#external-rows tr td").first.text_content() or ""
+    first_page_rows = page.locator("#external-rows tr").count()
     page.locator("#external-next").click()
     expect(page.locator("#external-summary")).to_contain_text("第 2 页")
     expect(page.locator("#external-rows tr").first).not_to_have_text(first_external or "")
+    loaded = first_page_rows + page.locator("#external-rows tr").count()
+    expect(page.locator("#external-count")).to_have_text(str(loaded))  # every page loaded, not this one
 
-    # The filter narrows the table and says how many rows are left.
-    name = page.locator("#external-rows tr td").first.text_content() or ""
-    page.locator("#contacts-filter").fill(name)
-    expect(page.locator("#external-summary")).to_contain_text("筛选后")
+    # The filter searches every page loaded (here a name from page 1 while page 2 is shown) and says how many
+    # rows are left.
+    page.locator("#contacts-filter").fill(first_page_name)
+    expect(page.locator("#external-summary")).to_contain_text("在已加载的条目中筛选出")
+    expect(page.locator("#external-rows tr").first).to_contain_text(first_page_name)
     assert 1 <= page.locator("#external-rows tr").count() < 10
     page.locator("#contacts-filter").fill("")
 
@@ -776,7 +781,17 @@ def test_deleting_a_stale_instance(page, console):
     from playwright.sync_api import expect
 
     page.goto(console.url + "/")
-    uuid, _vid = first_login(page, console)
+    uuid, vid = first_login(page, console)
+
+    # Automatic login of the account that is online now: the page says so before doing anything.
+    page.get_by_role("button", name="再登录一个账号").click()
+    page.get_by_role("tab", name="自动登录").click()
+    page.locator("#auto-known").select_option(vid)
+    page.locator("#auto-start").click()
+    expect(page.locator("#wizard-error-title")).to_contain_text("这个账号现在在线")
+    expect(page.get_by_role("button", name="仍然重新登录")).to_be_visible()
+    assert _active_uuid(console) == uuid  # nothing was started
+
     stale = console.api("POST", "/api/start-login", json={}).json()["uuid"]
     assert _active_uuid(console) == stale
     row = page.locator(f'.session[data-uuid="{stale}"]')
@@ -811,6 +826,8 @@ def test_callbacks_that_do_not_arrive_are_explained(page, console):
     expect(page.locator("#qr-img")).to_be_visible()
     hint = page.locator("#qr-callback-hint")
     expect(hint).to_be_hidden()
+    # The bundled simulator is the upstream: the QR code links to its page, where it is "scanned".
+    expect(page.locator("#qr-sim-link")).to_have_attribute("href", f"{console.sim_url}/_sim/")
     uuid = _active_uuid(console)
 
     # A minute and more at the QR code with no callback (the scan's is lost on its way).

@@ -137,3 +137,27 @@ def test_defaults_are_written_once():
         secret_key_file=derived.secret_key_file,
         callback_url="http://127.0.0.1:3000/callback/wxwork",
     )
+
+
+def test_a_mistyped_sqlite_path_creates_no_folders(tmp_path):
+    """A SQLite file in a folder that does not exist is refused in one line, and nothing is created; only the
+    default folder (instance/ of the working folder) is made when missing."""
+    from wxwork_demo.config import ConfigError, load_settings
+
+    typo = tmp_path / "var" / "lib" / "wxwrok" / "db.sqlite3"
+    with pytest.raises(ConfigError, match=f"SQLite file in {typo.parent}, which does not exist"):
+        load_settings({"DATABASE_URL": f"sqlite:///{typo}"}, dotenv=False)
+    assert not (tmp_path / "var").exists()
+    existing = tmp_path / "db.sqlite3"
+    assert load_settings({"DATABASE_URL": f"sqlite:///{existing}"}, dotenv=False).database_url.endswith("db.sqlite3")
+    assert load_settings({"DATABASE_URL": "sqlite:///:memory:"}, dotenv=False).database_url == "sqlite:///:memory:"
+
+
+def test_creating_an_app_makes_no_folder_for_a_mistyped_sqlite_path(tmp_path):
+    from tests.conftest import make_test_app
+    from wxwork_demo.config import ConfigError
+
+    typo = tmp_path / "nope" / "db.sqlite3"
+    with pytest.raises(ConfigError, match="which does not exist"):
+        make_test_app(f"sqlite:///{typo}")
+    assert not typo.parent.exists()

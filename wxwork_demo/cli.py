@@ -255,6 +255,8 @@ def login_auto(vid: str, callback_url: str, timeout: float) -> None:
     _say_upstream()
     _warn_unreachable_callback(callback_url)
     started = _call(lambda: login.init_instance({"vid": int(vid) if vid.isdigit() else vid}))
+    if started.warning:
+        click.echo(f"warning: {started.warning}", err=True)
     uuid = started.uuid
     _call(lambda: login.register_callback(uuid, callback_url))
     try:

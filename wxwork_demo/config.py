@@ -230,7 +230,22 @@ def _database_url(env: dict) -> str:
         )
     if scheme in ("mysql", "mariadb"):
         url = url.replace(f"{scheme}://", f"{scheme}+pymysql://", 1)
+    folder = sqlite_folder(url)
+    if folder is not None and folder != default_sqlite_path().parent and not folder.is_dir():
+        # A mistyped path must not become a new tree of folders holding an empty database.
+        raise ConfigError(
+            f"DATABASE_URL names a SQLite file in {folder}, which does not exist: correct the path, or create the "
+            f"folder first (mkdir -p {folder})"
+        )
     return url
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite database file (None for another database, or one in memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path).parent
 
 
 def is_loopback(host: str) -> bool:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-from wxwork_demo.config import Settings, settings_of
+from wxwork_demo.config import Settings, default_sqlite_path, settings_of, sqlite_folder
 
 EXTENSION_KEY = "wxwork_db"
 # PyMySQL waits forever, by default, on a server that took the TCP connection but does not answer (frozen,
@@ -175,9 +174,12 @@ def init_db(app: Flask) -> None:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """SQLite creates the file but not its folder (instance/ is not in a fresh clone)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+    """SQLite creates the file but not its folder: the default one (instance/, not in a fresh clone) is created
+    here; any other must exist (config.py refuses a DATABASE_URL whose folder does not), so a mistyped path never
+    becomes new folders."""
+    folder = sqlite_folder(url)
+    if folder is not None and folder == default_sqlite_path().parent:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def get_db() -> Database:

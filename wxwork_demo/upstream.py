@@ -625,6 +625,16 @@ class UpstreamClient:
             link = urlunsplit(parts._replace(netloc=f"{host}{port}"))
         return link
 
+    def simulator_page(self) -> str:
+        """The control page of the bundled simulator when it is the upstream ("" otherwise, or when it does not
+        answer at once): the console links its QR code there, where a developer "scans" it."""
+        try:
+            response = self.http.get(f"{self.base_url}/_sim/state", params={"limit": 1}, timeout=(1, 2))
+            found = response.status_code == 200 and "instances" in response.json()
+        except (requests.RequestException, ValueError):
+            return ""
+        return f"{self.base_url}/_sim/" if found else ""
+
     def download(self, url: str, max_bytes: int = 2_000_000) -> bytes:
         """GET a file the upstream links to (a QR image), at most `max_bytes`, or raise an `UpstreamError`."""
         try:

@@ -14,6 +14,7 @@ from wxwork_demo.contract.common import CallbackHint, EventInfo, MonitorStatus
 from wxwork_demo.services.events import count_events, event_to_dict, latest_events
 from wxwork_demo.services.instances.registry import active_instance, all_instances, instance_info
 from wxwork_demo.services.login.callback_reach import settings_hint
+from wxwork_demo.services.login.simulator_link import simulator_page
 from wxwork_demo.services.monitor.runtime import monitor_status
 from wxwork_demo.services.operations.readiness import readiness
 from wxwork_demo.services.upstream_calls import check_upstream
@@ -73,6 +74,7 @@ def state() -> contract.State:
         base_url=current_settings().base_url,
         callback_url=current_settings().callback_url,
         callback_problem=_callback_problem(),
+        simulator_url=simulator_page() or None,
     )
 
 

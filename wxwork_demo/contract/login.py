@@ -108,6 +108,7 @@ class Raw(Reply):
     """The upstream's answer as it came."""
 
     raw: UpstreamReply
+    warning: str | None = optional("automatic-login: the account was online already.")
 
 
 class UuidOnly(Part):

@@ -55,6 +55,7 @@ class State(Part):
     base_url: str
     callback_url: str
     callback_problem: CallbackHint | None = optional("CALLBACK_URL cannot be reached by the upstream (and why).")
+    simulator_url: str | None = optional("The bundled simulator's page, when it is the upstream (scan there).")
 
 
 class EventsQuery(Body):

@@ -475,6 +475,13 @@ function renderCallbackProblem() {
 }
 
 /** The wizard's QR code waits and nothing arrives: say why that may be, and offer to ask the upstream. */
+/** With the bundled simulator as the upstream, the QR code is "scanned" on its page: link it. */
+function renderSimulatorLink() {
+  const page = (store.state && store.state.simulatorUrl) || "";
+  if (page && /^https?:\/\//.test(page)) $("qr-sim-link").href = page;
+  show($("qr-sim"), Boolean(page));
+}
+
 function renderQrCallbackHint(session) {
   const hint = wizard.missedHint || (session && session.callbackHint);
   const visible = Boolean(hint) && ["qr", "expired"].includes(wizard.phase);
@@ -1181,11 +1188,20 @@ function prepareAutoLogin(vid) {
   $("auto-start").focus({ preventScroll: true });
 }
 
-async function startAutoLogin() {
+async function startAutoLogin(confirmed) {
   const vid = ($("auto-vid").value || $("auto-known").value).trim();
   if (!/^\d{1,20}$/.test(vid)) {
     wizardReset("auto");
     failWizard(new ApiError("请先选择一个账号或输入它的 vid（一串数字）", ""), []);
+    return;
+  }
+  const online = ((store.state && store.state.sessions) || []).find((s) => s.vid === vid && sessionState(s) === "online");
+  if (online && confirmed !== true) {
+    // Logging an online account in again moves it to a new instance (the old one drops): ask first.
+    wizardReset("auto");
+    $("auto-vid").value = vid;
+    failWizard(new ApiError(`这个账号现在在线（实例 ${shortId(online.uuid)}），不需要自动登录`,
+      "再次登录会把它移到一个新实例上，原来的实例随之下线。"), [["仍然重新登录", () => startAutoLogin(true), true]]);
     return;
   }
   wizardReset("auto");
@@ -1426,9 +1442,14 @@ const contacts = {
   uuid: "",
   people: new Map(), // user_id -> label, for the receiver picker (every page loaded so far)
   departments: new Map(), // partyid -> name, so rows can name their department instead of a number
-  inner: { page: 1, cursor: "", next: "", list: [], done: false },
-  external: { page: 1, cursor: 0, next: 0, list: [], done: false },
+  inner: { page: 1, cursor: "", next: "", list: [], done: false, all: new Map() },
+  external: { page: 1, cursor: 0, next: 0, list: [], done: false, all: new Map() },
 };
+
+/** Every entry of every page loaded so far (the filter and the counts cover them all), by its id. */
+function remember(page, list, idOf) {
+  for (const item of list) page.all.set(idOf(item), item);
+}
 
 /** Load a page. `which` says which table the answer is for; the other side re-reads its current page. */
 async function loadContacts(which) {
@@ -1464,6 +1485,7 @@ function takeInnerPage(envelope) {
   page.next = data.seq ? String(data.seq) : "";
   // The directory's cursor is a string; an empty one means this was the last page.
   page.done = !page.next || page.list.length === 0;
+  remember(page, page.list, (item) => (Number(item.is_Department) === 1 ? `d${item.partyid}` : `u${item.user_id}`));
   for (const item of page.list) {
     if (Number(item.is_Department) === 1) {
       if (item.partyid) contacts.departments.set(String(item.partyid), item.party_name || "");
@@ -1480,6 +1502,7 @@ function takeExternalPage(envelope) {
   page.next = data.seq || 0;
   // External contacts have a numeric cursor and no "end" marker: a short page is the last one.
   page.done = page.list.length === 0 || page.list.length < contacts.limit;
+  remember(page, page.list, (item) => String(item.user_id));
   for (const item of page.list) {
     if (item.user_id) contacts.people.set(String(item.user_id), `外部 · ${personName(item)}`);
   }
@@ -1554,20 +1577,23 @@ function renderContacts() {
   const needle = $("contacts-filter").value.trim().toLowerCase();
   const { inner, external } = contacts;
 
-  const innerShown = inner.list.filter((item) => matches(item, needle));
+  // Filtering searches every page loaded so far, not only the one on screen.
+  const innerAll = [...inner.all.values()];
+  const innerShown = needle ? innerAll.filter((item) => matches(item, needle)) : inner.list;
   $("inner-rows").replaceChildren(...(innerShown.length ? innerShown.map(innerRow) : [emptyRow(needle)]));
-  const depts = inner.list.filter((i) => Number(i.is_Department) === 1).length;
-  $("inner-count").textContent = String(inner.list.length);
-  $("inner-summary").textContent = `第 ${inner.page} 页 · 本页 ${inner.list.length} 条（部门 ${depts} · 成员 ${inner.list.length - depts}）`
-    + `${needle ? ` · 筛选后 ${innerShown.length} 条` : ""}${inner.done ? " · 已是最后一页" : ""}`;
+  const depts = innerAll.filter((i) => Number(i.is_Department) === 1).length;
+  $("inner-count").textContent = String(innerAll.length);
+  $("inner-summary").textContent = `第 ${inner.page} 页 · 已加载 ${innerAll.length} 条（部门 ${depts} · 成员 ${innerAll.length - depts}）`
+    + `${needle ? ` · 在已加载的条目中筛选出 ${innerShown.length} 条` : ""}${inner.done ? " · 已是最后一页" : ""}`;
   $("inner-next").disabled = inner.done;
   $("inner-first").disabled = inner.page === 1;
 
-  const externalShown = external.list.filter((item) => matches(item, needle));
+  const externalAll = [...external.all.values()];
+  const externalShown = needle ? externalAll.filter((item) => matches(item, needle)) : external.list;
   $("external-rows").replaceChildren(...(externalShown.length ? externalShown.map(externalRow) : [emptyRow(needle)]));
-  $("external-count").textContent = String(external.list.length);
-  $("external-summary").textContent = `第 ${external.page} 页 · 本页 ${external.list.length} 条`
-    + `${needle ? ` · 筛选后 ${externalShown.length} 条` : ""}${external.done ? " · 已是最后一页" : ""}`;
+  $("external-count").textContent = String(externalAll.length);
+  $("external-summary").textContent = `第 ${external.page} 页 · 已加载 ${externalAll.length} 条`
+    + `${needle ? ` · 在已加载的条目中筛选出 ${externalShown.length} 条` : ""}${external.done ? " · 已是最后一页" : ""}`;
   $("external-next").disabled = external.done;
   $("external-first").disabled = external.page === 1;
 
@@ -1800,6 +1826,7 @@ function poll() {
       wizardResume();
       wizardFollow();
       renderCallbackProblem();
+      renderSimulatorLink();
       renderSessions();
       renderAttention();
       renderMonitor();
@@ -1862,8 +1889,8 @@ function wire() {
   $("contacts-load").addEventListener("click", () => {
     contacts.limit = Number($("contacts-limit").value) || 50;
     contacts.uuid = "";
-    contacts.inner = { page: 1, cursor: "", next: "", list: [], done: false };
-    contacts.external = { page: 1, cursor: 0, next: 0, list: [], done: false };
+    contacts.inner = { page: 1, cursor: "", next: "", list: [], done: false, all: new Map() };
+    contacts.external = { page: 1, cursor: 0, next: 0, list: [], done: false, all: new Map() };
     loadContacts("both");
   });
   $("inner-next").addEventListener("click", () => nextPage("inner"));

@@ -4,8 +4,9 @@
     online ─disconnect / failed check→ offline ─(monitor)→ reconnecting → online
     reconnecting ─refused N times→ needs_person (QR to scan) ;  100012 → needs_person (secondary verification)
 
-Every change is recorded as an event (stage "state", type "old->new") with its cause, and `is_login`
-is kept in step for the old demo's clients.
+Every change of state is recorded as an event (stage "state", type "old->new") with its cause, and logged
+in one line; a new reason in the same state only updates the row (no "offline->offline" event). `is_login` is
+kept in step for the old demo's clients.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
 log = logging.getLogger(__name__)
 
 
-def set_state(row: Instance, state: str, cause: str, reason: str = "", **details) -> bool:
-    """Move `row` to `state` (not committed). Returns False when nothing changed."""
+def set_state(row: Instance, state: str, cause: str, reason: str = "", *, restart: bool = False, **details) -> bool:
+    """Move `row` to `state` (not committed). Returns False when nothing changed.
+
+    A new reason in the same state updates the row without an event, unless it is a `restart` (the monitor
+    starting an account's way back over, which the events must show)."""
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}")
     old = row.state or INITIALISED
@@ -50,6 +54,8 @@ def set_state(row: Instance, state: str, cause: str, reason: str = "", **details
         row.last_error = ""
     elif reason:
         row.last_error = reason
+    if old == state and not restart:  # a new reason in the same state: on the row, no "offline->offline" event
+        return True
     payload = {"from": old, "to": state, "cause": cause, "reason": reason, **details}
     add_event(db_session(), row.uuid, "state", f"{old}->{state}", payload)
     # An operator's line per change of an account's lifecycle (logged in, dropped, reconnecting, needs a person).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from wxwork_demo.contract import login as contract
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError
@@ -32,6 +34,7 @@ def init_instance(fields: dict) -> contract.Init:
     """Create an upstream instance (with `vid` to reuse a device) and store it as an instance row, with the
     proxy it was created through (sealed) for the monitor's reconnects."""
     body = init_request(fields)
+    online_already = _online_instance_of(str(body["vid"] or ""))
     reply = traced("init", "", client().init, body)
     data = reply.data if isinstance(reply.data, dict) else {}
     uuid = str(data.get("uuid") or "")
@@ -51,6 +54,12 @@ def init_instance(fields: dict) -> contract.Init:
         db_session().commit()
 
     result = contract.Init(uuid=uuid, is_login=is_login, init=reply.envelope)
+    if online_already is not None and online_already.uuid != uuid:
+        warning = (
+            f"account {body['vid']} was online already (instance {online_already.uuid}): logging it in on a new "
+            "instance moves it there"
+        )
+        result = result.model_copy(update={"warning": warning})
     if not store_after_upstream("init", uuid, store):
         # The instance exists upstream: say so (its uuid is in the answer), never a failure that invites a retry.
         warning = "the upstream created the instance but the database did not store it (see the log)"
@@ -128,8 +137,10 @@ def check_code(uuid: str, code: str, qrcode_key: str = "") -> contract.Raw:
 
 
 def automatic_login(uuid: str) -> contract.Raw:
-    """Log in again without a scan (works when init carried the vid of an account seen before)."""
+    """Log in again without a scan (works when init carried the vid of an account seen before). Says so when
+    the instance was online already (the call is made all the same: the person asked for it)."""
     instance = require_instance(uuid)
+    warning = "this instance was online already: automatic login was not needed" if instance.state == ONLINE else None
     try:
         reply = traced("automatic_login", instance.uuid, client().automatic_login, instance.uuid)
     except UpstreamError as exc:
@@ -144,7 +155,7 @@ def automatic_login(uuid: str) -> contract.Raw:
             db_session().commit()
 
     store_after_upstream("automatic_login", instance.uuid, store)
-    return contract.Raw(raw=reply.envelope)
+    return contract.Raw(raw=reply.envelope, warning=warning)
 
 
 def _note(uuid: str, what: str, **fields: str) -> None:
@@ -192,6 +203,13 @@ def refresh_run_client(uuid: str) -> contract.RunClient:
         get_run_client_by_uuid=_envelope(by_uuid),
         warning=warning,
     )
+
+
+def _online_instance_of(vid: str) -> Instance | None:
+    if not vid:
+        return None
+    query = select(Instance).where(Instance.vid == vid, Instance.state == ONLINE).limit(1)
+    return db_session().scalars(query).first()
 
 
 def logged_in_upstream(uuid: str) -> bool:

@@ -63,7 +63,7 @@ def _restart_interrupted_reconnects(now: datetime) -> int:
             reason = f"the reconnect begun {since} did not finish within {deadline_s:g} s: retrying"
         else:
             reason = f"offline since {since} with no reconnect scheduled: reconnecting"
-        set_state(row, OFFLINE, "deadline", reason)
+        set_state(row, OFFLINE, "deadline", reason, restart=True)
         row.next_action, row.next_action_at = RECONNECT, now
 
     return _move_each(overdue, restart)
@@ -90,10 +90,10 @@ def _end_expired_waits(now: datetime) -> int:
         row.qrcode, row.qrcode_key, row.qrcode_expires_at = "", "", None
         if row.vid:
             reason = f"{reason}: reconnect it from the console"
-            set_state(row, NEEDS_PERSON, "deadline", reason)
+            set_state(row, NEEDS_PERSON, "deadline", reason, restart=True)
             alerts.append((row.id, reason))
         else:
-            set_state(row, OFFLINE, "deadline", reason)
+            set_state(row, OFFLINE, "deadline", reason, restart=True)
 
     moved = _move_each(overdue, end_wait)
     for row_id, reason in alerts:
