@@ -1,1 +1,1 @@
-"""What an operator watches: readiness (`readiness.py`)."""
+"""What an operator watches: readiness (`readiness.py`, /api/ready) and metrics (`metrics.py`, /metrics)."""
