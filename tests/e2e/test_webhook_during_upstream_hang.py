@@ -37,15 +37,21 @@ def test_callbacks_are_answered_while_business_calls_wait_on_a_hung_upstream(sta
         GUNICORN_THREADS=str(THREADS),
         CALLBACK_TOKEN=TOKEN,
         MONITOR_AUTOSTART="false",
+        # Sends through one account are paced (a second apart by default): unpaced here, so that all of them
+        # are waiting on the upstream at once, as the finding's business calls were.
+        SEND_MIN_INTERVAL_MS="0",
+        SEND_JITTER_MS="0",
     )
     # The console knows the instance (as after a login), then the upstream hangs on every send.
     login = {"uuid": instance["uuid"], "type": 104001, "json": json.dumps({"vid": instance["vid"]})}
     assert requests.post(f"{console.url}/callback/wxwork?token={TOKEN}", json=login, timeout=10).status_code == 200
     sim.set_fault("hang", count=-1, actions=["SendTextMsg"], hang_s=60)
-    text = {"uuid": instance["uuid"], "send_userid": 1688850000000001, "isRoom": False, "content": "stuck"}
+    text = {"uuid": instance["uuid"], "send_userid": 1688850000000001, "isRoom": False}
 
-    def send(_: int) -> int:
-        return requests.post(f"{console.url}/api/send-text", json=text, timeout=60).status_code
+    def send(n: int) -> int:
+        # Each its own content: the same one more than SEND_REPEAT_LIMIT times a minute is refused (429).
+        body = {**text, "content": f"stuck {n}"}
+        return requests.post(f"{console.url}/api/send-text", json=body, timeout=60).status_code
 
     def callback(n: int) -> float:
         payload = {"msg_id": n, "server_id": 7_000_000 + n, "content": f"during the hang {n}", "sender": 7}
