@@ -163,6 +163,7 @@ def test_image_upload_refusals(make_sim: Callable[..., Any], files: Files) -> No
     assert refused(up.call("CdnUploadImgLink", uuid=uuid))
     fresh = up.ok("init")["uuid"]
     assert up.call("CdnUploadImgLink", uuid=fresh, url=files.publish("/b.png", real_png()))["errmsg"] == "实例未登录"
+    assert up.call("CdnUploadImgLink", uuid=fresh)["errmsg"] == "实例未登录"  # the instance first, then the body
 
 
 def test_local_image_and_file_uploads_are_multipart(up: Upstream) -> None:
@@ -183,7 +184,9 @@ def test_local_image_and_file_uploads_are_multipart(up: Upstream) -> None:
         md5=file_answer["md5"], file_name="纪要.txt", fileSize=len(text), isRoom=False,
     )  # fmt: skip
     assert echo["msgtype"] == 15 and echo["file_name"] == "纪要.txt" and echo["size"] == len(text)
-    no_file = requests.post(f"{up.base}/wxwork/CdnUploadFile", data={"uuid": uuid}, timeout=5).json()
+    no_file = requests.post(  # multipart, but its file under another name
+        f"{up.base}/wxwork/CdnUploadFile", data={"uuid": uuid}, files={"upload": ("a.txt", b"x")}, timeout=5
+    ).json()
     assert refused(no_file) and "file" in no_file["errmsg"]
     # An image's key is no file's key, and a file needs its name.
     image_key = answer["data"]["cdn_key"]
