@@ -4,9 +4,12 @@ import json
 import threading
 import time
 
+import requests
+
 from tests.conftest import UPSTREAM, make_test_app
 from tests.e2e.live import free_port
-from tests.support import CALLBACK_PATH, add_session, close_app, envelope, session_row
+from tests.support import CALLBACK_PATH, add_session, clean_settings, close_app, envelope, session_row
+from wxwork_demo import create_app
 from wxwork_demo.database_check import head_revision
 from wxwork_demo.models import utcnow
 from wxwork_demo.schema import upgrade_database
@@ -195,3 +198,17 @@ def test_login_status_without_accounts_says_how_to_get_one(app, runner):
         "no accounts yet: log one in at the console (`make run`) or with `wxwork login first`"
     )
     assert json.loads(runner.invoke(args=["login", "status", "--json"]).output) == {"refreshed": None, "accounts": []}
+
+
+def test_without_base_url_the_cli_uses_the_bundled_simulator_like_wxwork_run(database_url, simulator):
+    """Issue 17 point 2: one rule for every entry point. The CLI used the old demo's public upstream when
+    BASE_URL was unset while `wxwork run` used the bundled simulator; both now use 127.0.0.1:SIMULATOR_PORT."""
+    port = simulator.url.rsplit(":", 1)[1]
+    app = create_app(clean_settings(DATABASE_URL=database_url, SIMULATOR_PORT=port, MONITOR_AUTOSTART="false"))
+    try:
+        result = app.test_cli_runner().invoke(args=["login", "first", "--timeout", "1"])
+        assert f"upstream: http://127.0.0.1:{port} (BASE_URL not set: the bundled simulator" in result.output
+        calls = requests.get(f"{simulator.url}/_sim/calls", timeout=5).json()
+        assert calls["by_action"]["init"] == 1 and calls["by_action"]["getQrCode"] == 1, calls["by_action"]
+    finally:
+        close_app(app)

@@ -9,10 +9,19 @@ from wxwork_demo import config
 from wxwork_demo.config import ConfigError, Settings, load_settings, settings_of
 
 
+def test_without_base_url_every_entry_point_uses_the_bundled_simulators_port():
+    settings = load_settings({"SIMULATOR_PORT": "19952"})
+    assert settings.base_url == "http://127.0.0.1:19952" and settings.base_url_is_default is True
+    given = load_settings({"SIMULATOR_PORT": "19952", "BASE_URL": "http://47.94.7.218:9952"})
+    assert given.base_url == "http://47.94.7.218:9952" and given.base_url_is_default is False
+
+
 def test_defaults_are_the_seed_demos():
     settings = load_settings({})
     assert settings.port == 3000
-    assert settings.base_url == "http://47.94.7.218:9952"
+    # Not the old demo's public upstream: every entry point uses the bundled simulator when BASE_URL is unset
+    # (issue 17 point 2), the one `wxwork run` starts.
+    assert settings.base_url == "http://127.0.0.1:9952"
     assert settings.callback_url == "http://127.0.0.1:3000/callback/wxwork"
     assert settings.max_events == 100
     assert settings.monitor_interval_ms == 45000

@@ -207,7 +207,10 @@ def _say_upstream() -> None:
     settings = current_settings()
     note = ""
     if settings.base_url_is_default:
-        note = " (BASE_URL not set: the old demo's public upstream; `wxwork run` uses the bundled simulator instead)"
+        note = (
+            " (BASE_URL not set: the bundled simulator, as for `wxwork run`, which starts it; alone it is"
+            " `wxwork simulator run`)"
+        )
     click.echo(f"upstream: {settings.base_url}{note}", err=True)
 
 

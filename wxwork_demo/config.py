@@ -46,7 +46,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     port: int = 3000
-    base_url: str = "http://47.94.7.218:9952"
+    # BASE_URL unset: the bundled simulator at 127.0.0.1:SIMULATOR_PORT, for every entry point (`wxwork run` also
+    # starts it). The old demo defaulted to its public upstream, http://47.94.7.218:9952: set BASE_URL to use it.
+    base_url: str = "http://127.0.0.1:9952"
     callback_url: str = ""
     database_url: str = ""
     max_events: int = 100
@@ -344,13 +346,14 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
     env = {key: str(value) for key, value in environ.items()}
     port = _port(env, "PORT", DEFAULTS.port)
     base_url_given = bool(env.get("BASE_URL", "").strip())
+    simulator_port = _port(env, "SIMULATOR_PORT", DEFAULTS.simulator_port)
     host = env.get("HOST", "").strip() or DEFAULTS.host
     require_auth_beyond_loopback(host, env.get("CONSOLE_PASSWORD", ""), env.get("API_TOKEN", ""))
     connect_timeout = _float(env, "UPSTREAM_CONNECT_TIMEOUT", DEFAULTS.upstream_connect_timeout)
     read_timeout = _float(env, "UPSTREAM_READ_TIMEOUT", DEFAULTS.upstream_read_timeout)
     return Settings(
         port=port,
-        base_url=_http_url(env, "BASE_URL", DEFAULTS.base_url),
+        base_url=_http_url(env, "BASE_URL", f"http://127.0.0.1:{simulator_port}"),
         callback_url=_http_url(env, "CALLBACK_URL", f"http://127.0.0.1:{port}/callback/wxwork"),
         database_url=_database_url(env),
         max_events=_int(env, "MAX_EVENTS", DEFAULTS.max_events, minimum=1),
@@ -391,7 +394,7 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         gunicorn_accesslog=env.get("GUNICORN_ACCESSLOG", "").strip(),
         log_level=env.get("LOG_LEVEL", "").strip() or DEFAULTS.log_level,
         upstream_ca_bundle=(env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or "").strip(),
-        simulator_port=_port(env, "SIMULATOR_PORT", DEFAULTS.simulator_port),
+        simulator_port=simulator_port,
         log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
         base_url_is_default=not base_url_given,
         send_min_interval_ms=_int(env, "SEND_MIN_INTERVAL_MS", DEFAULTS.send_min_interval_ms),
