@@ -102,3 +102,31 @@ def test_metrics_are_behind_the_apis_access_control(database_url):
         assert remote.status_code == 403 and remote.get_json()["code"] == "loopback_only"
     finally:
         close_app(open_app)
+
+
+def test_intake_latency_and_the_last_pass_duration(app, client):
+    """The intake's time (its mean latency over the callbacks counted) and the monitor's last pass, as the
+    issue's list asks: both were missing."""
+    from datetime import timedelta
+
+    from wxwork_demo.db import db_session
+    from wxwork_demo.models import utcnow
+    from wxwork_demo.services.monitor import lease
+
+    before = scrape(client)
+    assert before[("wxwork_callback_store_microseconds_total", ())] == 0
+    assert not any(name == "wxwork_monitor_last_pass_milliseconds" for name, _ in before)  # no pass yet
+    add_session(app, "U1", state="online", vid="1688")
+    for n in range(3):
+        assert callback(client, "U1", 102000, {"msgid": n, "content": "x"}).status_code == 200
+    with app.app_context():
+        lease.ensure_switch(default_enabled=True)
+        started = utcnow()
+        row = lease.lease_row()
+        row.pass_started_at, row.pass_finished_at = started, started + timedelta(milliseconds=1234)
+        db_session().commit()
+
+    samples = scrape(client)
+
+    assert samples[("wxwork_callback_store_microseconds_total", ())] > 0
+    assert samples[("wxwork_monitor_last_pass_milliseconds", ())] == 1234

@@ -10,9 +10,12 @@ first writes what this process counted, then reads the table; the gauges are rea
 - wxwork_upstream_calls_total{action,outcome}: upstream calls, outcome ok or the error's kind;
 - wxwork_monitor_reconnects_total{outcome}: reconnect attempts, online or failed;
 - wxwork_instances{state}: instances (accounts' sessions) by state;
-- wxwork_events: rows in the events log.
+- wxwork_events: rows in the events log;
+- wxwork_callback_store_microseconds_total: time spent storing callbacks (over wxwork_callbacks_total's
+  accepted and duplicate, the intake's mean latency: rate(...) / rate(...));
+- wxwork_monitor_last_pass_milliseconds: how long the monitor's last complete check pass took.
 
-May call: counters, db, models. Never records anything.
+May call: counters, the lease, db, models. Never records anything.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from sqlalchemy import func, select
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event, Instance
 from wxwork_demo.services.instances.state import STATES
+from wxwork_demo.services.intake.callbacks import CALLBACK_STORE_US
 from wxwork_demo.services.intake.counters import all_counters, flush_counts
+from wxwork_demo.services.monitor.lease import lease_row
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CALLBACK_OUTCOMES = {
@@ -60,11 +65,20 @@ def render_metrics() -> str:
     by_state = dict(db_session().execute(select(Instance.state, func.count()).group_by(Instance.state)).all())
     instances = [({"state": state}, by_state.get(state, 0)) for state in STATES]
     events = db_session().scalar(select(func.count()).select_from(Event)) or 0
+    store_us = [({}, counters.get(CALLBACK_STORE_US, 0))]
+    lease = lease_row()
+    last_pass = []
+    if lease and lease.pass_started_at and lease.pass_finished_at and lease.pass_finished_at >= lease.pass_started_at:
+        last_pass = [({}, int((lease.pass_finished_at - lease.pass_started_at).total_seconds() * 1000))]
     lines = [
         *_family("wxwork_callbacks_total", "counter", "Callbacks received at the webhook, by outcome.", callbacks),
         *_family("wxwork_upstream_calls_total", "counter", "Upstream calls, by action and outcome.", calls),
         *_family("wxwork_monitor_reconnects_total", "counter", "Reconnect attempts, by outcome.", reconnects),
         *_family("wxwork_instances", "gauge", "Upstream instances of accounts, by state.", instances),
         *_family("wxwork_events", "gauge", "Rows in the events log.", [({}, events)]),
+        *_family("wxwork_callback_store_microseconds_total", "counter", "Time spent storing callbacks.", store_us),
+        *_family(
+            "wxwork_monitor_last_pass_milliseconds", "gauge", "Duration of the last complete check pass.", last_pass
+        ),
     ]
     return "\n".join(lines) + "\n"
