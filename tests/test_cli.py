@@ -41,8 +41,9 @@ def test_db_commands_create_and_report(tmp_path):
     assert result.output.splitlines() == [
         f"database   {url}",
         "migration  none (empty database); run `make db` (or `.venv/bin/wxwork db upgrade`)",
-        "tables     missing: app_secrets, callback_keys, console_logins, counters, events, friend_requests, "
-        "monitor_lease, room_lists, send_pacing, sent_messages, sessions, signin_attempts",
+        "tables     missing: account_cursors, app_secrets, callback_keys, console_logins, counters, deliveries, "
+        "events, friend_requests, messages, monitor_lease, room_lists, send_pacing, sent_messages, sessions, "
+        "signin_attempts",
     ]
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and f"migration  {head_revision()} (the current one)" in result.output

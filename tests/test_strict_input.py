@@ -41,6 +41,8 @@ POST_PATHS = [
     "/api/sessions/reconnect",
     "/api/sessions/secondary-validation",
     "/api/sessions/delete",
+    "/api/deliveries/replay",
+    "/api/forward/test",
     "/callback/wxwork",
 ]
 GET_PATHS = [
@@ -50,6 +52,10 @@ GET_PATHS = [
     "/api/upstream-check",
     "/api/state",
     "/api/events",
+    "/api/messages",
+    "/api/messages/<int:message_id>",
+    "/api/conversations",
+    "/api/deliveries",
     "/api/rooms",
     "/api/rooms/<room_id>/members",
     "/api/friend-requests",
@@ -62,6 +68,7 @@ BODY_REQUIRED = {
     "/api/send-file",
     "/api/revoke",
     "/api/friend-requests/accept",
+    "/api/deliveries/replay",
     "/callback/wxwork",
 }
 # Endpoints that also take a multipart/form-data upload (its fields read like the JSON body's).
@@ -180,7 +187,9 @@ def test_wrong_methods_on_post_endpoints_are_405_json(client, path, method):
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 @pytest.mark.parametrize("path", GET_PATHS)
 def test_wrong_methods_on_get_endpoints_are_405_json(client, path, method):
-    response = client.open(path, method=method, json={}, headers=AUTH)
+    response = client.open(
+        path.replace("<int:message_id>", "1").replace("<room_id>", "1"), method=method, json={}, headers=AUTH
+    )
     assert_json_error(response, 405)
     assert "GET" in response.headers.get("Allow", "")
 

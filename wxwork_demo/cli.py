@@ -1,4 +1,4 @@
-"""`flask` commands, grouped by topic: db, login, monitor, simulator; and the `wxwork` command that runs them.
+"""`flask` commands, grouped by topic: db, login, monitor, simulator, forward, messages; and the `wxwork` command
 
 Run them as `wxwork <group> <command>` (or `flask --app wsgi <group> <command>`); they call the same services as
 the views. What they print is for people (short tables); `--json` prints the same facts for scripts. A database
@@ -21,6 +21,7 @@ from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.database_check import explain, head_revision, masked, upgrade_command
 from wxwork_demo.db import get_db, missing_tables
 from wxwork_demo.errors import AppError
+from wxwork_demo.services.forwarding.outbox import shown_target
 from wxwork_demo.services.instances.closing import delete_instance
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
@@ -48,6 +49,8 @@ login_cli = CommandGroup("login", help="Log an account in from the terminal.")
 monitor_cli = CommandGroup("monitor", help="Check sessions and reconnect dropped accounts.")
 simulator_cli = AppGroup("simulator", help="The bundled upstream simulator.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+forward_cli = CommandGroup("forward", help="Deliver stored messages to FORWARD_URL (signed, retried).")
+messages_cli = CommandGroup("messages", help="The inbox: messages stored as they arrive.")
 
 
 def _fail(message: str) -> None:
@@ -418,10 +421,85 @@ def simulator_run(host: str, port: int) -> None:
             pass
 
 
+# --- forward --------------------------------------------------------------------------------------
+
+
+@forward_cli.command("run")
+def forward_run() -> None:
+    """Deliver stored messages to FORWARD_URL until Ctrl-C (any number of these may run at once)."""
+    from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
+
+    app = current_app._get_current_object()
+    targets = settings_of(app).forward_url
+    if not targets:
+        _fail("FORWARD_URL is not set: there is nowhere to deliver to")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    start_worker(app)
+    click.echo(f"delivering to {', '.join(shown_target(url) for url in targets)}; Ctrl-C stops")
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_worker(app)
+
+
+@forward_cli.command("test")
+def forward_test() -> None:
+    """Send a signed test delivery (type 0) to every target and show what each answered."""
+    from wxwork_demo.services.forwarding.probe import send_test
+
+    try:
+        results = send_test(current_settings())
+    except AppError as exc:
+        _fail(exc.message)
+    for result in results:
+        outcome = f"HTTP {result['status']}" if result["status"] else "no answer"
+        click.echo(f"{result['url']}: {outcome} in {result['ms']} ms {result['error']}".rstrip())
+    if any(result["error"] for result in results):
+        raise SystemExit(1)
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+@messages_cli.command("tail")
+@click.option("--account", default="", help="Only this account (vid); default: every account.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between looks.")
+@click.option("--once", is_flag=True, help="Print what arrives in one look, then stop (for scripts and tests).")
+@click.option("--last", default=10, show_default=True, help="Start with the newest N messages.")
+def messages_tail(account: str, interval: float, once: bool, last: int) -> None:
+    """Print new messages as they arrive, one line each: time, conversation, sender, text."""
+    from wxwork_demo.services.inbox.queries import messages_since
+
+    rows, _ = messages_since(account, 0, max(1, last))
+    newest = 0
+    for row in rows:
+        click.echo(_message_line(row))
+        newest = row.id
+    while not once:
+        time.sleep(interval)
+        more = True
+        while more:
+            rows, more = messages_since(account, newest, 500)
+            for row in rows:
+                click.echo(_message_line(row))
+                newest = row.id
+
+
+def _message_line(row) -> str:
+    moment = row.received_at.strftime("%Y-%m-%d %H:%M:%S") if row.received_at else ""
+    text = (row.content or "").replace("\r", " ").replace("\n", " ")
+    where = row.conversation or "-"
+    return f"{moment}  {where}  {row.sender or '-'}  {text}"
+
+
 def register_commands(app: Flask) -> None:
     from wxwork_demo.cli_sending import GROUPS as SENDING_GROUPS
 
-    for group in (db_cli, login_cli, monitor_cli, simulator_cli, *SENDING_GROUPS):
+    for group in (db_cli, login_cli, monitor_cli, simulator_cli, forward_cli, messages_cli, *SENDING_GROUPS):
         app.cli.add_command(group)
 
 

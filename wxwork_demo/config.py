@@ -120,6 +120,18 @@ class Settings:
     media_fetch_timeout_s: float = 10.0
     # A cached room list is read again from the upstream after this long (room callbacks refresh it sooner).
     rooms_cache_s: float = 3600.0
+    # Inbox and forwarding (services/inbox/, services/forwarding/). forward_url: the targets (FORWARD_URL,
+    # comma-separated; none: forwarding is off); forward_types: the callback type codes forwarded (None for
+    # FORWARD_TYPES=*: every type the inbox keeps).
+    forward_url: tuple = ()
+    forward_secret: str = ""
+    forward_types: frozenset | None = frozenset({102000})
+    forward_timeout_s: float = 5.0
+    forward_max_attempts: int = 12
+    forward_backoff_s: float = 1.0
+    forward_backoff_max_s: float = 600.0
+    forward_concurrency: int = 8
+    message_retention_days: int = 30
 
 
 DEFAULTS = Settings()
@@ -330,6 +342,39 @@ def _reconnect_deadline(env: dict, connect_timeout: float, read_timeout: float) 
     return deadline
 
 
+MAX_TARGET_LENGTH = 255  # the deliveries.target column
+
+
+def _forward_targets(env: dict) -> tuple:
+    """FORWARD_URL: http(s) URLs, comma-separated; FORWARD_SECRET is required with them (deliveries are signed)."""
+    targets: list[str] = []
+    for part in (p.strip() for p in env.get("FORWARD_URL", "").split(",")):
+        if not part:
+            continue
+        split = urlsplit(part)
+        if split.scheme not in ("http", "https") or not split.netloc:
+            raise ConfigError(f"FORWARD_URL must be http(s) URLs, comma-separated; got {part!r}")
+        if len(part) > MAX_TARGET_LENGTH:
+            raise ConfigError(f"FORWARD_URL: each URL must be at most {MAX_TARGET_LENGTH} characters")
+        if part not in targets:
+            targets.append(part)
+    if targets and not env.get("FORWARD_SECRET", "").strip():
+        raise ConfigError("FORWARD_SECRET is required when FORWARD_URL is set (deliveries are signed with it)")
+    return tuple(targets)
+
+
+def _forward_types(env: dict) -> frozenset | None:
+    raw = env.get("FORWARD_TYPES", "").strip()
+    if raw == "":
+        return DEFAULTS.forward_types
+    if raw == "*":
+        return None
+    try:
+        return frozenset(int(code) for code in raw.split(",") if code.strip())
+    except ValueError:
+        raise ConfigError(f"FORWARD_TYPES must be callback type codes, comma-separated, or *; got {raw!r}") from None
+
+
 def _port(env: dict, name: str, default: int) -> int:
     port = _int(env, name, default, minimum=1)
     if port > 65535:
@@ -404,4 +449,13 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         media_max_bytes=_int(env, "MEDIA_MAX_BYTES", DEFAULTS.media_max_bytes, minimum=1024),
         media_fetch_timeout_s=_float(env, "MEDIA_FETCH_TIMEOUT_S", DEFAULTS.media_fetch_timeout_s),
         rooms_cache_s=_float(env, "ROOMS_CACHE_S", DEFAULTS.rooms_cache_s, zero_ok=True),
+        forward_url=_forward_targets(env),
+        forward_secret=env.get("FORWARD_SECRET", ""),
+        forward_types=_forward_types(env),
+        forward_timeout_s=_float(env, "FORWARD_TIMEOUT_S", DEFAULTS.forward_timeout_s),
+        forward_max_attempts=_int(env, "FORWARD_MAX_ATTEMPTS", DEFAULTS.forward_max_attempts, minimum=1),
+        forward_backoff_s=_float(env, "FORWARD_BACKOFF_S", DEFAULTS.forward_backoff_s),
+        forward_backoff_max_s=_float(env, "FORWARD_BACKOFF_MAX_S", DEFAULTS.forward_backoff_max_s),
+        forward_concurrency=_int(env, "FORWARD_CONCURRENCY", DEFAULTS.forward_concurrency, minimum=1),
+        message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", DEFAULTS.message_retention_days, minimum=1),
     )

@@ -236,3 +236,67 @@ class SendPacing(Base):
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at_ms: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     turns: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+class Message(Base):
+    """One acknowledged message callback (and the other inbox callbacks), parsed: services/inbox/."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        # One row per message and account, whichever instance (uuid) it came through.
+        Index("uq_messages_account_key", "account", "message_key", unique=True),
+        Index("idx_messages_account_id", "account", "id"),
+        Index("idx_messages_account_conversation_id", "account", "conversation", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    uuid: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    message_key: Mapped[str] = mapped_column(String(80), nullable=False)
+    type: Mapped[int] = mapped_column(Integer, nullable=False)
+    msgtype: Mapped[int | None] = mapped_column(Integer)
+    conversation: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    is_room: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+    sender: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    receiver: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    content: Mapped[str | None] = mapped_column(LongText)
+    msg_id: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    server_id: Mapped[int | None] = mapped_column(BigInteger)
+    send_time: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+    is_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+    at_list: Mapped[list | None] = mapped_column(Payload)
+    media: Mapped[dict | None] = mapped_column(Payload)
+    payload: Mapped[dict | None] = mapped_column(Payload)
+
+
+class Delivery(Base):
+    """One message to one forwarding target: the durable outbox (services/forwarding/)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("uq_deliveries_message_target", "message_id", "target", unique=True),
+        Index("idx_deliveries_claim", "target", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    target: Mapped[str] = mapped_column(String(255), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+    lease_owner: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(PreciseTime)
+    created_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
+
+
+class AccountCursor(Base):
+    """The newest `server_id` received per account: where `SyncAllData` resumes after a reconnect."""
+
+    __tablename__ = "account_cursors"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_server_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)

@@ -31,8 +31,8 @@ ERRORS: dict[str, str] = {
     "400": "Bad input: `field` names the field and `message` says why.",
     "401": "API_TOKEN or CONSOLE_PASSWORD is set and the request carries neither a valid token nor a session.",
     "403": "A console session without the right X-CSRF-Token header (callbacks: wrong token or sender).",
-    "404": "Unknown instance uuid.",
-    "409": "The instance is not in a state that allows this (e.g. no secondary verification is pending).",
+    "404": "Unknown instance uuid (or message id).",
+    "409": "Not possible in the present state (e.g. no secondary verification is pending; forwarding is off).",
     "413": "The body is larger than MAX_BODY_BYTES.",
     "415": "A body that is not application/json (nor multipart/form-data where a file may be uploaded).",
     "429": "Paced sending: not sent now (the account's turn is too far away, or the same content was sent too "

@@ -380,6 +380,10 @@ class UpstreamClient:
     def init(self, fields: dict) -> Reply:
         return self.post("init", fields)
 
+    def sync_all_data(self, uuid: str, seq: int, limit: int = 1000) -> Reply:
+        """Catch-up: the upstream pushes the messages after `seq` again as callbacks (`issync: true`)."""
+        return self.post("SyncAllData", {"uuid": uuid, "limit": limit, "seq": seq})
+
     def set_callback_url(self, uuid: str, url: str) -> Reply:
         return self.post("SetCallbackUrl", {"uuid": uuid, "url": url})
 

@@ -47,6 +47,8 @@ APP_ENV_PREFIXES = (
     "SEND_",
     "MEDIA_",
     "ROOMS_",
+    "FORWARD_",
+    "MESSAGE_",
 )
 
 

@@ -9,9 +9,11 @@ def register_blueprints(app: Flask) -> None:
         auth,
         business,
         callback,
+        forwarding,
         friends,
         instances,
         login,
+        messages,
         metrics,
         monitor,
         openapi,
@@ -34,5 +36,7 @@ def register_blueprints(app: Flask) -> None:
         openapi,
         api_docs,
         metrics,
+        messages,
+        forwarding,
     ):
         app.register_blueprint(module.bp)

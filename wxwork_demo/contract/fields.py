@@ -153,17 +153,32 @@ def positive_int(description: str, *, default: int = DEFAULT_LIMIT, maximum: int
             raise bad_input(f"must be at most {maximum}")
         return value
 
-    digits = len(str(maximum))
     return Reader(
         read,
         {
             "type": ["integer", "string", "null"],
             "minimum": 1,
             "maximum": maximum,
-            "pattern": f"^(0*[1-9][0-9]{{0,{digits - 2}}}|0*{maximum})?$",
+            "pattern": f"^(0*({_one_to(maximum)}))?$",
             "description": f"{description} 1..{maximum} (default {default}).",
         },
     )
+
+
+def _one_to(maximum: int) -> str:
+    """A regular expression of the decimal numbers 1..maximum (no leading zeros)."""
+    digits = str(maximum)
+    width = len(digits)
+    shorter = [f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []
+    same_width = []
+    for index, digit in enumerate(int(d) for d in digits):
+        low = 1 if index == 0 else 0
+        last = index == width - 1
+        high = digit if last else digit - 1
+        if high >= low:
+            rest = "" if last else f"[0-9]{{{width - index - 1}}}"
+            same_width.append(f"{digits[:index]}[{low}-{high}]{rest}")
+    return "|".join(shorter + same_width)
 
 
 def cursor(description: str, *, maximum: int = MAX_ID, reason: str = "", field: str | None = None) -> Reader:
@@ -302,7 +317,7 @@ def query_text(description: str, *, max_length: int = 255) -> Reader:
     )
 
 
-def row_id(description: str, *, maximum: int = MAX_EVENT_ID) -> Reader:
+def row_id(description: str, *, maximum: int = MAX_EVENT_ID, noun: str = "an event id") -> Reader:
     """A database row id given in the query string: ASCII digits, at most `maximum`; absent means 0."""
 
     def read(value: Any) -> int:
@@ -310,7 +325,7 @@ def row_id(description: str, *, maximum: int = MAX_EVENT_ID) -> Reader:
             return 0
         if isinstance(value, str) and ID_PATTERN.match(value) and int(value) <= maximum:
             return int(value)
-        raise bad_input("must be an event id (digits)")
+        raise bad_input(f"must be {noun} (digits)")
 
     return Reader(read, {"type": "string", "pattern": "^[0-9]{1,18}$", "description": description})
 
@@ -350,3 +365,29 @@ def file_name(description: str, *, max_length: int = 255) -> Reader:
             "description": description,
         },
     )
+
+
+def query_code(description: str) -> Reader:
+    """A type code given in the query string (digits, at most 9); absent or "" means no filter (None)."""
+
+    def read(value: Any) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value):
+            return int(value)
+        raise bad_input("must be a type code (digits)")
+
+    return Reader(read, {"type": "string", "pattern": "^([0-9]{1,9})?$", "description": description})
+
+
+def choice(values: tuple[str, ...], description: str) -> Reader:
+    """One of `values`; absent, null or "" means none (None)."""
+
+    def read(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value in values:
+            return value
+        raise bad_input(f"must be one of {', '.join(values)}")
+
+    return Reader(read, {"enum": [*values, "", None], "description": description})

@@ -141,6 +141,14 @@ def _get_ban_detile(sim: Simulator, body: dict[str, Any], base_url: str) -> tupl
     return sim.upstream.ban_detail(body.get("uuid"), body.get("url")), "ok"
 
 
+def _sync_all_data(sim: Simulator, body: dict[str, Any], base_url: str) -> tuple[Any, str]:
+    seq = max(0, parse_int(body.get("seq"), "seq", 0))
+    limit = parse_int(body.get("limit"), "limit", 1000)
+    if limit <= 0:
+        raise UpstreamError(-1, "limit 无效")
+    return sim.upstream.sync_all_data(body.get("uuid"), seq, min(limit, 1000)), "ok"
+
+
 ACTIONS: dict[str, Handler] = {
     "init": _init,
     "SetCallbackUrl": _set_callback_url,
@@ -157,6 +165,7 @@ ACTIONS: dict[str, Handler] = {
     "GetInnerContacts": _get_inner_contacts,
     "GetExternalContacts": _get_external_contacts,
     "getBanDetile": _get_ban_detile,
+    "SyncAllData": _sync_all_data,
 }
 ACTIONS.update(MORE_ACTIONS)
 

@@ -63,10 +63,44 @@ class CallbackDispatcher:
         # Bumped by clear(): deliveries queued before a reset are dropped instead of delivered.
         self._generation = 0
         self._pending = 0
+        # The "lost callbacks" switch (drop_for): until this monotonic time, callbacks of these types are
+        # never sent, as when the app was down and the upstream does not retry.
+        self._dropping_until = 0.0
+        self._drop_types: frozenset[int] = frozenset()
+        self._dropped = 0
+
+    def drop_for(self, seconds: float, types: frozenset[int] = frozenset({102000})) -> None:
+        """Lose every callback of `types` for `seconds` (0 ends it now)."""
+        with self._lock:
+            self._dropping_until = time.monotonic() + max(0.0, seconds)
+            self._drop_types = types
+
+    def dropping(self) -> dict[str, Any]:
+        with self._lock:
+            left = max(0.0, self._dropping_until - time.monotonic())
+            return {"seconds": round(left, 3), "types": sorted(self._drop_types), "dropped": self._dropped}
 
     def enqueue(self, uuid: str, url: str | None, type_: int, payload: dict[str, Any]) -> Delivery:
         """Schedule one callback; returns immediately."""
         delivery = Delivery(next(self._ids), uuid, url, type_, payload)
+        with self._lock:
+            if type_ in self._drop_types and time.monotonic() < self._dropping_until:
+                self._dropped += 1
+                self._log.append(
+                    {
+                        "id": delivery.delivery_id,
+                        "attempt": 0,
+                        "uuid": uuid,
+                        "type": type_,
+                        "url": url,
+                        "status": None,
+                        "ok": False,
+                        "error": "dropped",
+                        "time": time.time(),
+                        "payload": payload,
+                    }
+                )
+                return delivery
         self._ensure_started()
         shard = zlib.crc32(uuid.encode()) % self._worker_count
         with self._lock:

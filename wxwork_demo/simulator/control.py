@@ -198,6 +198,22 @@ def media() -> Response:
     return _ok(type=102000, payload=payload)
 
 
+@bp.post("/callbacks/drop")
+def drop_callbacks() -> Response:
+    """Lose message callbacks for a while: `{"seconds": 5}` (0 ends it), optional `"types": [102000, ...]`."""
+    body = _body()
+    try:
+        seconds = float(body.get("seconds", 0))
+    except (TypeError, ValueError):
+        raise ControlError(400, "seconds must be a number") from None
+    types = body.get("types") or [102000]
+    if not isinstance(types, list) or not all(isinstance(t, int) for t in types):
+        raise ControlError(400, "types must be a list of callback type codes")
+    dispatcher = simulator_of().dispatcher
+    dispatcher.drop_for(seconds, frozenset(types))
+    return _ok(dropping=dispatcher.dropping())
+
+
 @bp.get("/faults")
 def faults_get() -> Response:
     """The active fault, or null."""

@@ -33,6 +33,7 @@ from .cdn import CdnStore
 from .directory import Directory
 from .errors import ErrorTable
 from .friends import FriendBook, as_contact
+from .history import MessageHistory
 from .messages import MessageFactory, SentStore
 from .model import (
     CB_CONFIRMED,
@@ -87,6 +88,8 @@ class SimulatorState:
         self.cdn = CdnStore(settings.seed, settings.media_keep_bytes)
         self.rooms = RoomBook(directory, settings.seed, settings.rooms_per_account, settings.room_members_max)
         self.friends = FriendBook(settings.seed, settings.friend_requests)
+        # account -> its incoming messages, for SyncAllData (an account's history outlives its instances).
+        self.history = MessageHistory()
         # uuid -> deadline of its unscanned QR; the clock only looks at these.
         self._qr_deadlines: dict[str, float] = {}
         # (monotonic due time, sequence, action): events the upstream sends later (delayed 100012, ...).
@@ -118,6 +121,7 @@ class SimulatorState:
             self.rooms.clear()
             self.friends.clear()
             self.directory.forget_added()
+            self.history.clear()
             self._qr_deadlines.clear()
             self._timers.clear()
             self._save_devices()
@@ -301,6 +305,10 @@ class SimulatorState:
 
     def remember_message(self, uuid: str, payload: Payload) -> None:
         self.recent_messages.setdefault(uuid, deque(maxlen=_RECENT_MESSAGES)).append(payload)
+        inst = self.instances.get(uuid)
+        if inst is not None and inst.account_id is not None:
+            # Kept on the upstream's side whether or not the callback gets through: SyncAllData replays it.
+            self.history.add(inst.account_id, payload)
 
     def image(self, name: str) -> bytes | None:
         """A QR image this simulator issued, while its instance exists."""

@@ -15,7 +15,7 @@ from . import cdn, notices
 from .accounts import DEMO_USER_ID, Account
 from .cdn import Blob
 from .friends import FriendRefusal
-from .model import Instance, LoginType, Payload, Proxy
+from .model import CB_MESSAGE, Instance, LoginType, Payload, Proxy
 from .parsing import parse_int
 from .qr import new_qrcode_key
 from .state import SimulatorState
@@ -225,6 +225,19 @@ class UpstreamOperations:
             inst = self.state.usable(uuid, need_login=True)
             assert inst.account_id is not None
             return self.state.accounts[inst.account_id]
+
+    def sync_all_data(self, uuid: Any, seq: int, limit: int) -> Payload:
+        """SyncAllData: the account's messages after `seq` pushed again as callbacks, with `issync: true`."""
+        state = self.state
+        with state.lock:
+            inst = state.usable(uuid, need_login=True)
+            account_id = inst.account_id
+        replayed = state.history.after(account_id, seq, limit) if account_id is not None else []
+        with state.lock:
+            for payload in replayed:
+                state.emit(inst, CB_MESSAGE, {**payload, "issync": True})
+        newest = replayed[-1]["server_id"] if replayed else seq
+        return {"is_select": bool(replayed), "seq": newest, "content": "同步消息已经分发到消息回调中"}
 
     def ban_detail(self, uuid: Any, url: Any) -> Payload:
         """getBanDetile: what a ban notice's jumpUrl says (title, reason, functions, start and end)."""

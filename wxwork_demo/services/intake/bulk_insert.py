@@ -39,8 +39,13 @@ class BulkInsert:
         return out
 
 
-def insert_and_commit(connection: Connection, work: list[tuple[BulkInsert, list[dict]]]) -> list[int | None]:
-    """Run each insert with its rows and commit: one transaction on the connection's driver connection.
+def insert_and_commit(
+    connection: Connection,
+    work: list[tuple[BulkInsert, list[dict]]],
+    then: Callable[[Any], None] | None = None,
+) -> list[int | None]:
+    """Run each insert with its rows, then `then(cursor)` if given, and commit: one transaction on the
+    connection's driver connection.
 
     Returns, per insert, the id of its first row when the driver reports it (PyMySQL: the statement's
     LAST_INSERT_ID(), the first of the rows' consecutive AUTO_INCREMENT ids), else None (sqlite3).
@@ -59,6 +64,9 @@ def insert_and_commit(connection: Connection, work: list[tuple[BulkInsert, list[
             statement = bulk.sql
             cursor.executemany(statement, bulk.parameters(rows))
             first_ids.append(cursor.lastrowid or None)
+        if then is not None:
+            statement = "(statements after the inserts)"
+            then(cursor)
         statement = "COMMIT"
         dialect.do_commit(driver_connection)
     except BaseException as exc:  # nothing of it may stay in the transaction of a pooled connection

@@ -15,9 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
-from wxwork_demo.models import CallbackKey, Event, Instance, utcnow
+from wxwork_demo.models import CallbackKey, Event, Instance, Message, utcnow
 from wxwork_demo.services.events import add_event, event_values
 from wxwork_demo.services.friends.requests import record_applicants
+from wxwork_demo.services.inbox.catch_up import catch_up_after_login
+from wxwork_demo.services.inbox.store import accounts as inbox_accounts
+from wxwork_demo.services.inbox.store import inbox_row
+from wxwork_demo.services.inbox.store import store_alone as store_message_alone
 from wxwork_demo.services.instances.closing import forget_other_instances_of
 from wxwork_demo.services.instances.registry import account_key, find_instance
 from wxwork_demo.services.instances.state import (
@@ -177,7 +181,8 @@ def store_callback(callback: Callback) -> bool:
 
     Returns False for a redelivery of a callback already taken in (nothing is stored or applied again).
     A callback that changes no session row (messages, receipts, ...: the bulk of the traffic) goes through
-    the group commit with those of concurrent requests; the others take a transaction of their own.
+    the group commit with those of concurrent requests; the others take a transaction of their own. Either
+    way a message (and the other callbacks the inbox keeps) gets its `messages` row in the same commit.
     """
     started = time.perf_counter()
     stored = _store(callback)
@@ -187,19 +192,25 @@ def store_callback(callback: Callback) -> bool:
 
 
 def _store(callback: Callback) -> bool:
+    event = event_values(callback.uuid, "callback", str(callback.type), callback.payload)
+    # Its inbox row (messages, ban notices among them, and the other kept types), whichever way it is stored.
+    message = inbox_row(callback.uuid, callback.type, event["payload"])
     if not changes_session(callback) and callback.type not in ACCOUNT_TYPES:
         rows = {
             CallbackKey.__tablename__: {"key": dedup_key(callback), "created_at": utcnow()},
-            Event.__tablename__: event_values(callback.uuid, "callback", str(callback.type), callback.payload),
+            Event.__tablename__: event,
         }
+        if message is not None:
+            rows[Message.__tablename__] = message
         if group_commit().store(rows):
             return True
-        # The batch held a key taken before: alone, this callback finds out whether it was the one.
-    return _store_alone(callback)
+        # The batch held a key taken before, or a message held already: alone, this callback finds out.
+    return _store_alone(callback, message)
 
 
-def _store_alone(callback: Callback) -> bool:
-    """One transaction: the dedup keys, the event, the session's change.
+def _store_alone(callback: Callback, message: dict | None = None) -> bool:
+    """One transaction: the dedup keys, the event, the session's change, the inbox row unless the account
+    holds that message already (a duplicate delivery, a replay under another uuid).
 
     A session callback writes two keys in it, both unique: one with the session's state before, one with
     the state it led to. The first makes copies arriving at the same moment apply once: they all read the
@@ -220,6 +231,8 @@ def _store_alone(callback: Callback) -> bool:
         _apply(row, callback)
     if callback.type in ACCOUNT_TYPES:
         _apply_to_account(session, callback)
+    if message is not None:  # before the dedup keys are added: its check must not flush them
+        store_message_alone(session, message, group_commit().forwarding)
     after = dedup_key(callback, row)
     session.add_all([CallbackKey(key=key) for key in dict.fromkeys((before, after))])
     event = add_event(session, callback.uuid, "callback", str(callback.type), callback.payload)
@@ -233,6 +246,9 @@ def _store_alone(callback: Callback) -> bool:
     group_commit().stored(event.id)
     if row is not None and callback.type == LOGIN_SUCCESS:
         forget_other_instances_of(row.vid or "", row.uuid)
+        inbox_accounts().forget(row.uuid)
+        # A login (first or again, a reconnect included): what was missed meanwhile is asked for again.
+        catch_up_after_login(row.uuid)
     return True
 
 

@@ -1,12 +1,15 @@
 """Group commit: the plain callbacks of concurrent requests written in one transaction, one disk flush.
 
 Used by the webhook (services/intake/callbacks.py) for every callback that changes no session row: the bulk of the
-traffic. Each request still answers only once the commit holding its callback is done.
+traffic. Each request still answers only once the commit holding its callback is done. The same transaction
+holds the inbox rows of the batch's messages (services/inbox/store.py) and their forwarding outbox rows
+(services/forwarding/enqueue.py): what is acknowledged is kept, and delivered.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,8 +22,10 @@ from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import get_db
 from wxwork_demo.errors import database_unavailable
-from wxwork_demo.models import CallbackKey, Event, utcnow
+from wxwork_demo.models import CallbackKey, Event, Message, utcnow
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, events_trimmer, prune_due
+from wxwork_demo.services.forwarding.enqueue import BatchOutbox, Forwarding
+from wxwork_demo.services.inbox.store import MESSAGE_COLUMNS
 from wxwork_demo.services.intake.bulk_insert import BulkInsert, insert_and_commit
 
 STORED = "stored"
@@ -29,13 +34,16 @@ GROUP_COMMIT_KEY = "wxwork_callback_group_commit"
 # Dedup keys older than CALLBACK_DEDUP_HOURS are deleted at most this often (per process).
 FORGET_KEYS_EVERY_S = 60.0
 EVENTS = Event.__table__.name
+MESSAGES = Message.__table__.name
 
 
 # What a batch writes: per table, the columns of the row each callback brings, in this order (the dedup
-# keys first). A table written with the callbacks is one more entry here and one more row per callback.
+# keys first). A table written with the callbacks is one more entry here and one more row per callback that
+# has one: every callback brings a key and an event, only those the inbox keeps bring a message.
 BATCH_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (CallbackKey.__table__, ("key", "created_at")),
     (Event.__table__, EVENT_COLUMNS),
+    (Message.__table__, MESSAGE_COLUMNS),
 )
 
 
@@ -80,9 +88,14 @@ class GroupCommit:
     # large as it gets; two writers halved the batches and cost more CPU per callback than they saved.
     WRITERS = 1
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, forwarding: Forwarding | None = None, on_deliveries: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._inserts = {table.name: BulkInsert(table, columns, engine.dialect) for table, columns in BATCH_TABLES}
+        self._outbox = BatchOutbox(forwarding or Forwarding(), engine.dialect)
+        # Called after a batch wrote outbox rows: wakes this process's delivery worker.
+        self._on_deliveries = on_deliveries
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []
         self._writers = 0
@@ -107,6 +120,10 @@ class GroupCommit:
             raise item.outcome
         return item.outcome == STORED
 
+    @property
+    def forwarding(self) -> Forwarding:
+        return self._outbox.forwarding
+
     def stored(self, event_id: int | None) -> None:
         """Note a callback stored outside a batch (its event's id): ask for a trim when due."""
         with self._lock:
@@ -122,8 +139,9 @@ class GroupCommit:
             del self._queue[: len(batch) - 1]
         outcome: str | BaseException = RuntimeError("the callback batch was interrupted")
         first_id = None
+        deliveries = 0
         try:
-            outcome, first_id = _insert_batch(self._engine, self._inserts, batch)
+            outcome, first_id, deliveries = _insert_batch(self._engine, self._inserts, self._outbox, batch)
         except Exception as exc:  # the answer of every request, unless what one of them holds is the cause
             outcome = exc if database_unavailable(exc) else ALONE
         finally:
@@ -139,6 +157,8 @@ class GroupCommit:
             if following is not None:
                 following.wake.release()  # no outcome: it writes the next batch
         if outcome == STORED:
+            if deliveries and self._on_deliveries is not None:
+                self._on_deliveries()
             self._ask_for_upkeep(due)
 
     def _ask_for_upkeep(self, trim: bool) -> None:
@@ -161,25 +181,36 @@ class GroupCommit:
         return True
 
 
-def _insert_batch(engine: Engine, inserts: dict[str, BulkInsert], batch: list[_Queued]) -> tuple[str, int | None]:
-    """One multi-row INSERT per table and a commit on a connection of the pool (no ORM session: nothing
-    to track).
+def _insert_batch(
+    engine: Engine, inserts: dict[str, BulkInsert], outbox: BatchOutbox, batch: list[_Queued]
+) -> tuple[str, int | None, int]:
+    """One multi-row INSERT per table, the outbox rows of the batch's forwarded messages, and a commit, on a
+    connection of the pool (no ORM session: nothing to track).
 
-    Returns the outcome and the id of the batch's first event when the driver tells it.
+    Returns the outcome, the id of the batch's first event when the driver tells it, and how many outbox
+    rows were written. A key taken before, or a message the account holds already, is an IntegrityError:
+    the batch stores nothing and its callbacks are stored alone.
     """
     work = []
     for name, bulk in inserts.items():
         rows = [item.rows[name] for item in batch if name in item.rows]
         if rows:
             work.append((bulk, rows))
+    forwarded = outbox.wanted([item.rows[MESSAGES] for item in batch if MESSAGES in item.rows])
+    written = 0
+
+    def add_outbox_rows(cursor: Any) -> None:
+        nonlocal written
+        written = outbox.add(cursor, forwarded)
+
     with engine.connect() as connection:
         try:
-            first_ids = insert_and_commit(connection, work)
+            first_ids = insert_and_commit(connection, work, then=add_outbox_rows if forwarded else None)
         except IntegrityError:
-            return ALONE, None
+            return ALONE, None, 0
     tables = [bulk.table.name for bulk, _ in work]
     first_event_id = first_ids[tables.index(EVENTS)] if EVENTS in tables else None
-    return STORED, first_event_id
+    return STORED, first_event_id, written
 
 
 def group_commit() -> GroupCommit:
@@ -187,7 +218,11 @@ def group_commit() -> GroupCommit:
     extensions = current_app.extensions
     found = extensions.get(GROUP_COMMIT_KEY)
     if found is None:
-        found = extensions.setdefault(GROUP_COMMIT_KEY, GroupCommit(get_db().engine))
+        from wxwork_demo.services.forwarding.worker import wake_worker
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        made = GroupCommit(get_db().engine, Forwarding.of(current_settings()), lambda: wake_worker(app))
+        found = extensions.setdefault(GROUP_COMMIT_KEY, made)
     return found
 
 

@@ -28,6 +28,7 @@ from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
+from wxwork_demo.services.inbox.catch_up import catch_up
 from wxwork_demo.services.instances.proxy_vault import ProxyUnreadable, unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
 from wxwork_demo.services.intake.counters import count
@@ -200,6 +201,8 @@ def reconnect(session_id: int) -> bool:
     set_state(row, ONLINE, "reconnect", attempt=attempt)
     session.commit()
     count(f"{RECONNECTS}:online")
+    # After SetCallbackUrl on the new instance: SyncAllData from the account's last server_id.
+    catch_up(row.uuid)
     return True
 
 

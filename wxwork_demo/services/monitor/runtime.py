@@ -40,6 +40,7 @@ from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event, Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
+from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
 from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor import alerts, deadlines, reconnect, secondary
@@ -125,10 +126,14 @@ def start_scheduler(app: Flask) -> None:
             )
         scheduler.scheduler.start()  # not scheduler.start(): see the module's docstring
         state.scheduler = scheduler
+    # The forwarding delivery worker lives where the monitor does, and delivers while this process holds
+    # the lease (a dedicated `flask forward run` delivers always; claims keep them apart).
+    start_worker(app, gate=lambda: runtime(app).holding)
 
 
 def shutdown_monitor(app: Flask) -> None:
-    """Stop this process's scheduler and hand the lease back."""
+    """Stop this process's scheduler and delivery worker, and hand the lease back."""
+    stop_worker(app)
     state = runtime(app)
     with state.lock:
         if state.scheduler is None:

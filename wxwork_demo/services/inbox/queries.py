@@ -1,0 +1,181 @@
+"""Reading the inbox: the messages of an account (paged by id), one message, its conversations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from wxwork_demo.db import db_session
+from wxwork_demo.errors import AppError
+from wxwork_demo.models import Message
+from wxwork_demo.services.inbox.parsing import safe_ids
+from wxwork_demo.services.instances.registry import active_instance, find_instance
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """What `GET /api/messages` asks for; empty values filter nothing."""
+
+    account: str = ""
+    uuid: str = ""
+    conversation: str = ""
+    after: int = 0
+    before: int = 0
+    limit: int = 50
+    type: int | None = None
+    msgtype: int | None = None
+    q: str = ""
+
+
+def scope(account: str, uuid: str) -> tuple[str, str]:
+    """(account, uuid) to filter by: `account` as given, else the account of `uuid` (default: the active
+    instance), so that the messages of an account follow it across reconnects (new uuids)."""
+    if account:
+        return account, ""
+    row = find_instance(uuid) if uuid else active_instance()
+    if row is not None and row.vid:
+        return row.vid, ""
+    return "", uuid
+
+
+def iso_precise(moment: datetime | None) -> str:
+    """ISO-8601 UTC with milliseconds (arrival times are compared to the millisecond by receivers)."""
+    return moment.isoformat(timespec="milliseconds") + "Z" if moment else ""
+
+
+def message_to_dict(row: Message) -> dict:
+    """The contract's `Message`: every upstream id a string, big numbers inside `payload` too."""
+    return {
+        "id": row.id,
+        "uuid": row.uuid,
+        "account": row.account,
+        "type": row.type,
+        "msgtype": row.msgtype,
+        "conversation": row.conversation,
+        "isRoom": bool(row.is_room),
+        "sender": row.sender,
+        "receiver": row.receiver,
+        "content": row.content or "",
+        "msgId": row.msg_id,
+        "serverId": str(row.server_id) if row.server_id else "",
+        "sendTime": row.send_time.isoformat(timespec="seconds") + "Z" if row.send_time else "",
+        "receivedAt": iso_precise(row.received_at),
+        "isSync": bool(row.is_sync),
+        "atList": safe_ids(row.at_list or []),
+        "media": safe_ids(row.media) if row.media else None,
+        "payload": safe_ids(row.payload if isinstance(row.payload, dict) else {}),
+    }
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_messages(wanted: MessageFilter) -> tuple[list[Message], int | None, bool]:
+    """(messages newest first, `next` cursor for the older page or None, whether newer ones remain).
+
+    `before=` pages back from the newest. `after=` returns the oldest `limit` messages newer than that id
+    (newest first in the page), so a reader polling with the newest id it has sees every message once;
+    `more` says that newer ones remain beyond the page.
+    """
+    query = select(Message)
+    if wanted.account:
+        query = query.where(Message.account == wanted.account)
+    elif wanted.uuid:
+        query = query.where(Message.uuid == wanted.uuid)
+    if wanted.conversation:
+        query = query.where(Message.conversation == wanted.conversation)
+    if wanted.type is not None:
+        query = query.where(Message.type == wanted.type)
+    if wanted.msgtype is not None:
+        query = query.where(Message.msgtype == wanted.msgtype)
+    if wanted.q:
+        query = query.where(Message.content.like(f"%{_escape_like(wanted.q)}%", escape="\\"))
+    if wanted.before:
+        query = query.where(Message.id < wanted.before)
+    session = db_session()
+    if wanted.after:
+        rows = list(
+            session.scalars(query.where(Message.id > wanted.after).order_by(Message.id).limit(wanted.limit + 1))
+        )
+        more = len(rows) > wanted.limit
+        return list(reversed(rows[: wanted.limit])), None, more
+    rows = list(session.scalars(query.order_by(Message.id.desc()).limit(wanted.limit + 1)))
+    page = rows[: wanted.limit]
+    following = page[-1].id if len(rows) > wanted.limit else None
+    return page, following, False
+
+
+def messages_since(account: str, after: int, limit: int) -> tuple[list[Message], bool]:
+    """For `messages tail`: the messages newer than id `after` (the newest `limit` when `after` is 0), oldest
+    first, and whether newer ones remain. Ends its read transaction: the next call sees what arrived since."""
+    rows, _, more = list_messages(MessageFilter(account=account, after=after, limit=limit))
+    db_session().close()  # the rows keep what was loaded
+    return list(reversed(rows)), more
+
+
+def get_message(message_id: int) -> Message:
+    row = db_session().get(Message, message_id)
+    if row is None:
+        raise AppError(404, f"no message with id {message_id}")
+    return row
+
+
+def list_conversations(account: str = "", uuid: str = "", limit: int = 50) -> list[dict]:
+    """The conversations of an account, the most recently active first, each with its last message."""
+    last_id = func.max(Message.id).label("last_id")
+    query = (
+        select(Message.conversation, last_id, func.count().label("count"))
+        .where(Message.conversation != "")
+        .group_by(Message.conversation)
+        .order_by(last_id.desc())
+        .limit(limit)
+    )
+    if account:
+        query = query.where(Message.account == account)
+    elif uuid:
+        query = query.where(Message.uuid == uuid)
+    session = db_session()
+    found = session.execute(query).all()
+    last = {row.id: row for row in session.scalars(select(Message).where(Message.id.in_([f.last_id for f in found])))}
+    conversations = []
+    for conversation, message_id, count in found:
+        message = last.get(message_id)
+        if message is None:  # trimmed between the two reads
+            continue
+        conversations.append(
+            {
+                "id": conversation,
+                "isRoom": bool(message.is_room),
+                "title": _title(message),
+                "lastMessage": message_to_dict(message),
+                "count": int(count),
+            }
+        )
+    return conversations
+
+
+def _title(message: Message) -> str:
+    """A name for the conversation when the message carries one (the peer's `sender_name`), else its id."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    name = payload.get("room_name") or payload.get("nickname")
+    if not name and not message.is_room and message.sender == message.conversation:
+        name = payload.get("sender_name")
+    return str(name or message.conversation)
+
+
+def newest_server_id(account: str, window: int = 1000) -> int | None:
+    """The highest `server_id` among the account's newest `window` messages (catch-up resumes there).
+
+    Replays arrive with older server_ids after live ones: the maximum over a window, not the last row.
+    """
+    newest = (
+        select(Message.server_id)
+        .where(Message.account == account, Message.server_id.is_not(None))
+        .order_by(Message.id.desc())
+        .limit(window)
+        .subquery()
+    )
+    return db_session().scalar(select(func.max(newest.c.server_id)))

@@ -1,0 +1,262 @@
+/* 消息面板 — the inbox and forwarding, over /api/conversations, /api/messages, /api/deliveries.
+ *
+ * A file of its own (console.js may become modules): it shares nothing with console.js but the page.
+ * Same rule as console.js: what comes from the API (message text, names, ids, errors) reaches the page
+ * only as text nodes (`el` below), never parsed as HTML: anyone can send the account a message.
+ */
+"use strict";
+
+(() => {
+  const POLL_MS = 2000;
+  const PAGE = 50;
+  const CSRF = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
+
+  const $ = (id) => document.getElementById(id);
+
+  /** An element whose string children become text nodes (never markup). */
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child !== null && child !== undefined && child !== false) node.append(child);
+    }
+    return node;
+  }
+
+  async function call(path, body) {
+    const init = body === undefined
+      ? { headers: { Accept: "application/json" } }
+      : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+    if (body !== undefined && CSRF) init.headers["X-CSRF-Token"] = CSRF;
+    const response = await fetch(path, init);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok || !data || data.ok === false) {
+      const message = (data && data.message) || `HTTP ${response.status}`;
+      const error = new Error(message);
+      error.body = data;
+      throw error;
+    }
+    return data;
+  }
+
+  function timeText(iso) {
+    const t = iso ? Date.parse(iso) : NaN;
+    if (Number.isNaN(t)) return "";
+    const d = new Date(t);
+    const pad = (n) => String(n).padStart(2, "0");
+    const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    return new Date().toDateString() === d.toDateString() ? time : `${d.getMonth() + 1}-${pad(d.getDate())} ${time}`;
+  }
+
+  function preview(message) {
+    if (!message) return "";
+    if (message.content) return message.content;
+    if (message.media) return `[文件] ${message.media.fileName || ""}`.trim();
+    return `[类型 ${message.type}${message.msgtype !== null ? ` / ${message.msgtype}` : ""}]`;
+  }
+
+  const state = {
+    uuid: "",        // the active account's instance
+    account: "",     // its vid
+    conversations: [],
+    open: null,      // the conversation shown: {id, isRoom, title}
+    newestId: 0,     // the newest message id shown in the thread
+    sending: false,
+  };
+
+  // ---------------------------------------------------------------- conversations
+
+  async function loadActive() {
+    const data = await call("/api/state");
+    const active = data.active || {};
+    if (active.uuid !== state.uuid) {
+      state.uuid = active.uuid || "";
+      state.account = active.vid || "";
+      $("messages-account").textContent = state.account ? `账号 ${state.account}` : "没有当前账号";
+    }
+  }
+
+  async function loadConversations() {
+    if (!state.uuid) {
+      state.conversations = [];
+    } else {
+      const data = await call(`/api/conversations?uuid=${encodeURIComponent(state.uuid)}&limit=100`);
+      state.conversations = data.conversations || [];
+    }
+    renderConversations();
+  }
+
+  function renderConversations() {
+    const list = $("conversation-list");
+    list.replaceChildren(
+      ...state.conversations.map((c) =>
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            {
+              type: "button",
+              class: `conversation${state.open && state.open.id === c.id ? " is-open" : ""}`,
+              "data-conversation": c.id,
+              onclick: () => openConversation(c),
+            },
+            el("span", { class: "conversation-title", text: `${c.isRoom ? "群 " : ""}${c.title}` }),
+            el("span", { class: "conversation-count muted", text: String(c.count) }),
+            el("span", { class: "conversation-last", text: preview(c.lastMessage) }),
+            el("span", { class: "conversation-time muted", text: timeText(c.lastMessage && c.lastMessage.receivedAt) }),
+          ),
+        ),
+      ),
+    );
+    $("conversations-empty").hidden = state.conversations.length > 0;
+  }
+
+  // ---------------------------------------------------------------- the thread
+
+  function messageNode(message) {
+    const own = state.account && message.sender === state.account;
+    return el(
+      "li",
+      { class: `bubble${own ? " bubble-own" : ""}`, "data-message-id": message.id },
+      el("div", { class: "bubble-meta muted", text: `${message.sender || "—"} · ${timeText(message.receivedAt)}${message.isSync ? " · 补收" : ""}` }),
+      el("div", { class: "bubble-text", text: preview(message) }),
+    );
+  }
+
+  async function openConversation(conversation) {
+    state.open = { id: conversation.id, isRoom: conversation.isRoom, title: conversation.title };
+    state.newestId = 0;
+    $("thread-title").textContent = `${conversation.isRoom ? "群 " : ""}${conversation.title}`;
+    $("thread-list").replaceChildren();
+    $("reply-form").hidden = false;
+    $("reply-result").textContent = "";
+    renderConversations();
+    const query = `uuid=${encodeURIComponent(state.uuid)}&conversation=${encodeURIComponent(conversation.id)}&limit=${PAGE}`;
+    const data = await call(`/api/messages?${query}`);
+    appendMessages(data.messages || []);
+  }
+
+  /** `messages` newest first, as the API lists them; shown oldest at the top. */
+  function appendMessages(messages) {
+    const list = $("thread-list");
+    const fresh = messages.filter((m) => m.id > state.newestId).reverse();
+    if (!fresh.length) return;
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.append(...fresh.map(messageNode));
+    state.newestId = fresh[fresh.length - 1].id;
+    if (atBottom || fresh.length === messages.length) list.scrollTop = list.scrollHeight;
+  }
+
+  async function pollThread() {
+    if (!state.open || !state.newestId) return;
+    const query = `uuid=${encodeURIComponent(state.uuid)}&conversation=${encodeURIComponent(state.open.id)}&after=${state.newestId}&limit=500`;
+    const data = await call(`/api/messages?${query}`);
+    appendMessages(data.messages || []);
+  }
+
+  async function reply(event) {
+    event.preventDefault();
+    const input = $("reply-content");
+    const content = input.value;
+    if (!state.open || !content.trim() || state.sending) return;
+    state.sending = true;
+    $("reply-submit").disabled = true;
+    $("reply-result").textContent = "发送中…";
+    try {
+      await call("/api/send-text", { uuid: state.uuid, send_userid: state.open.id, isRoom: state.open.isRoom, content });
+      input.value = "";
+      $("reply-result").textContent = "已发送";
+    } catch (error) {
+      $("reply-result").textContent = `发送失败：${error.message}`;
+    } finally {
+      state.sending = false;
+      $("reply-submit").disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- deliveries
+
+  async function loadDeliveries() {
+    const data = await call("/api/deliveries?limit=20");
+    const counts = data.counts || {};
+    $("deliveries-pending").textContent = String(counts.pending || 0);
+    $("deliveries-delivered").textContent = String(counts.delivered || 0);
+    $("deliveries-dead").textContent = String(counts.dead || 0);
+    $("deliveries-replay").disabled = !counts.dead;
+    const targets = data.targets || [];
+    $("targets-empty").hidden = targets.length > 0;
+    $("target-list").replaceChildren(
+      ...targets.map((t) =>
+        el(
+          "li",
+          { class: "target" },
+          el("code", { text: t.url }),
+          el("span", { class: "muted", text: ` 待投递 ${t.counts.pending} · 已投递 ${t.counts.delivered} · 失败 ${t.counts.dead}` }),
+          t.lastError ? el("div", { class: "target-error", text: `最近错误：${t.lastError}` }) : null,
+        ),
+      ),
+    );
+  }
+
+  async function replayDead() {
+    $("deliveries-result").textContent = "重新投递中…";
+    try {
+      const data = await call("/api/deliveries/replay", { status: "dead" });
+      $("deliveries-result").textContent = `已重新排队 ${data.requeued} 条`;
+      await loadDeliveries();
+    } catch (error) {
+      $("deliveries-result").textContent = `失败：${error.message}`;
+    }
+  }
+
+  async function sendTest() {
+    $("deliveries-result").textContent = "发送测试投递…";
+    try {
+      const data = await call("/api/forward/test", {});
+      $("deliveries-result").textContent = data.targets.map((t) => `${t.url}: HTTP ${t.status} ${t.ms} ms`).join("；");
+    } catch (error) {
+      const targets = (error.body && error.body.targets) || [];
+      const detail = targets.map((t) => `${t.url}: ${t.error || `HTTP ${t.status}`}`).join("；");
+      $("deliveries-result").textContent = `测试投递失败：${detail || error.message}`;
+    }
+  }
+
+  // ---------------------------------------------------------------- polling
+
+  async function tick() {
+    try {
+      await loadActive();
+      await loadConversations();
+      await pollThread();
+      await loadDeliveries();
+      $("messages-error").hidden = true;
+    } catch (error) {
+      $("messages-error").textContent = `消息面板暂时无法更新：${error.message}`;
+      $("messages-error").hidden = false;
+    }
+  }
+
+  function start() {
+    if (!$("messages-card")) return;
+    $("reply-form").addEventListener("submit", reply);
+    $("deliveries-replay").addEventListener("click", replayDead);
+    $("deliveries-test").addEventListener("click", sendTest);
+    tick();
+    setInterval(tick, POLL_MS);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
