@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
-from tests.support import CALLBACK_PATH, add_session, events_of
+from tests.conftest import CALLBACK_TOKEN
+from tests.support import CALLBACK_PATH, ThreadedConsole, add_session, events_of
 
 ACCOUNT = "1688853790599424"
 ROOM = "10817857838351957"  # a room id beyond 2^53, as the upstream sends it
@@ -123,6 +126,34 @@ def test_a_batch_holding_a_duplicate_still_stores_the_others(online, client):
     callback(client, "U2", {**text_message(7130740), "issync": True})
     callback(client, "U2", text_message(7130741))
     assert [m["serverId"] for m in messages(client, account=ACCOUNT)["messages"]] == ["7130741", "7130740"]
+
+
+def test_copies_of_one_message_arriving_at_once_are_all_acknowledged_and_stored_once(database_url):
+    """Copies under other dedup keys (referid duplicates, a replay through a second uuid) sent concurrently: a
+    batch holding two of them falls back to storing each alone, where they race for the message's unique key.
+    The losers find the message held and store their event without it: every copy is answered 200."""
+    console = ThreadedConsole(
+        {"DATABASE_URL": database_url, "CALLBACK_TOKEN": CALLBACK_TOKEN, "MONITOR_AUTOSTART": False, "MAX_EVENTS": 1000}
+    )
+    try:
+        add_session(console.app, "U1", vid=ACCOUNT, is_login=True, state="online")
+        add_session(console.app, "U2", vid=ACCOUNT, is_login=True, state="online")
+        url = f"{console.url}/callback/wxwork?token={CALLBACK_TOKEN}"
+        copies = [
+            {"uuid": f"U{1 + n % 2}", "type": 102000, "json": json.dumps(text_message(7130750 + n // 16, referid=n))}
+            for n in range(96)
+        ]
+
+        def post(body: dict) -> int:
+            return requests.post(url, json=body, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert list(pool.map(post, copies)) == [200] * len(copies)
+        listed = requests.get(f"{console.url}/api/messages", params={"account": ACCOUNT}, timeout=10).json()
+        assert sorted(m["serverId"] for m in listed["messages"]) == [str(7130750 + n) for n in range(6)]
+        assert len(events_of(console.app, stage="callback")) == len(copies)
+    finally:
+        console.stop()
 
 
 def test_pages_go_back_with_next_and_forward_with_after(online, client):

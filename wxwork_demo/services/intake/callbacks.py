@@ -20,6 +20,7 @@ from wxwork_demo.services.events import add_event, event_values
 from wxwork_demo.services.friends.requests import record_applicants
 from wxwork_demo.services.inbox.catch_up import catch_up_after_login
 from wxwork_demo.services.inbox.store import accounts as inbox_accounts
+from wxwork_demo.services.inbox.store import held as message_held
 from wxwork_demo.services.inbox.store import inbox_row
 from wxwork_demo.services.inbox.store import store_alone as store_message_alone
 from wxwork_demo.services.instances.closing import forget_other_instances_of
@@ -205,7 +206,15 @@ def _store(callback: Callback) -> bool:
         if group_commit().store(rows):
             return True
         # The batch held a key taken before, or a message held already: alone, this callback finds out.
-    return _store_alone(callback, message)
+    try:
+        return _store_alone(callback, message)
+    except IntegrityError:
+        db_session().rollback()
+        # A copy of the message under another key (another uuid, a referid) committed first: the account holds
+        # it now, and this callback is stored without it.
+        if message is None or not message_held(db_session(), message):
+            raise
+        return _store_alone(callback, message)
 
 
 def _store_alone(callback: Callback, message: dict | None = None) -> bool:
