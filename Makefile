@@ -64,9 +64,11 @@ $(NODE_MODULES): bench/node/package.json bench/node/package-lock.json
 
 bench: $(DEV_INSTALLED) $(NODE_MODULES)
 	$(PY) -m bench.run
+	$(PY) -m bench.forwarding
 
 bench-smoke: $(DEV_INSTALLED) $(NODE_MODULES)
 	BENCH_QUICK=1 $(PY) -m bench.run
+	BENCH_QUICK=1 $(PY) -m bench.forwarding
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance build *.egg-info bench/node/node_modules
