@@ -16,7 +16,7 @@ import requests
 from tests.e2e.live import free_port, wait_until
 from tests.e2e.receiver import Receiver
 from tests.support import CALLBACK_PATH, add_session
-from wxwork_demo.services.forwarding.worker import start_worker
+from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
 
 SECRET = "forward-secret-for-the-tests-0123"
 ACCOUNT = "1688853790599424"
@@ -53,6 +53,9 @@ def forwarding(make_console):
     def make(urls: list[str], **overrides):
         console = make_console(**{**FAST, "FORWARD_URL": ",".join(urls), **overrides})
         add_session(console.app, "U1", vid=ACCOUNT, is_login=True, state="online")
+        # The console runs the monitor's scheduler, whose delivery worker waits for the monitor lease (the switch
+        # is off in a fresh database): this one delivers always, as `wxwork forward run` does.
+        stop_worker(console.app)
         start_worker(console.app)
         consoles.append(console)
         return console
