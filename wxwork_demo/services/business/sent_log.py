@@ -6,11 +6,14 @@ May call: instances, events, upstream_calls.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import timedelta
 
+from sqlalchemy import delete, select, update
+
+from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract import business as contract
-from wxwork_demo.db import db_session
+from wxwork_demo.db import db_session, get_db
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, SentMessage, iso_utc, utcnow
 from wxwork_demo.services.business.pacing import Pacing, Send, Turn, reserve
@@ -19,6 +22,12 @@ from wxwork_demo.services.upstream_calls import client, release_connection, stor
 from wxwork_demo.upstream import Reply, id_text
 
 SENT, FAILED, REVOKED = "sent", "failed", "revoked"
+# What is kept of the messages sent: a revoke is refused upstream after minutes, the loop guard looks back one
+# minute, the console shows the newest; a month answers "did we send that?" and keeps the table small.
+KEPT_DAYS = 30
+# Rows older than that are deleted in a chore, asked for once per this many sends (by row id, across processes).
+FORGET_EVERY = 100
+FORGET_CHUNK = 5000
 
 
 def take_turn(instance: Instance, conversation: int, is_room: bool, kind: str, content: str, summary: str) -> Turn:
@@ -41,7 +50,27 @@ def mark_sent(turn: Turn, uuid: str, reply: Reply) -> tuple[str, str]:
     msg_id, server_id = sent_ids(reply)
     values = {"status": SENT, "msg_id": msg_id, "server_id": int(server_id) if server_id else None}
     store_after_upstream("sent message", uuid, lambda: _update(turn.sent_id, values))
+    if turn.sent_id % FORGET_EVERY == 0:
+        chore("forget-old-sends", forget_old_sends).request()
     return msg_id, server_id
+
+
+def forget_old_sends(days: float = KEPT_DAYS) -> int:
+    """Delete what was sent more than `days` ago, a chunk per transaction; returns the rows deleted."""
+    cutoff = utcnow() - timedelta(days=days)
+    deleted = 0
+    with get_db().engine.connect() as connection:
+        while True:
+            ids = connection.scalars(
+                select(SentMessage.id)
+                .where(SentMessage.created_at < cutoff)
+                .order_by(SentMessage.id)
+                .limit(FORGET_CHUNK)
+            ).all()
+            if not ids:
+                return deleted
+            deleted += connection.execute(delete(SentMessage).where(SentMessage.id.in_(ids))).rowcount
+            connection.commit()
 
 
 def mark_failed(turn: Turn, uuid: str) -> None:
