@@ -212,7 +212,8 @@ def start_gunicorn(db_url: str, simulator: SimulatorServer, spawn) -> Callable[.
             PORT=str(port),
             UPSTREAM_CONNECT_TIMEOUT="2",
             UPSTREAM_READ_TIMEOUT=str(READ_TIMEOUT_S),
-            **{"GUNICORN_ACCESSLOG": "/dev/null", **env_overrides},
+            # Sends unpaced unless a test is about pacing (as CONSOLE_CONFIG).
+            **{"GUNICORN_ACCESSLOG": "/dev/null", "SEND_MIN_INTERVAL_MS": "0", "SEND_JITTER_MS": "0", **env_overrides},
         )
         argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
         proc = spawn("gunicorn", argv, env)
