@@ -53,6 +53,7 @@ def test_concurrent_sends_of_one_account_are_spaced_and_those_past_the_wait_refu
     assert len(ok) + len(busy) == 6 and 2 <= len(ok) <= 3 and busy, [a.status_code for a in answers]
     for refused in busy:
         assert refused.json()["reason"] == "busy" and "SEND_MAX_WAIT_MS" in refused.json()["message"]
+        assert refused.json()["code"] == "send_busy"
         assert int(refused.headers["Retry-After"]) >= 1
     assert len(sim.sent(uuid)) == len(ok)  # the refused ones were not sent
     assert all(gap >= 1.0 - SLACK_S for gap in _gaps(answers)), _gaps(answers)
@@ -67,6 +68,7 @@ def test_the_same_content_to_one_conversation_is_refused_past_the_repeat_limit(m
         api.ok("/api/send-text", same)
     refused = api.post("/api/send-text", same)
     assert refused.status_code == 429 and refused.json()["reason"] == "repeat", refused.text
+    assert refused.json()["code"] == "send_repeat"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert "SEND_REPEAT_LIMIT 3" in refused.json()["message"]
     api.ok("/api/send-text", {**same, "content": "收到了"})  # other content

@@ -197,12 +197,13 @@ def test_revoke_what_we_sent_and_only_that(api: ConsoleApi, sim: SimulatorContro
     assert [m["status"] for m in api.get("/api/sent").json()["messages"]] == ["revoked", "revoked"]
 
     again = api.post("/api/revoke", {"msgId": to_person["msgId"]})
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "already_revoked"
     sim.reset_calls()
     # A message the upstream knows but we did not send through this app: a 404, and the upstream is not asked.
     pushed = sim.message(uuid, "别人发的")["payload"]
     for msg_id in (pushed["msg_id"], 123):
         unknown = api.post("/api/revoke", {"msgId": msg_id})
         assert unknown.status_code == 404 and unknown.json()["field"] == "msgId", unknown.text
+        assert unknown.json()["code"] == "unknown_message"
     assert "RevokeMsg" not in _calls(sim)
     assert api.post("/api/revoke", {}).json()["field"] == "msgId"

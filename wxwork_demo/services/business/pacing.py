@@ -43,7 +43,7 @@ class TooBusy(AppError):
     """429: not sent; asking again after `retry_after` seconds can succeed (the Retry-After header)."""
 
     def __init__(self, message: str, retry_after: int, reason: str) -> None:
-        super().__init__(429, message, reason=reason, retryAfter=retry_after)
+        super().__init__(429, message, code=f"send_{reason}", reason=reason, retryAfter=retry_after)
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 

@@ -94,9 +94,14 @@ def revoke(uuid: str, msg_id: int, room_id: int) -> contract.Revoked:
         .first()
     )
     if row is None or not text_id:
-        raise AppError(404, f"message {text_id} was not sent through this account by this app", field="msgId")
+        raise AppError(
+            404,
+            f"message {text_id} was not sent through this account by this app",
+            code="unknown_message",
+            field="msgId",
+        )
     if row.status == REVOKED:
-        raise AppError(409, f"message {text_id} was revoked already", field="msgId")
+        raise AppError(409, f"message {text_id} was revoked already", code="already_revoked", field="msgId")
     room = int(row.conversation) if row.is_room else 0
     if room_id and room_id != room:
         raise BadInput("roomId", f"roomId {room_id} is not the room message {text_id} went to ({room or 'none'})")
