@@ -39,12 +39,14 @@ from pathlib import Path
 import requests
 
 from bench import procs
-from bench.database import connect, server_url
+from bench.database import connect, scalar, server_url
 from bench.intake import CALLBACK_TOKEN
 from bench.plan import log, pct
 
 BENCH_DIR = Path(__file__).resolve().parent
 SECRET = "bench-forward-secret-0123456789"
+# The account whose inbox the reads benchmark fills and pages through.
+ACCOUNT = "1688853790599424"
 CONNECTIONS = 16
 
 
@@ -143,16 +145,6 @@ def _epoch(iso: str) -> float:
 
 
 # ----- helpers --------------------------------------------------------------------------------------
-
-
-def scalar(database_url: str, sql: str) -> int:
-    connection = connect(database_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return int(cursor.fetchone()[0] or 0)
-    finally:
-        connection.close()
 
 
 def loadgen(url: str, seconds: float, warmup: float, id_base: int) -> dict:
@@ -366,12 +358,12 @@ def fill_messages(database_url: str, total: int) -> None:
                     payload = json.dumps({"content": f"message {n}", "sender": peer, "server_id": 10**12 + n})
                     rows.append(
                         (
-                            "1688853790599424",
+                            ACCOUNT,
                             "bench-reads",
                             f"s:{10**12 + n}",
                             peer,
                             peer,
-                            "1688853790599424",
+                            ACCOUNT,
                             f"message {n} 你好",
                             str(n),
                             10**12 + n,
@@ -390,16 +382,20 @@ def bench_reads(bench: Bench) -> None:
     fill_messages(bench.database_url, plan.stored)
     filled_s = time.monotonic() - started
     total = scalar(bench.database_url, "SELECT COUNT(*) FROM messages")
-    newest = scalar(bench.database_url, "SELECT MAX(id) FROM messages")
+    # The pages further back stay within the read account's own ids (the earlier benchmarks' messages, of
+    # other accounts, come first): every page read holds messages.
+    newest = scalar(bench.database_url, "SELECT MAX(id) FROM messages WHERE account = %s", (ACCOUNT,))
+    first = scalar(bench.database_url, "SELECT MIN(id) FROM messages WHERE account = %s", (ACCOUNT,))
+    span = max(newest - first - 50, 1)
     app = bench.app("app-reads", False)
     timings: dict[str, list[float]] = {"newest page": [], "page further back": [], "one conversation": []}
     try:
         http = requests.Session()
         for n in range(plan.reads):
             for name, params in (
-                ("newest page", {"account": "1688853790599424"}),
-                ("page further back", {"account": "1688853790599424", "before": newest - (n * 997) % max(total, 1)}),
-                ("one conversation", {"account": "1688853790599424", "conversation": str(7881302555900000 + n % 200)}),
+                ("newest page", {"account": ACCOUNT}),
+                ("page further back", {"account": ACCOUNT, "before": newest - (n * 997) % span}),
+                ("one conversation", {"account": ACCOUNT, "conversation": str(7881302555900000 + n % 200)}),
             ):
                 began = time.perf_counter()
                 response = http.get(f"{app.url}/api/messages", params={**params, "limit": 50}, timeout=30)
