@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from pathlib import Path
 
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -55,7 +56,8 @@ def clean_settings(**settings) -> dict:
     """What a test app is built from, and nothing else: create_app(mapping) never reads the environment or
     `.env`, so what a developer has set there cannot change a test. Only the key file is added: the test
     run's own, never the checkout's instance/secret_key."""
-    return {"SECRET_KEY_FILE": KEY_FILE["path"], **settings}
+    media = str(Path(KEY_FILE["path"]).parent / "media")  # received media too: never the checkout's instance/
+    return {"SECRET_KEY_FILE": KEY_FILE["path"], "MEDIA_DIR": media, **settings}
 
 
 def change_settings(app, **changes) -> None:

@@ -68,3 +68,35 @@ def test_conversations_live_thread_reply_and_deliveries(page, console, receiver)
     expect(page.locator("#deliveries-result")).to_contain_text("HTTP 200")
     assert [item.body["type"] for item in receiver.deliveries()] == [0]
     assert receiver.deliveries()[0].verified
+
+
+def test_received_media_shows_as_a_thumbnail_with_a_download_link(page, console, tmp_path):  # noqa: F811
+    import base64
+
+    from playwright.sync_api import expect
+
+    from tests.e2e.media_host import png_bytes
+
+    page.goto(console.url + "/")
+    uuid, _vid = first_login(page, console)
+    sender = 7881302555913738
+    picture = png_bytes(90, 60, (30, 160, 90))
+    console.sim("media", uuid=uuid, msgtype=14, sender=sender, content_base64=base64.b64encode(picture).decode())
+    console.sim("media", uuid=uuid, msgtype=15, sender=sender, file_name="报价单.pdf")
+
+    conversation = page.locator(f'#conversation-list [data-conversation="{sender}"]')
+    expect(conversation).to_be_visible()
+    conversation.click()
+    thumb = page.locator("#thread-list img.bubble-thumb")
+    expect(thumb).to_have_count(1)
+    # Loaded: the image (fetched once by the console through DownloadFile) is the one that was received.
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("(img) => img.naturalWidth") == 90
+    links = page.locator("#thread-list a.bubble-download")
+    expect(links).to_have_count(2)
+    assert links.nth(1).get_attribute("download") == "报价单.pdf"
+    with page.expect_download() as downloading:
+        links.nth(1).click()
+    saved = tmp_path / "saved.pdf"
+    downloading.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")

@@ -144,6 +144,7 @@ def test_defaults_are_written_once():
     assert load_settings({}) == Settings(
         database_url=derived.database_url,
         secret_key_file=derived.secret_key_file,
+        media_dir=derived.media_dir,
         callback_url="http://127.0.0.1:3000/callback/wxwork",
     )
 

@@ -60,6 +60,7 @@ GET_PATHS = [
     "/api/rooms/<room_id>/members",
     "/api/friend-requests",
     "/api/sent",
+    "/api/messages/<int:message_id>/media",
 ]
 # Endpoints for which an empty body is not "{}" but missing input.
 BODY_REQUIRED = {

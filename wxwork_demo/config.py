@@ -118,6 +118,10 @@ class Settings:
     # The largest image or file sent (by URL or upload), and how long its URL may take to answer.
     media_max_bytes: int = 20 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
+    # Received media (GET /api/messages/<id>/media): kept under MEDIA_DIR (default instance/media in the working
+    # folder), each file at most MEDIA_MAX_BYTES, for MEDIA_RETENTION_DAYS.
+    media_dir: str = ""
+    media_retention_days: int = 30
     # A cached room list is read again from the upstream after this long (room callbacks refresh it sooner).
     rooms_cache_s: float = 3600.0
     # Inbox and forwarding (services/inbox/, services/forwarding/). forward_url: the targets (FORWARD_URL,
@@ -449,6 +453,8 @@ def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
         media_max_bytes=_int(env, "MEDIA_MAX_BYTES", DEFAULTS.media_max_bytes, minimum=1024),
         media_fetch_timeout_s=_float(env, "MEDIA_FETCH_TIMEOUT_S", DEFAULTS.media_fetch_timeout_s),
         rooms_cache_s=_float(env, "ROOMS_CACHE_S", DEFAULTS.rooms_cache_s, zero_ok=True),
+        media_dir=str(working_folder() / (env.get("MEDIA_DIR", "").strip() or "instance/media")),
+        media_retention_days=_int(env, "MEDIA_RETENTION_DAYS", DEFAULTS.media_retention_days, minimum=1),
         forward_url=_forward_targets(env),
         forward_secret=env.get("FORWARD_SECRET", ""),
         forward_types=_forward_types(env),

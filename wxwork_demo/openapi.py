@@ -100,7 +100,11 @@ def _document(app: Flask) -> dict:
             "responses": {
                 "200": {
                     "description": (contract.reply.__doc__ or "Success").strip().splitlines()[0],
-                    "content": {"application/json": {"schema": refs[(contract.reply, "serialization")]}},
+                    "content": (
+                        {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+                        if contract.binary
+                        else {"application/json": {"schema": refs[(contract.reply, "serialization")]}}
+                    ),
                 },
                 **{code: {"$ref": f"#/components/responses/{code}"} for code in sorted(errors)},
             },

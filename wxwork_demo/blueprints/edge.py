@@ -56,6 +56,8 @@ class Contract:
     # True: the body may also be multipart/form-data, its fields read into `body` and its `file` given to the
     # view as `upload` (an `Upload`, or None for a JSON body).
     uploads: bool = False
+    # True: the 200 answer is a file of any type (the view returns a Response); `reply` documents nothing.
+    binary: bool = False
 
 
 def endpoint(
@@ -67,9 +69,10 @@ def endpoint(
     body_required: bool = False,
     parse: bool = True,
     uploads: bool = False,
+    binary: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Read the request into `body`/`query` models for the view, answer its reply model as JSON."""
-    contract = Contract(reply, body, query, errors, body_required, parse, uploads)
+    contract = Contract(reply, body, query, errors, body_required, parse, uploads, binary)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)

@@ -1,12 +1,13 @@
-"""The inbox over HTTP: `GET /api/messages`, `/api/messages/<id>`, `/api/conversations` (local-api.md)."""
+"""The inbox over HTTP: `GET /api/messages`, `/api/messages/<id>`, its `/media`, `/api/conversations` (local-api.md)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, request, send_file
 
 from wxwork_demo.blueprints.edge import READS, endpoint
 from wxwork_demo.contract import inbox as contract
 from wxwork_demo.services.inbox import queries
+from wxwork_demo.services.media.messages import message_media
 
 bp = Blueprint("messages", __name__, url_prefix="/api")
 
@@ -40,6 +41,20 @@ def list_messages(query: contract.MessagesQuery) -> contract.Messages:
 def get_message(message_id: int) -> contract.OneMessage:
     """One stored message"""
     return contract.OneMessage(message=_shown(queries.get_message(message_id)))
+
+
+@bp.get("/messages/<int:message_id>/media")
+@endpoint(reply=contract.MediaFile, errors=("404", "502", "504", *READS), binary=True)
+def get_message_media(message_id: int) -> Response:
+    """The message's file (DownloadFile or DownloadWeChatFile the first time, then from storage); 404 without one"""
+    media = message_media(message_id)
+    download = request.args.get("download", "") in ("1", "true")
+    response = send_file(
+        media.path, mimetype=media.content_type, download_name=media.file_name, as_attachment=download, max_age=3600
+    )
+    # A received file is the sender's content: never run in our origin, whatever type it claims.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.get("/conversations")

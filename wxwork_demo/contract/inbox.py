@@ -114,3 +114,7 @@ class Conversation(Part):
 
 class Conversations(Reply):
     conversations: list[Conversation] = Field(description="The most recently active first.")
+
+
+class MediaFile(Part):
+    """The message's file itself (an image, a file, a voice or a video), with its content type."""

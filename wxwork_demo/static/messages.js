@@ -132,6 +132,27 @@
       { class: `bubble${own ? " bubble-own" : ""}`, "data-message-id": message.id },
       el("div", { class: "bubble-meta muted", text: `${message.sender || "—"} · ${timeText(message.receivedAt)}${message.isSync ? " · 补收" : ""}` }),
       el("div", { class: "bubble-text", text: preview(message) }),
+      mediaNode(message),
+    );
+  }
+
+  // msgtype of received images (14 from colleagues, 101 from WeChat users, 104 a GIF): shown as thumbnails.
+  const IMAGE_MSGTYPES = new Set([14, 101, 104]);
+  const MEDIA_KINDS = { 15: "文件", 16: "语音", 20: "大文件", 23: "视频", 102: "文件", 103: "视频" };
+
+  /** A received file: a thumbnail for an image, and a download link (fetched once, then from the console). */
+  function mediaNode(message) {
+    if (!message.media && !IMAGE_MSGTYPES.has(message.msgtype)) return null;
+    const url = `/api/messages/${encodeURIComponent(message.id)}/media`;
+    const name = (message.media && message.media.fileName) || `${MEDIA_KINDS[message.msgtype] || "附件"}-${message.id}`;
+    const image = IMAGE_MSGTYPES.has(message.msgtype)
+      ? el("img", { class: "bubble-thumb", src: url, alt: name, loading: "lazy", "data-media": message.id })
+      : null;
+    return el(
+      "div",
+      { class: "bubble-media" },
+      image,
+      el("a", { class: "bubble-download", href: `${url}?download=1`, download: name, "data-media-link": message.id }, `下载${MEDIA_KINDS[message.msgtype] || "图片"}`),
     );
   }
 
