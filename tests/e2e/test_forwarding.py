@@ -16,7 +16,6 @@ import requests
 from tests.e2e.live import free_port, wait_until
 from tests.e2e.receiver import Receiver
 from tests.support import CALLBACK_PATH, add_session
-from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
 
 SECRET = "forward-secret-for-the-tests-0123"
 ACCOUNT = "1688853790599424"
@@ -53,10 +52,8 @@ def forwarding(make_console):
     def make(urls: list[str], **overrides):
         console = make_console(**{**FAST, "FORWARD_URL": ",".join(urls), **overrides})
         add_session(console.app, "U1", vid=ACCOUNT, is_login=True, state="online")
-        # The console runs the monitor's scheduler, whose delivery worker waits for the monitor lease (the switch
-        # is off in a fresh database): this one delivers always, as `wxwork forward run` does.
-        stop_worker(console.app)
-        start_worker(console.app)
+        # The console runs a scheduler, as `make run`'s workers do: its delivery worker holds the forwarder's
+        # lease within a tick, whatever the monitor's switch says.
         consoles.append(console)
         return console
 
@@ -238,3 +235,15 @@ def test_only_the_forwarded_types_get_deliveries(forwarding, receivers):
     assert requests.post(console.url + CALLBACK_PATH, json=body, timeout=10).status_code == 200
     wait_until(lambda: len(receiver.deliveries()) == 1, timeout=10, what="one delivery")
     assert receiver.deliveries()[0].body["type"] == 116001
+
+
+def test_forwarding_goes_on_while_the_monitor_is_switched_off(make_console, receivers):
+    """A stored message reaches its targets whatever the monitor's switch says: the delivery worker of a
+    scheduler process holds a lease of its own (`forwarder`), never the monitor's. It used to wait for the
+    monitor's lease, so turning the monitor off in the console silently paused forwarding."""
+    receiver = receivers()
+    console = make_console(**{**FAST, "FORWARD_URL": receiver.url})  # the monitor's switch: off (a fresh database)
+    add_session(console.app, "U1", vid=ACCOUNT, is_login=True, state="online")
+    assert requests.get(console.url + "/api/state", timeout=10).json()["monitor"]["enabled"] is False
+    post_messages(console, range(1, 6))
+    wait_until(lambda: len(receiver.deliveries()) == 5, timeout=15, what="5 deliveries with the monitor off")

@@ -20,6 +20,9 @@ from wxwork_demo.db import db_session
 from wxwork_demo.models import MonitorLease, utcnow
 
 LEASE_NAME = "monitor"
+# The forwarding delivery worker's own lease (services/forwarding/worker.py): one process of those running a
+# scheduler delivers, whatever the monitor's switch says. Its row is always enabled.
+FORWARDER_LEASE = "forwarder"
 _identity: tuple[int, str] | None = None
 
 
@@ -49,33 +52,34 @@ def set_enabled(enabled: bool) -> None:
     session.commit()
 
 
-def ensure_switch(default_enabled: bool) -> None:
+def ensure_switch(default_enabled: bool, name: str = LEASE_NAME) -> None:
     """Create the lease row with `default_enabled` if it does not exist; an existing switch is kept."""
     session = db_session()
-    if session.get(MonitorLease, LEASE_NAME) is not None:
+    if session.get(MonitorLease, name) is not None:
         return
-    session.add(MonitorLease(name=LEASE_NAME, enabled=default_enabled, owner=""))
+    session.add(MonitorLease(name=name, enabled=default_enabled, owner=""))
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
 
 
-def _update_lease(*conditions: ColumnElement[bool], **values: object) -> bool:
-    """One conditional UPDATE of the lease row, committed: True when the row matched `conditions`."""
+def _update_lease(*conditions: ColumnElement[bool], name: str = LEASE_NAME, **values: object) -> bool:
+    """One conditional UPDATE of the lease row `name`, committed: True when the row matched `conditions`."""
     session = db_session()
-    result = session.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME, *conditions).values(**values))
+    result = session.execute(update(MonitorLease).where(MonitorLease.name == name, *conditions).values(**values))
     session.commit()
     return result.rowcount == 1
 
 
-def hold(ttl_s: float) -> bool:
-    """Take or renew the lease for this process. True when this process is the owner."""
+def hold(ttl_s: float, name: str = LEASE_NAME) -> bool:
+    """Take or renew the lease `name` for this process. True when this process is the owner."""
     now = utcnow()
     me = process_identity()
     return _update_lease(
         MonitorLease.enabled.is_(True),
         (MonitorLease.owner == me) | (MonitorLease.owner == "") | (MonitorLease.expires_at < now),
+        name=name,
         owner=me,
         expires_at=now + timedelta(seconds=ttl_s),
     )
@@ -102,9 +106,9 @@ def note_reconnect() -> None:
     _update_lease(last_reconnect_at=utcnow())
 
 
-def release() -> None:
+def release(name: str = LEASE_NAME) -> None:
     """Give the lease up at shutdown so another process need not wait for it to expire."""
-    _update_lease(MonitorLease.owner == process_identity(), owner="", expires_at=None)
+    _update_lease(MonitorLease.owner == process_identity(), name=name, owner="", expires_at=None)
 
 
 def current_owner(now: datetime | None = None) -> str:

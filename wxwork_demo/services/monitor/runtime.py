@@ -45,6 +45,7 @@ from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
 from wxwork_demo.services.monitor import alerts, deadlines, reconnect, secondary
 from wxwork_demo.services.monitor import lease as monitor_lease
+from wxwork_demo.services.monitor.lease import FORWARDER_LEASE, LEASE_NAME
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
@@ -60,6 +61,9 @@ class MonitorRuntime:
 
     scheduler: APScheduler | None = None
     holding: bool = False
+    # Whether this process holds the forwarder's lease (its delivery worker sends only then).
+    forwarding: bool = False
+    forwarder_row: bool = False  # the forwarder's lease row is known to exist
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -126,9 +130,10 @@ def start_scheduler(app: Flask) -> None:
             )
         scheduler.scheduler.start()  # not scheduler.start(): see the module's docstring
         state.scheduler = scheduler
-    # The forwarding delivery worker lives where the monitor does, and delivers while this process holds
-    # the lease (a dedicated `flask forward run` delivers always; claims keep them apart).
-    start_worker(app, gate=lambda: runtime(app).holding)
+    # The forwarding delivery worker lives where the monitor does, and delivers while this process holds the
+    # forwarder's lease, which the monitor's switch does not touch: stored messages are delivered with the
+    # monitor off too (a dedicated `flask forward run` delivers always; claims keep them apart).
+    start_worker(app, gate=lambda: runtime(app).forwarding)
 
 
 def shutdown_monitor(app: Flask) -> None:
@@ -140,13 +145,15 @@ def shutdown_monitor(app: Flask) -> None:
             return
         state.scheduler.shutdown(wait=True)
         state.scheduler = None
-    if state.holding:
+    held = [name for name, on in ((LEASE_NAME, state.holding), (FORWARDER_LEASE, state.forwarding)) if on]
+    if held:
         with app.app_context():
             try:
-                monitor_lease.release()
+                for name in held:
+                    monitor_lease.release(name)
             except Exception:  # the database may be what is going away
-                log.warning("could not release the monitor lease", exc_info=True)
-        state.holding = False
+                log.warning("could not release the monitor's leases", exc_info=True)
+        state.holding = state.forwarding = False
 
 
 def _lease_job(app: Flask) -> None:
@@ -157,6 +164,14 @@ def _lease_job(app: Flask) -> None:
         except Exception:
             holding = False
             log.exception("monitor lease renewal failed")
+        try:
+            if not state.forwarder_row:
+                monitor_lease.ensure_switch(True, name=FORWARDER_LEASE)
+                state.forwarder_row = True
+            state.forwarding = monitor_lease.hold(_lease_ttl(app), name=FORWARDER_LEASE)
+        except Exception:
+            state.forwarding = False
+            log.exception("forwarder lease renewal failed")
     if holding and not state.holding:
         _check_soon(state)  # a new holder checks at once (start_pass keeps it to one pass per interval)
     state.holding = holding
