@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 
 CONTACT_ID = 7881302555913738
 # The slots are exact; a send goes out when its thread wakes after its slot (the first of a burst: once its
-# reservation is committed), a few ms later, up to 70 ms seen on a loaded two-core machine: what that may take
+# reservation is committed), a few ms later: up to 154 ms seen at a load of 6 on two cores, what that may take
 # off a gap. bench/send_more.py reports the gaps of a steady run.
-SLACK_S = 0.1
+SLACK_S = 0.2
 
 
 def _send_all(url: str, bodies: list[dict]) -> list[requests.Response]:
