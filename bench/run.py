@@ -31,7 +31,7 @@ import os
 import runpy
 import tempfile
 import uuid as uuidlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -160,7 +160,7 @@ def _max_id(url: str, table: str) -> int:
     return database.scalar(url, f"SELECT COALESCE(MAX(id), 0) FROM {table}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") == "1")
     parser.add_argument(
@@ -171,87 +171,145 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="intake rounds (every contender each)")
     parser.add_argument("--seconds", type=float, help="measured seconds of each intake run")
     parser.add_argument("--tables", default="small,large", help="events tables to run with: small, large or both")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _plan_of(args: argparse.Namespace) -> Plan:
     plan = Plan.make(args.quick)
     if args.rounds or args.seconds:
         plan = replace(
             plan, intake_rounds=args.rounds or plan.intake_rounds, intake_seconds=args.seconds or plan.intake_seconds
         )
-    only = set(args.only.split(","))
-    output = Path(args.output) if args.output else BENCH_DIR / ("RESULTS-smoke.md" if plan.quick else "RESULTS.md")
-    run = Run(plan=plan, machine=procs.machine())
-    logs = Path(tempfile.mkdtemp(prefix="wxwork-bench-"))
-    log(f"{'quick' if plan.quick else 'full'} run; server logs in {logs}")
-    conf = gunicorn_conf()
+    return plan
+
+
+def _describe_servers(run: Run, conf: dict) -> None:
     run.machine["database"] = database.version(database.server_url())
     run.machine["app's default server"] = (
         f"gunicorn {conf['worker_class']}, {conf['workers']} worker(s)"
         + (f" × {conf['threads']} threads" if conf["worker_class"] == "gthread" else "")
         + f", access log {'on' if conf['accesslog'] else 'off'} (gunicorn.conf.py)"
     )
+
+
+@dataclass
+class Stage:
+    """What every scenario runs against: the databases, the simulator and the two floors, started once."""
+
+    run: Run
+    servers: Servers
+    conf: dict
+    only: set[str]
+    app_url: str
+    old_url: str
+    sim: procs.Server
+    floors: list[Contender]
+    database_pids: list[int]
+
+
+def _start_simulator(servers: Servers) -> procs.Server:
+    sim_port = procs.free_port()
+    sim = procs.gunicorn_server(
+        "simulator",
+        "bench.sim_app:app",
+        sim_port,
+        servers.logs,
+        config="bench/gunicorn_sim.conf.py",
+        SIM_BIND=f"127.0.0.1:{sim_port}",
+    )
+    sim.health_path = "/_sim/state?limit=1"
+    servers.start(sim)
+    return sim
+
+
+def _start_floors(servers: Servers, app_url: str, conf: dict) -> list[Contender]:
+    """The limit (bare Node) and the floor (bare Flask), both counting rows of the floor table."""
+    floor_rows = lambda: database.scalar(app_url, f"SELECT COUNT(*) FROM {database.FLOOR_TABLE}")  # noqa: E731
+    port = procs.free_port()
+    limit = servers.start(procs.node_server(LIMIT, "limit.js", port, servers.logs, LIMIT_DATABASE_URL=app_url))
+    port = procs.free_port()
+    floor_server = procs.gunicorn_server(
+        "floor", "bench.baseline_app:app", port, servers.logs, BASELINE_DATABASE_URL=app_url
+    )
+    servers.start(floor_server)
+    return [
+        Contender(LIMIT, "the limit (bare Node http + 1 INSERT)", limit, floor_rows),
+        Contender(
+            "floor", f"bare Flask + 1 PyMySQL INSERT (gunicorn {conf['worker_class']})", floor_server, floor_rows
+        ),
+    ]
+
+
+def _bench_scenario(stage: Stage, scenario: Scenario) -> None:
+    """Every selected benchmark of one events table (small or large), against freshly started contenders."""
+    run, only = stage.run, stage.only
+    if scenario.prefill_rows:
+        log(f"pre-filling events with {scenario.prefill_rows:,} rows")
+        database.prefill_events(stage.app_url, scenario.prefill_rows)
+    contenders = start_contenders(stage.servers, scenario, stage.app_url, stage.old_url, stage.sim, stage.floors)
+    default = next(c for c in contenders if c.default)
+    if "intake" in only:
+        bench_intake(run, scenario, contenders, stage.database_pids)
+    if scenario.key == SMALL_TABLE:
+        if "retention" in only:
+            bench_retention(run, default, stage.app_url, scenario.max_events)
+    else:
+        if "api" in only:
+            bench_api_under_load(run, default, stage.sim, stage.app_url)
+        if "slow-peers" in only:
+            _bench_slow_peers_of(stage, contenders)
+    if "memory" in only:
+        rss = default.server.worker_rss_mb()
+        run.results.setdefault("memory", {})[scenario.key] = rss
+        log(f"memory: {default.label} workers {', '.join(f'{v:.1f}' for v in rss)} MB")
+    for each in contenders:
+        if each not in stage.floors:
+            stage.servers.stop(each.server)
+
+
+def _bench_slow_peers_of(stage: Stage, contenders: list[Contender]) -> None:
+    conf = stage.conf
+    keepalive = f"keepalive = {conf['keepalive']} s (gunicorn.conf.py)"
+    for each in contenders:
+        # A quick run checks the default server only; a full one compares them all.
+        if each.is_app and (each.default or not stage.run.plan.quick):
+            setting = keepalive if each.key != "granian" else "--http1-header-read-timeout (as long)"
+            bench_slow_peers(stage.run, each, float(conf["keepalive"]), setting)
+
+
+def _exit_status(run: Run, strict: bool) -> int:
+    if run.failures:
+        log(f"{len(run.failures)} failure(s): " + "; ".join(run.failures))
+        return 1
+    if run.misses:
+        log(f"targets missed: {'; '.join(run.misses)}")
+        return 1 if strict else 0
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    plan = _plan_of(args)
+    output = Path(args.output) if args.output else BENCH_DIR / ("RESULTS-smoke.md" if plan.quick else "RESULTS.md")
+    run = Run(plan=plan, machine=procs.machine())
+    logs = Path(tempfile.mkdtemp(prefix="wxwork-bench-"))
+    log(f"{'quick' if plan.quick else 'full'} run; server logs in {logs}")
+    conf = gunicorn_conf()
+    _describe_servers(run, conf)
     name = f"wxwork_bench_{os.getpid()}_{uuidlib.uuid4().hex[:6]}"
     servers = Servers(run, logs)
     try:
         app_url = database.create(name)
         old_url = database.create(f"{name}_old")
         database.prepare_app_database(app_url)
-        sim_port = procs.free_port()
-        sim = procs.gunicorn_server(
-            "simulator",
-            "bench.sim_app:app",
-            sim_port,
-            logs,
-            config="bench/gunicorn_sim.conf.py",
-            SIM_BIND=f"127.0.0.1:{sim_port}",
-        )
-        sim.health_path = "/_sim/state?limit=1"
-        servers.start(sim)
-        floor_rows = lambda: database.scalar(app_url, f"SELECT COUNT(*) FROM {database.FLOOR_TABLE}")  # noqa: E731
-        port = procs.free_port()
-        limit = servers.start(procs.node_server(LIMIT, "limit.js", port, logs, LIMIT_DATABASE_URL=app_url))
-        port = procs.free_port()
-        floor_server = procs.gunicorn_server(
-            "floor", "bench.baseline_app:app", port, logs, BASELINE_DATABASE_URL=app_url
-        )
-        servers.start(floor_server)
-        floors = [
-            Contender(LIMIT, "the limit (bare Node http + 1 INSERT)", limit, floor_rows),
-            Contender(
-                "floor", f"bare Flask + 1 PyMySQL INSERT (gunicorn {conf['worker_class']})", floor_server, floor_rows
-            ),
-        ]
+        sim = _start_simulator(servers)
+        floors = _start_floors(servers, app_url, conf)
         database_pids = procs.pids_named("mariadbd") or procs.pids_named("mysqld")
+        stage = Stage(run, servers, conf, set(args.only.split(",")), app_url, old_url, sim, floors, database_pids)
         for scenario in plan.scenarios:
-            if scenario.key not in args.tables.split(","):
-                continue
-            if scenario.prefill_rows:
-                log(f"pre-filling events with {scenario.prefill_rows:,} rows")
-                database.prefill_events(app_url, scenario.prefill_rows)
-            contenders = start_contenders(servers, scenario, app_url, old_url, sim, floors)
-            default = next(c for c in contenders if c.default)
-            if "intake" in only:
-                bench_intake(run, scenario, contenders, database_pids)
-            if scenario.key == SMALL_TABLE:
-                if "retention" in only:
-                    bench_retention(run, default, app_url, scenario.max_events)
-            else:
-                if "api" in only:
-                    bench_api_under_load(run, default, sim, app_url)
-                if "slow-peers" in only:
-                    keepalive = f"keepalive = {conf['keepalive']} s (gunicorn.conf.py)"
-                    for each in contenders:
-                        # A quick run checks the default server only; a full one compares them all.
-                        if each.is_app and (each.default or not plan.quick):
-                            setting = keepalive if each.key != "granian" else "--http1-header-read-timeout (as long)"
-                            bench_slow_peers(run, each, float(conf["keepalive"]), setting)
-            if "memory" in only:
-                rss = default.server.worker_rss_mb()
-                run.results.setdefault("memory", {})[scenario.key] = rss
-                log(f"memory: {default.label} workers {', '.join(f'{v:.1f}' for v in rss)} MB")
-            for each in contenders:
-                if each not in floors:
-                    servers.stop(each.server)
-        if "monitor" in only:
+            if scenario.key in args.tables.split(","):
+                _bench_scenario(stage, scenario)
+        if "monitor" in stage.only:
             bench_monitor(run, sim, app_url)
         if "send-more" in only:
             bench_send_more(run, servers, sim, app_url)
@@ -264,13 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         database.drop(f"{name}_old")
         output.write_text(render(run))
     log(f"wrote {output}")
-    if run.failures:
-        log(f"{len(run.failures)} failure(s): " + "; ".join(run.failures))
-        return 1
-    if run.misses:
-        log(f"targets missed: {'; '.join(run.misses)}")
-        return 1 if args.strict else 0
-    return 0
+    return _exit_status(run, args.strict)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from wxwork_demo.paths import working_folder
 DEFAULT_KEY_FILE = Path("instance") / "secret_key"
 SUPPORTED_DB_SCHEMES = ("sqlite", "mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
 EXTENSION_KEY = "wxwork_settings"
+# Environment text by variable name, as load_settings reads it.
+Env = Mapping[str, str]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def key_file_path(configured: str) -> Path:
@@ -69,7 +72,7 @@ class Settings:
     callback_refresh_s: float = 600.0
     alert_webhook_url: str = ""
     # Disconnect codes reconnected without a person (the others wait for one): README "Keeping accounts online".
-    reconnect_on: tuple = (100007,)
+    reconnect_on: tuple[int, ...] = (100007,)
     # An online account without any callback for this long is checked and flagged "silent".
     silence_alert_s: float = 3600.0
     # Access and intake (wxwork_demo/access.py, services/intake/callbacks.py).
@@ -80,7 +83,7 @@ class Settings:
     # Where the app key is kept when SECRET_KEY is unset (services/secrets.py).
     secret_key_file: str = str(DEFAULT_KEY_FILE)
     callback_token: str = ""
-    callback_allowed_ips: tuple = ()
+    callback_allowed_ips: tuple[IPNetwork, ...] = ()
     callback_dedup_hours: float = 48.0
     max_body_bytes: int = 1_048_576
     # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host the app believes; 0: none.
@@ -154,11 +157,14 @@ SETTING_NAMES = frozenset({f.name.upper() for f in fields(Settings)} | OTHER_NAM
 
 def current_settings() -> Settings:
     """The settings of the app handling the current request, command or job."""
-    return current_app.extensions[EXTENSION_KEY]
+    return settings_of(current_app)
 
 
 def settings_of(app: Flask) -> Settings:
-    return app.extensions[EXTENSION_KEY]
+    settings = app.extensions.get(EXTENSION_KEY)
+    if not isinstance(settings, Settings):
+        raise RuntimeError("this Flask app has no wxwork settings: build it with wxwork_demo.create_app")
+    return settings
 
 
 def as_environment(mapping: Mapping[str, Any]) -> dict[str, str]:
@@ -172,7 +178,7 @@ def as_environment(mapping: Mapping[str, Any]) -> dict[str, str]:
     return {name: text(value) for name, value in mapping.items() if name in SETTING_NAMES}
 
 
-def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Env, name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
@@ -185,7 +191,7 @@ def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _float(env: dict, name: str, default: float, *, zero_ok: bool = False) -> float:
+def _float(env: Env, name: str, default: float, *, zero_ok: bool = False) -> float:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
@@ -198,7 +204,7 @@ def _float(env: dict, name: str, default: float, *, zero_ok: bool = False) -> fl
     return value
 
 
-def _bool(env: dict, name: str, default: bool) -> bool:
+def _bool(env: Env, name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw == "":
         return default
@@ -209,7 +215,7 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+def _choice(env: Env, name: str, choices: tuple[str, ...]) -> str:
     """One of `choices` (the first when unset)."""
     raw = env.get(name, "").strip().lower() or choices[0]
     if raw not in choices:
@@ -217,7 +223,7 @@ def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
-def _http_url(env: dict, name: str, default: str) -> str:
+def _http_url(env: Env, name: str, default: str) -> str:
     raw = env.get(name, "").strip() or default
     if raw == "":
         return raw
@@ -227,7 +233,7 @@ def _http_url(env: dict, name: str, default: str) -> str:
     return raw.rstrip("/")
 
 
-def _database_url(env: dict) -> str:
+def _database_url(env: Env) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if not url:
         mysql_keys = ("MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE")
@@ -286,7 +292,7 @@ def require_auth_beyond_loopback(host: str, console_password: str, api_token: st
         )
 
 
-def _token(env: dict, name: str) -> str:
+def _token(env: Env, name: str) -> str:
     value = env.get(name, "").strip()
     if value and (len(value) < 16 or not value.replace("-", "").replace("_", "").isalnum()):
         raise ConfigError(f"{name} must be at least 16 letters, digits, '-' or '_'")
@@ -297,9 +303,9 @@ def _token(env: dict, name: str) -> str:
 RECONNECTABLE = (100005, 100007, 100008)
 
 
-def _reconnect_codes(env: dict, name: str) -> tuple:
+def _reconnect_codes(env: Env, name: str) -> tuple[int, ...]:
     raw = env.get(name, ",".join(str(code) for code in DEFAULTS.reconnect_on)).strip()
-    codes = []
+    codes: list[int] = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
@@ -315,14 +321,14 @@ MIN_CONSOLE_PASSWORD = 12
 MIN_API_TOKEN = 16
 
 
-def _credential(env: dict, name: str, minimum: int) -> str:
+def _credential(env: Env, name: str, minimum: int) -> str:
     value = env.get(name, "")
     if value and len(value) < minimum:
         raise ConfigError(f"{name} must be at least {minimum} characters long, got {len(value)}")
     return value
 
 
-def _networks(env: dict, name: str) -> tuple:
+def _networks(env: Env, name: str) -> tuple[IPNetwork, ...]:
     raw = env.get(name, "").strip()
     if not raw:
         return ()
@@ -332,7 +338,7 @@ def _networks(env: dict, name: str) -> tuple:
         raise ConfigError(f"{name} must be comma-separated IP addresses or networks: {exc}") from None
 
 
-def _reconnect_deadline(env: dict, connect_timeout: float, read_timeout: float) -> float:
+def _reconnect_deadline(env: Env, connect_timeout: float, read_timeout: float) -> float:
     """An attempt makes at most four upstream calls (init, SetCallbackUrl, CloseConnent, automaticLogin):
     its deadline must leave them their whole timeouts, or a slow attempt would be started twice. The default
     is their longest total plus 30 s (110 s with the default timeouts)."""
@@ -349,7 +355,7 @@ def _reconnect_deadline(env: dict, connect_timeout: float, read_timeout: float) 
 MAX_TARGET_LENGTH = 255  # the deliveries.target column
 
 
-def _forward_targets(env: dict) -> tuple:
+def _forward_targets(env: Env) -> tuple:
     """FORWARD_URL: http(s) URLs, comma-separated; FORWARD_SECRET is required with them (deliveries are signed)."""
     targets: list[str] = []
     for part in (p.strip() for p in env.get("FORWARD_URL", "").split(",")):
@@ -367,7 +373,7 @@ def _forward_targets(env: dict) -> tuple:
     return tuple(targets)
 
 
-def _forward_types(env: dict) -> frozenset | None:
+def _forward_types(env: Env) -> frozenset | None:
     raw = env.get("FORWARD_TYPES", "").strip()
     if raw == "":
         return DEFAULTS.forward_types
@@ -379,14 +385,14 @@ def _forward_types(env: dict) -> frozenset | None:
         raise ConfigError(f"FORWARD_TYPES must be callback type codes, comma-separated, or *; got {raw!r}") from None
 
 
-def _port(env: dict, name: str, default: int) -> int:
+def _port(env: Env, name: str, default: int) -> int:
     port = _int(env, name, default, minimum=1)
     if port > 65535:
         raise ConfigError(f"{name} must be at most 65535, got {port}")
     return port
 
 
-def load_settings(environ: dict | None = None, dotenv: bool = True) -> Settings:
+def load_settings(environ: Mapping[str, Any] | None = None, dotenv: bool = True) -> Settings:
     """Read every setting from `environ` (default: the process environment after loading `.env`)."""
     if environ is None:
         if dotenv:

@@ -139,10 +139,11 @@ def _send_fields(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     for name in ("cdnkey", "aeskey", "md5"):
         if not body.get(name):
             raise sim.state.errors.error("missing_field", field=name)
-    fields = {name: body.get(name) for name in ("cdnkey", "aeskey", "md5")}
-    fields["fileSize"] = parse_int(body.get("fileSize"), "fileSize", -1)
-    if fields["fileSize"] < 0:
+    fields: dict[str, Any] = {name: body.get(name) for name in ("cdnkey", "aeskey", "md5")}
+    file_size = parse_int(body.get("fileSize"), "fileSize", -1)
+    if file_size < 0:
         raise sim.state.errors.error("missing_field", field="fileSize")
+    fields["fileSize"] = file_size
     image_fields = ("width", "height", "thumb_image_height", "thumb_image_width", "thumb_file_size")
     for name in image_fields:
         if body.get(name) is not None:

@@ -260,34 +260,46 @@ class ControlOperations:
             return CB_CORP_SWITCH, self.switch_corp(uuid, options)
         if name == "duplicate":
             return CB_MESSAGE, self.duplicate(uuid)
+        return self._account_event(uuid, name, options)
+
+    def _account_event(self, uuid: Any, name: str, options: dict[str, Any]) -> tuple[int, Payload]:
+        """An event of a logged-in account: a notice, a room change or a friend request."""
         state = self.state
-        messages = state.messages
         with state.lock:
             inst, own = self._logged_in(uuid)
         contact = options.get("contact") or self._a_contact(own)
-        if name in ("102001", "102002"):
-            blocked = name == "102002"
-            type_, payload = int(name), notices.contact_bounce(messages, own, contact, blocked=blocked, name="客户")
-        elif name == "102006":
-            type_, payload = CB_READ_ON_PHONE, notices.read_on_phone(messages, own, contact)
-        elif name == "116001":
+        if name == "116001":
             return self._friend_request(uuid, own, options.get("contact"))
-        elif name == "ban":
+        if name == "ban":
             type_, payload = CB_MESSAGE, self._ban(own, options)
+        elif name in ("102001", "102002", "102006"):
+            type_, payload = self._contact_notice(name, own, contact)
         else:
-            room_id = str(options.get("room_id") or "10927640775842980")
-            type_, payload = int(name), notices.room_event(messages, int(name), own, room_id, contact)
-            with state.lock:
-                account = state.accounts[own]
-                if type_ == 115001:
-                    state.rooms.created(account, int(room_id), contact)
-                else:
-                    state.rooms.changed(account, type_, int(room_id), contact)
+            type_, payload = self._room_event(name, own, contact, options)
         with state.lock:
             inst = self._lookup(uuid)
             if type_ == CB_MESSAGE:
                 state.remember_message(inst.uuid, payload)
             state.emit(inst, type_, payload)
+        return type_, payload
+
+    def _contact_notice(self, name: str, own: int, contact: Any) -> tuple[int, Payload]:
+        messages = self.state.messages
+        if name == "102006":
+            return CB_READ_ON_PHONE, notices.read_on_phone(messages, own, contact)
+        blocked = name == "102002"
+        return int(name), notices.contact_bounce(messages, own, contact, blocked=blocked, name="客户")
+
+    def _room_event(self, name: str, own: int, contact: Any, options: dict[str, Any]) -> tuple[int, Payload]:
+        state = self.state
+        room_id = str(options.get("room_id") or "10927640775842980")
+        type_, payload = int(name), notices.room_event(state.messages, int(name), own, room_id, contact)
+        with state.lock:
+            account = state.accounts[own]
+            if type_ == 115001:
+                state.rooms.created(account, int(room_id), contact)
+            else:
+                state.rooms.changed(account, type_, int(room_id), contact)
         return type_, payload
 
     def _friend_request(self, uuid: Any, own: int, contact: int | None) -> tuple[int, Payload]:

@@ -111,7 +111,7 @@ class SentStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: deque[dict[str, Any]] = deque(maxlen=_SENT_KEEP)
-        self._by_msg_id: dict[int, dict[str, Any]] = {}
+        self._by_msg_id: dict[Any, dict[str, Any]] = {}  # by the msg_id the message was given
         self._total = 0
 
     def add(self, message: dict[str, Any]) -> None:

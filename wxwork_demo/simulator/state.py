@@ -93,7 +93,7 @@ class SimulatorState:
         # uuid -> deadline of its unscanned QR; the clock only looks at these.
         self._qr_deadlines: dict[str, float] = {}
         # (monotonic due time, sequence, action): events the upstream sends later (delayed 100012, ...).
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[tuple[float, int, Callable[[], object]]] = []
         self._timer_seq = itertools.count()
         self._stop = threading.Event()
         self._clock: threading.Thread | None = None
@@ -142,7 +142,7 @@ class SimulatorState:
             self._timers.clear()
             return dropped
 
-    def schedule(self, delay_s: float, action: Callable[[], None]) -> None:
+    def schedule(self, delay_s: float, action: Callable[[], object]) -> None:
         """Run `action` (under the lock) `delay_s` seconds from now, on the clock thread."""
         with self.lock:
             heapq.heappush(self._timers, (time.monotonic() + delay_s, next(self._timer_seq), action))

@@ -7,12 +7,13 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from wxwork_demo.config import current_settings
+from wxwork_demo.config import IPNetwork, current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import CallbackKey, Event, Instance, Message, utcnow
@@ -94,7 +95,7 @@ ACCOUNT_TYPES = ROOM_CHANGES | {FRIEND_REQUEST}
 class Callback:
     uuid: str
     type: int
-    payload: dict
+    payload: dict[str, Any]
 
 
 def parse_callback(body: Any) -> Callback:
@@ -114,7 +115,7 @@ def parse_callback(body: Any) -> Callback:
     )
 
 
-def _decode_payload(value: Any) -> dict:
+def _decode_payload(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     if isinstance(value, str):
@@ -148,7 +149,7 @@ def sender_refusal(token: str, address: str | None) -> str:
     return ""
 
 
-def _address_allowed(address: str | None, allowed) -> bool:
+def _address_allowed(address: str | None, allowed: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
@@ -277,58 +278,105 @@ def changes_session(callback: Callback) -> bool:
 
 
 def _apply(row: Instance, callback: Callback) -> None:
-    payload = callback.payload
-    code = callback.type
-    cause = f"callback {code}"
-    notice = notice_of(code, payload)
+    """What the callback does to its account's row: a ban or restriction notice, else its type's handler."""
+    notice = notice_of(callback.type, callback.payload)
     if notice is not None:
         record_notice(row, *notice)
-    elif code in (SCANNED, NEEDS_CODE):
-        key = payload.get("Qrcode_key") or payload.get("qrcode_key") or payload.get("qrcodeKey")
-        if key:
-            row.qrcode_key = str(key)[:128]
-        row.last_event = "need-code" if code == NEEDS_CODE else "scanned"
-        if code == NEEDS_CODE:
-            set_state(row, WAITING_CODE, cause, "enter the 6-digit code shown on the phone")
-        else:
-            set_state(row, WAITING_SCAN, cause, "scanned: confirm on the phone")
-    elif code == CONFIRMED:
-        row.last_event = "confirmed"
-    elif code == CANCELLED:
-        row.last_event = "scan-cancelled"
-        set_state(row, WAITING_SCAN, cause, "the scan was cancelled on the phone")
-    elif code == LOGIN_SUCCESS:
-        _store_account(row, payload)
-        row.qrcode = ""
-        row.qrcode_expires_at = None
-        row.last_event = "login-success"
-        set_state(row, ONLINE, cause)
-    elif code == SECONDARY_VERIFICATION:
-        row.last_event = f"disconnect:{code}"
-        reason = str(payload.get("msg") or DISCONNECTS[code])
-        if row.state != NEEDS_PERSON:
-            request_secondary_validation(row, cause, reason)
-    elif code == QR_EXPIRED:
-        row.last_event = f"disconnect:{code}"
-        row.qrcode = ""
-        row.qrcode_expires_at = None
-        reason = str(payload.get("msg") or DISCONNECTS[code])
-        # The instance is gone: a known account waits for a person to ask for a new QR code.
-        set_state(row, NEEDS_PERSON if row.vid else OFFLINE, cause, reason)
-    elif code == CORP_SWITCH:
-        _switch_corp(row, payload)
-    elif code in DISCONNECTS:
-        row.last_event = f"disconnect:{code}"
-        reason = str(payload.get("msg") or DISCONNECTS[code])
-        if code in current_settings().reconnect_on:
-            schedule_reconnect(row, cause, reason)
-        else:
-            # 100005 (ended on the phone) and 100008 (another device took the account) by default: a silent
-            # reconnect would start a tug-of-war that risk control notices (upstream-api-more.md §7).
-            hand_over_to_a_person(row, cause, reason)
+        return
+    handler = _HANDLERS.get(callback.type)
+    if handler is not None:
+        handler(row, callback)
 
 
-def _switch_corp(row: Instance, payload: dict) -> None:
+def _cause(callback: Callback) -> str:
+    return f"callback {callback.type}"
+
+
+def _disconnect_reason(row: Instance, callback: Callback) -> str:
+    """Marks the row as disconnected by this code; the reason is the upstream's message, else the code's."""
+    row.last_event = f"disconnect:{callback.type}"
+    return str(callback.payload.get("msg") or DISCONNECTS[callback.type])
+
+
+def _remember_qrcode_key(row: Instance, payload: dict[str, Any]) -> None:
+    key = payload.get("Qrcode_key") or payload.get("qrcode_key") or payload.get("qrcodeKey")
+    if key:
+        row.qrcode_key = str(key)[:128]
+
+
+def _on_scanned(row: Instance, callback: Callback) -> None:
+    _remember_qrcode_key(row, callback.payload)
+    row.last_event = "scanned"
+    set_state(row, WAITING_SCAN, _cause(callback), "scanned: confirm on the phone")
+
+
+def _on_needs_code(row: Instance, callback: Callback) -> None:
+    _remember_qrcode_key(row, callback.payload)
+    row.last_event = "need-code"
+    set_state(row, WAITING_CODE, _cause(callback), "enter the 6-digit code shown on the phone")
+
+
+def _on_confirmed(row: Instance, callback: Callback) -> None:
+    row.last_event = "confirmed"
+
+
+def _on_cancelled(row: Instance, callback: Callback) -> None:
+    row.last_event = "scan-cancelled"
+    set_state(row, WAITING_SCAN, _cause(callback), "the scan was cancelled on the phone")
+
+
+def _on_login_success(row: Instance, callback: Callback) -> None:
+    _store_account(row, callback.payload)
+    row.qrcode = ""
+    row.qrcode_expires_at = None
+    row.last_event = "login-success"
+    set_state(row, ONLINE, _cause(callback))
+
+
+def _on_secondary_verification(row: Instance, callback: Callback) -> None:
+    reason = _disconnect_reason(row, callback)
+    if row.state != NEEDS_PERSON:
+        request_secondary_validation(row, _cause(callback), reason)
+
+
+def _on_qr_expired(row: Instance, callback: Callback) -> None:
+    reason = _disconnect_reason(row, callback)
+    row.qrcode = ""
+    row.qrcode_expires_at = None
+    # The instance is gone: a known account waits for a person to ask for a new QR code.
+    set_state(row, NEEDS_PERSON if row.vid else OFFLINE, _cause(callback), reason)
+
+
+def _on_corp_switch(row: Instance, callback: Callback) -> None:
+    _switch_corp(row, callback.payload)
+
+
+def _on_disconnect(row: Instance, callback: Callback) -> None:
+    reason = _disconnect_reason(row, callback)
+    if callback.type in current_settings().reconnect_on:
+        schedule_reconnect(row, _cause(callback), reason)
+    else:
+        # 100005 (ended on the phone) and 100008 (another device took the account) by default: a silent
+        # reconnect would start a tug-of-war that risk control notices (upstream-api-more.md §7).
+        hand_over_to_a_person(row, _cause(callback), reason)
+
+
+# One handler per callback type that changes a row; the disconnect family's own codes (100009, 100012) override
+# the family's handler.
+_HANDLERS: dict[int, Callable[[Instance, Callback], None]] = {
+    **dict.fromkeys(DISCONNECTS, _on_disconnect),
+    SCANNED: _on_scanned,
+    NEEDS_CODE: _on_needs_code,
+    CONFIRMED: _on_confirmed,
+    CANCELLED: _on_cancelled,
+    LOGIN_SUCCESS: _on_login_success,
+    SECONDARY_VERIFICATION: _on_secondary_verification,
+    QR_EXPIRED: _on_qr_expired,
+    CORP_SWITCH: _on_corp_switch,
+}
+
+
+def _switch_corp(row: Instance, payload: dict[str, Any]) -> None:
     """100006: the account now lives in another corp under another id (`this_vid` -> `vid`); later
     reconnects must use the new one (20-callback-login, 企业切换回调)."""
     new_vid = payload.get("vid")
@@ -343,7 +391,7 @@ def _switch_corp(row: Instance, payload: dict) -> None:
     row.last_event = "corp-switch"
 
 
-def _store_account(row: Instance, payload: dict) -> None:
+def _store_account(row: Instance, payload: dict[str, Any]) -> None:
     account = payload.get("user_id") or payload.get("Vid") or payload.get("vid")
     if account:
         row.vid = str(account)[:64]
