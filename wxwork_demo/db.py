@@ -7,12 +7,15 @@ A request, a CLI command or one scheduled job run each get their own session (th
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, PoolResetState
 
 from wxwork_demo.config import Settings, default_sqlite_path, settings_of, sqlite_folder
 
@@ -40,7 +43,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # WAL lets the callback intake write while the console reads.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -99,12 +102,12 @@ def _ping_when_idle(engine: Engine) -> None:
     dialect = engine.dialect
 
     @event.listens_for(engine, "checkin")
-    def _idle_since(_dbapi_connection, record):
+    def _idle_since(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry | None) -> None:
         if record is not None:
             record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _ping(dbapi_connection, record, _proxy):
+    def _ping(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
         since = record.info.get("idle_since")
         if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
             return
@@ -126,19 +129,28 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _mark_open(conn, _cursor, _statement, _parameters, _context, _executemany):
+    def _mark_open(
+        conn: Connection,
+        _cursor: DBAPICursor,
+        _statement: str,
+        _parameters: object,
+        _context: ExecutionContext | None,
+        _executemany: bool,
+    ) -> None:
         conn.connection.info["open"] = True
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
-    def _mark_closed(conn):
+    def _mark_closed(conn: Connection) -> None:
         # An invalidated connection (lost server) has no DBAPI connection to mark: asking for it would raise
         # PendingRollbackError in place of the error that invalidated it, and the request would answer 500.
         if not conn.invalidated:
             conn.connection.info["open"] = False
 
     @event.listens_for(engine, "reset")
-    def _reset(dbapi_connection, record, reset_state):
+    def _reset(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry | None, reset_state: PoolResetState
+    ) -> None:
         if record is not None and not record.info.get("open", True):
             return
         dbapi_connection.rollback()
@@ -169,7 +181,7 @@ def init_db(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = database
 
     @app.teardown_appcontext
-    def _remove_session(_exc):
+    def _remove_session(_exc: BaseException | None) -> None:
         database.sessions.remove()
 
 
@@ -183,12 +195,26 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def get_db() -> Database:
-    return current_app.extensions[EXTENSION_KEY]
+    database = current_app.extensions.get(EXTENSION_KEY)
+    if not isinstance(database, Database):
+        raise RuntimeError("this Flask app has no database: build it with wxwork_demo.create_app")
+    return database
 
 
 def db_session() -> Session:
     """The session of the current unit of work."""
     return get_db().sessions()
+
+
+def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE run through `Session.execute` matched.
+
+    The session types its result as a plain Result whatever the statement; for DML it is a CursorResult,
+    which has the count (the connection's execute would type it, but skips the ORM's synchronisation).
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rows_matched needs the result of an UPDATE or DELETE, got {type(result).__name__}")
+    return result.rowcount
 
 
 def missing_tables(engine: Engine) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
@@ -85,37 +86,37 @@ def _is_missing_table(exc: DBAPIError) -> bool:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def _app_error(exc: AppError):
+    def _app_error(exc: AppError) -> tuple[Response, int]:
         body, status = error_reply(exc)
         return jsonify(body), status, exc.headers
 
     @app.errorhandler(UpstreamError)
-    def _upstream_error(exc: UpstreamError):
+    def _upstream_error(exc: UpstreamError) -> tuple[Response, int]:
         _rollback()
         body, status = error_reply(exc)
         return jsonify(body), status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
         # Keep the exception's own headers (`Allow` on a 405 is required), not its HTML content type.
         headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         body, status = error_reply(exc)
         return jsonify(body), status, headers
 
     @app.errorhandler(DBAPIError)
-    def _database_error(exc: DBAPIError):
+    def _database_error(exc: DBAPIError) -> tuple[Response, int]:
         _rollback()
         body, status = database_error_reply(exc)
         return jsonify(body), status
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
         _rollback()
         body, status = unexpected_error_reply(exc)
         return jsonify(body), status
 
 
-def error_reply(exc: Exception) -> tuple[dict, int]:
+def error_reply(exc: Exception) -> tuple[dict[str, Any], int]:
     """The body and status of the error contract for `exc`: what Flask's handlers above answer, and what the
     webhook's message lane answers in front of Flask (blueprints/callback.py)."""
     if isinstance(exc, AppError):
@@ -133,7 +134,7 @@ def error_reply(exc: Exception) -> tuple[dict, int]:
     return unexpected_error_reply(exc)
 
 
-def database_error_reply(exc: DBAPIError) -> tuple[dict, int]:
+def database_error_reply(exc: DBAPIError) -> tuple[dict[str, Any], int]:
     """The body and status for a database failure (logged here): 503 when it is unavailable or not migrated."""
     if isinstance(exc, (OperationalError, ProgrammingError)) and _is_missing_table(exc):
         log.error("database schema missing: %s", MISSING_TABLES_HINT)
@@ -167,7 +168,7 @@ def _mysql_code(exc: DBAPIError) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def unexpected_error_reply(exc: Exception) -> tuple[dict, int]:
+def unexpected_error_reply(exc: Exception) -> tuple[dict[str, Any], int]:
     """The body and status for a failure nothing else handles (logged here with its traceback)."""
     log.error("unexpected error", exc_info=exc)
     return error_body(500, "internal error", "internal_error", detail=type(exc).__name__), 500

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +37,18 @@ def iso_utc(moment: datetime | None) -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, for Core statements (bulk inserts, range deletes).
+
+    SQLAlchemy types `__table__` as any FromClause, since a model may be mapped to a join or a select; ours
+    are each mapped to one table.
+    """
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
 
 
 class Instance(Base):
@@ -97,7 +110,7 @@ class Event(Base):
     session_uuid: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
     stage: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
     event_type: Mapped[str | None] = mapped_column(String(64), default="", server_default="")
-    payload: Mapped[dict | None] = mapped_column(Payload)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Payload)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
 

@@ -24,7 +24,7 @@ import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
-from urllib3 import ProxyManager
+from urllib3 import PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -39,7 +39,7 @@ class UpstreamError(Exception):
     status = 502
     kind = "upstream_error"
 
-    def __init__(self, action: str, message: str, *, raw: Any = None, http_status: int | None = None):
+    def __init__(self, action: str, message: str, *, raw: Any = None, http_status: int | None = None) -> None:
         super().__init__(message)
         self.action = action
         self.message = message
@@ -94,12 +94,12 @@ class UpstreamRefused(UpstreamError):
 
     kind = "refused"
 
-    def __init__(self, action: str, errcode: int, errmsg: str, raw: dict):
+    def __init__(self, action: str, errcode: int, errmsg: str, raw: dict[str, Any]) -> None:
         super().__init__(action, f"upstream {action} refused: errcode {errcode}, {errmsg}", raw=raw, http_status=200)
         self.errcode = errcode
         self.errmsg = errmsg
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "errcode": self.errcode, "errmsg": self.errmsg}
 
 
@@ -108,8 +108,8 @@ class Reply:
     """A successful upstream answer with what was sent, for the events log."""
 
     action: str
-    request: dict
-    envelope: dict
+    request: dict[str, Any]
+    envelope: dict[str, Any]
     elapsed_ms: float
 
     @property
@@ -140,7 +140,7 @@ class Upload:
     def as_field(self) -> tuple[str, bytes, str]:
         return (self.filename, self.content, self.content_type)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """What the events log keeps of the file: never its bytes."""
         return {"filename": self.filename, "size": len(self.content), "contentType": self.content_type}
 
@@ -161,7 +161,7 @@ class Call:
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.connection: HTTPConnection | None = None
+        self.connection: _Watched | None = None
         self.done = False
         self.expired = False
 
@@ -203,7 +203,7 @@ class Deadlines:
             call.done = True
         self._local.call = None
 
-    def attach(self, connection: HTTPConnection) -> None:
+    def attach(self, connection: _Watched) -> None:
         """The connection is about to send this thread's call (called by the connection itself)."""
         call = getattr(self._local, "call", None)
         connection.watched_call = call
@@ -227,8 +227,8 @@ class Deadlines:
                 connection = call.connection
                 # The socket as connected: http.client lets go of `sock` while the body of a
                 # "Connection: close" answer is still being read from it.
-                sock = getattr(connection, "watched_sock", None)
-                if sock is None:  # not connected yet: look again shortly
+                sock = connection.watched_sock if connection is not None else None
+                if connection is None or sock is None:  # not connected yet: look again shortly
                     heapq.heappush(self._heap, (time.monotonic() + self.RECHECK_S, next(self._order), call))
                     continue
                 if connection.watched_call is not call:
@@ -241,22 +241,22 @@ class Deadlines:
 DEADLINES = Deadlines()
 
 
-class _Watched:
-    """Mixed into urllib3's connections: which call each one serves, and the socket it connected."""
+class _Watched(HTTPConnection):
+    """urllib3's connection (plain, or TLS below): which call each one serves, and the socket it connected."""
 
     watched_call: Call | None = None
     watched_sock: socket.socket | None = None
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self.watched_sock = self.sock  # type: ignore[attr-defined]
+        super().connect()
+        self.watched_sock = self.sock
 
-    def request(self, *args, **kwargs) -> None:
-        DEADLINES.attach(self)  # type: ignore[arg-type]
-        super().request(*args, **kwargs)  # type: ignore[misc]
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        DEADLINES.attach(self)
+        super().request(*args, **kwargs)
 
 
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
+class _WatchedHTTPConnection(_Watched):
     pass
 
 
@@ -278,12 +278,12 @@ WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 class _DeadlineAdapter(HTTPAdapter):
     """requests' adapter, with connections that report to `DEADLINES` which call they serve."""
 
-    def init_poolmanager(self, *args, **kwargs) -> None:
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
 
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if type(manager) is ProxyManager:  # an HTTP(S) proxy; a SOCKS manager keeps its own pools
             manager.pool_classes_by_scheme = WATCHED_POOLS
         return manager
@@ -310,7 +310,7 @@ class UpstreamClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
-    def post(self, action: str, body: dict, upload: Upload | None = None) -> Reply:
+    def post(self, action: str, body: dict[str, Any], upload: Upload | None = None) -> Reply:
         """POST `body` to `/wxwork/<action>` and return the envelope, or raise an `UpstreamError`.
 
         With `upload`, the body goes as multipart form fields next to the file (the CDN upload actions).
@@ -330,7 +330,7 @@ class UpstreamClient:
     def _past_deadline(self, action: str) -> UpstreamTimeout:
         return UpstreamTimeout(action, f"upstream {action} did not answer in full within {self.deadline_s:g} s")
 
-    def _post(self, action: str, body: dict, upload: Upload | None = None) -> Reply:
+    def _post(self, action: str, body: dict[str, Any], upload: Upload | None = None) -> Reply:
         url = f"{self.base_url}/wxwork/{action}"
         timeout = (self.connect_timeout, self.read_timeout)
         started = time.perf_counter()
@@ -377,7 +377,7 @@ class UpstreamClient:
 
     # The endpoints, named after what they do; bodies exactly as upstream-api.md §2 documents them.
 
-    def init(self, fields: dict) -> Reply:
+    def init(self, fields: dict[str, Any]) -> Reply:
         return self.post("init", fields)
 
     def sync_all_data(self, uuid: str, seq: int, limit: int = 1000) -> Reply:
@@ -411,7 +411,7 @@ class UpstreamClient:
     def close_connection(self, uuid: str) -> Reply:
         return self.post("CloseConnent", {"uuid": uuid})
 
-    def set_proxy(self, uuid: str, proxy: dict) -> Reply:
+    def set_proxy(self, uuid: str, proxy: dict[str, Any]) -> Reply:
         return self.post("setProxy", {"uuid": uuid, **proxy})
 
     def send_text(self, uuid: str, send_userid: int, is_room: bool, content: str, kf_id: int = 0) -> Reply:
@@ -431,7 +431,7 @@ class UpstreamClient:
     # Sending more than text (upstream-api-more.md §1). Ids may come as decimal strings (room ids exceed 2^53,
     # so the web layer keeps them as text); the upstream documents them as longs, and gets ints.
 
-    def send_text_at(self, uuid: str, room_id: int | str, at_ids: list, content: str) -> Reply:
+    def send_text_at(self, uuid: str, room_id: int | str, at_ids: list[int | str], content: str) -> Reply:
         """SendTextAtMsg: text in a room that @mentions `at_ids` (room members' user ids)."""
         body = {
             "uuid": uuid,
@@ -442,7 +442,7 @@ class UpstreamClient:
         }
         return self.post("SendTextAtMsg", body)
 
-    def send_text_segments(self, uuid: str, room_id: int | str, segments: list[dict]) -> Reply:
+    def send_text_segments(self, uuid: str, room_id: int | str, segments: list[dict[str, Any]]) -> Reply:
         """SendTextAtMsgTwo: text made of segments (see `at_segments`); `{"msgtype": 5, "vid": 0}` is @all."""
         body = {"uuid": uuid, "send_userid": as_id(room_id), "contentva": segments, "isRoom": True}
         return self.post("SendTextAtMsgTwo", body)
@@ -455,7 +455,9 @@ class UpstreamClient:
         """CdnUploadImg: step 1 of an image from a local file (multipart `file`, `uuid`)."""
         return self.post("CdnUploadImg", {"uuid": uuid}, upload=image)
 
-    def send_cdn_image(self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict, kf_id: int = 0) -> Reply:
+    def send_cdn_image(
+        self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict[str, Any], kf_id: int = 0
+    ) -> Reply:
         """SendCDNImgMsg, step 2 of an image: the fields of the upload's answer, carried over as they came."""
         body = {
             "uuid": uuid,
@@ -483,7 +485,9 @@ class UpstreamClient:
         """CdnUploadFile: step 1 of a file from a local file (multipart `file`, `uuid`)."""
         return self.post("CdnUploadFile", {"uuid": uuid}, upload=file)
 
-    def send_cdn_file(self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict, file_name: str) -> Reply:
+    def send_cdn_file(
+        self, uuid: str, send_userid: int | str, is_room: bool, uploaded: dict[str, Any], file_name: str
+    ) -> Reply:
         """SendCDNFileMsg, step 2 of a file: the upload's key, aes key, md5 and size, and the name to show."""
         body = {
             "uuid": uuid,
@@ -539,10 +543,10 @@ class UpstreamClient:
         """GetSessionRoomList: one page of the rooms the account is in (`star_index` is the API's spelling)."""
         return self.post("GetSessionRoomList", {"uuid": uuid, "limit": limit, "star_index": star_index})
 
-    def all_session_rooms(self, uuid: str, page_size: int = 10, max_pages: int = 1000) -> list[dict]:
+    def all_session_rooms(self, uuid: str, page_size: int = 10, max_pages: int = 1000) -> list[dict[str, Any]]:
         """Every room, paged with `star_index` (an offset) until a page comes back empty."""
-        rooms: list[dict] = []
-        seen: set = set()
+        rooms: list[dict[str, Any]] = []
+        seen: set[Any] = set()
         for _ in range(max_pages):
             data = self.session_rooms(uuid, page_size, len(rooms)).data
             page = data.get("room_list") if isinstance(data, dict) else None
@@ -573,7 +577,7 @@ class UpstreamClient:
         """AutomaticConsent: `state` 1 waits for a person to accept each request, 0 accepts them all."""
         return self.post("AutomaticConsent", {"uuid": uuid, "state": 1 if required else 0})
 
-    def users_by_ids(self, uuid: str, vids: list) -> Reply:
+    def users_by_ids(self, uuid: str, vids: list[int | str]) -> Reply:
         """GetUserInfoByVids: profiles (names, avatars) of user ids."""
         return self.post("GetUserInfoByVids", {"uuid": uuid, "vids": [as_id(vid) for vid in vids]})
 
@@ -654,7 +658,7 @@ class UpstreamClient:
 INIT_FIELDS = ("vid", "ip", "port", "proxyType", "userName", "passward")
 
 
-def init_request(fields: dict) -> dict:
+def init_request(fields: dict[str, Any]) -> dict[str, Any]:
     """The init body: all eight documented fields, empty when not given (upstream-api.md §2.1)."""
     body = {name: fields.get(name, "") for name in INIT_FIELDS}
     body["proxySituation"] = fields.get("proxySituation", 0)
@@ -665,7 +669,7 @@ def init_request(fields: dict) -> dict:
 # Readers for the documented quirks of the upstream's answers.
 
 
-def failure_code(envelope: dict) -> int | None:
+def failure_code(envelope: dict[str, Any]) -> int | None:
     """The error code of a failed answer, or None for success.
 
     Most actions answer `errcode`; a few (DownloadWeChatFile, InitCdn) answer only `errorcode`, and CheckCode
@@ -701,15 +705,15 @@ def id_text(value: Any) -> str:
     return "" if text in ("", "0") else text[:64]
 
 
-def cdn_key(uploaded: dict) -> Any:
+def cdn_key(uploaded: dict[str, Any]) -> Any:
     """The key a send step needs from an upload's answer: `cdn_key`, or `fileid` where the upload answers
     none (CdnUploadFile's sample has only `fileid`, and both are the same value where both are given)."""
     return uploaded.get("cdn_key") or uploaded.get("fileid")
 
 
-def at_segments(content: str, at_ids: list, at_all: bool = False) -> list[dict]:
+def at_segments(content: str, at_ids: list[int | str], at_all: bool = False) -> list[dict[str, Any]]:
     """The `contentva` of SendTextAtMsgTwo: the text, then one @ per user id, then @all (`vid` 0)."""
-    segments: list[dict] = [{"msgtype": 0, "content": content}] if content else []
+    segments: list[dict[str, Any]] = [{"msgtype": 0, "content": content}] if content else []
     segments += [{"msgtype": 5, "vid": as_id(user_id)} for user_id in at_ids]
     if at_all:
         segments.append({"msgtype": 5, "vid": 0})
@@ -758,7 +762,9 @@ def is_logged_in(data: Any) -> bool:
     """Whether GetRunClientByUuid's data says the instance is logged in."""
     if not isinstance(data, dict):
         return False
-    user_info = data.get("user_info") if isinstance(data.get("user_info"), dict) else {}
+    user_info = data.get("user_info")
+    if not isinstance(user_info, dict):
+        user_info = {}
     return login_type(data) == 2 or parse_is_login(user_info.get("isLogin", False))
 
 
@@ -809,4 +815,7 @@ def make_client(settings: Settings) -> UpstreamClient:
 
 def get_client() -> UpstreamClient:
     """The app's shared client."""
-    return current_app.extensions[EXTENSION_KEY]
+    found = current_app.extensions.get(EXTENSION_KEY)
+    if not isinstance(found, UpstreamClient):
+        raise RuntimeError("this Flask app has no upstream client: build it with wxwork_demo.create_app")
+    return found

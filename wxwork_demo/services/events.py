@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from wxwork_demo.chores import Chore, chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session, get_db
-from wxwork_demo.models import Event, iso_utc, utcnow
+from wxwork_demo.models import Event, iso_utc, table_of, utcnow
 
 SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
 SECRET_QUERY = re.compile(r"([?&](?:token|secret|password|api_token)=)[^&#\s\"]*", re.IGNORECASE)
@@ -23,7 +23,8 @@ PRUNE_EVERY = 20
 # Ids per DELETE: a backlog (MAX_EVENTS lowered, a long outage) goes in short transactions.
 TRIM_CHUNK = 5000
 # Built once: a statement made per call costs more to build (and to find in the cache) than to run.
-INSERT_EVENT = insert(Event.__table__)
+EVENTS = table_of(Event)
+INSERT_EVENT = insert(EVENTS)
 # The columns event_values() fills.
 EVENT_COLUMNS = ("session_uuid", "stage", "event_type", "payload", "created_at")
 
@@ -42,7 +43,7 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
-def event_values(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> dict:
+def event_values(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> dict[str, Any]:
     """The column values of one event row: secrets masked, strings cut to their columns."""
     if not isinstance(payload, dict):
         payload = {"value": payload}
@@ -72,7 +73,10 @@ def record_event(session_uuid: str | None, stage: str, event_type: str, payload:
     values = event_values(session_uuid, stage, event_type, payload)
     result = session.connection().execute(INSERT_EVENT, values)
     session.commit()
-    event = Event(id=result.inserted_primary_key[0], **values)
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database reported no id for the event just inserted")
+    event = Event(id=key[0], **values)
     prune_if_due(event.id)
     return event
 
@@ -105,10 +109,8 @@ def _trim_now() -> None:
 
 
 # Built once: building a statement costs more than running it on a few rows.
-_BOUNDS = select(
-    select(func.min(Event.__table__.c.id)).scalar_subquery(), select(func.max(Event.__table__.c.id)).scalar_subquery()
-)
-_DELETE_RANGE = delete(Event.__table__).where(Event.__table__.c.id.between(bindparam("low"), bindparam("high")))
+_BOUNDS = select(select(func.min(EVENTS.c.id)).scalar_subquery(), select(func.max(EVENTS.c.id)).scalar_subquery())
+_DELETE_RANGE = delete(EVENTS).where(EVENTS.c.id.between(bindparam("low"), bindparam("high")))
 
 
 def trim_events(connection: Connection, keep: int) -> int:
@@ -152,7 +154,7 @@ def count_events() -> int:
     return db_session().scalar(select(func.count()).select_from(Event)) or 0
 
 
-def event_to_dict(event: Event) -> dict:
+def event_to_dict(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
         "sessionUuid": event.session_uuid or "",

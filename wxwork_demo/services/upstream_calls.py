@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVarTuple
 
 from sqlalchemy.exc import DBAPIError
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 RETRIED_ERRORS = {1213, 1205}
 
 _pool: ThreadPoolExecutor | None = None
+Args = TypeVarTuple("Args")
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -58,7 +61,7 @@ def error_stage(stage: str) -> str:
 
 def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
     """Record a failed call under `error_stage(stage)`."""
-    payload = {"request": exc.request, "error": exc.to_dict()}
+    payload: dict[str, Any] = {"request": exc.request, "error": exc.to_dict()}
     if exc.raw is not None:
         payload["response"] = exc.raw
     record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", payload)
@@ -109,7 +112,7 @@ def release_connection() -> None:
         session.commit()
 
 
-def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stage: str = "") -> Reply:
+def traced(stage: str, uuid: str, call: Callable[[*Args], Reply], *args: *Args, failed_stage: str = "") -> Reply:
     """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`).
 
     A failure is recorded under `failed_stage`, by default `<stage>_error`.
@@ -120,7 +123,7 @@ def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stag
     except UpstreamError as exc:
         count_upstream_call(exc.action, exc.kind)
         failed = failed_stage or stage
-        store_after_upstream(failed, uuid, lambda exc=exc: record_failure(failed, uuid, exc))
+        store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
         raise
     count_upstream_call(reply.action, "ok")
     store_after_upstream(stage, uuid, lambda: record_reply(stage, uuid, reply))
@@ -128,7 +131,7 @@ def traced(stage: str, uuid: str, call: Callable[..., Reply], *args, failed_stag
 
 
 def traced_together(
-    stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple]], failed_stage: str = ""
+    stage: str, uuid: str, calls: list[tuple[Callable[..., Reply], tuple[Any, ...]]], failed_stage: str = ""
 ) -> list[Reply | UpstreamError]:
     """Run independent client calls concurrently; record each; return replies or errors in order.
 
@@ -143,7 +146,7 @@ def traced_together(
         except UpstreamError as exc:
             count_upstream_call(exc.action, exc.kind)
             failed = failed_stage or stage
-            store_after_upstream(failed, uuid, lambda exc=exc, failed=failed: record_failure(failed, uuid, exc))
+            store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
             outcomes.append(exc)
         else:
             count_upstream_call(reply.action, "ok")

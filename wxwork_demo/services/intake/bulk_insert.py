@@ -26,22 +26,25 @@ class BulkInsert:
         compiled = insert(table).compile(dialect=dialect, column_keys=names)
         self.sql = str(compiled)
         # Positional drivers (sqlite3: qmark) take tuples in the statement's order; named ones take dicts.
-        self._order: list[str] | None = list(compiled.positiontup) if compiled.positional else None
+        self._order: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
         self._processors: list[tuple[str, Callable[[Any], Any] | None]] = [
             (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
         ]
 
-    def parameters(self, rows: Iterable[dict]) -> list[tuple | dict]:
-        out: list[tuple | dict] = []
-        for row in rows:
-            values = {name: (process(row[name]) if process else row[name]) for name, process in self._processors}
-            out.append(tuple(values[name] for name in self._order) if self._order is not None else values)
-        return out
+    def parameters(self, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]] | list[dict[str, Any]]:
+        order = self._order
+        if order is not None:
+            return [tuple(values[name] for name in order) for values in map(self._bound, rows)]
+        return [self._bound(row) for row in rows]
+
+    def _bound(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row's values as the driver takes them."""
+        return {name: (process(row[name]) if process else row[name]) for name, process in self._processors}
 
 
 def insert_and_commit(
     connection: Connection,
-    work: list[tuple[BulkInsert, list[dict]]],
+    work: list[tuple[BulkInsert, list[dict[str, Any]]]],
     then: Callable[[Any], None] | None = None,
 ) -> list[int | None]:
     """Run each insert with its rows, then `then(cursor)` if given, and commit: one transaction on the
@@ -55,7 +58,10 @@ def insert_and_commit(
     is invalidated so that the pool does not hand it out again.
     """
     dialect = connection.dialect
-    driver_connection = connection.connection.dbapi_connection
+    proxied = connection.connection
+    driver_connection = proxied.dbapi_connection
+    if driver_connection is None:
+        raise RuntimeError("the connection was closed or invalidated before the batch was written")
     cursor = driver_connection.cursor()
     statement = ""
     first_ids: list[int | None] = []
@@ -68,15 +74,15 @@ def insert_and_commit(
             statement = "(statements after the inserts)"
             then(cursor)
         statement = "COMMIT"
-        dialect.do_commit(driver_connection)
+        dialect.do_commit(proxied)
     except BaseException as exc:  # nothing of it may stay in the transaction of a pooled connection
-        driver_error = isinstance(exc, dialect.loaded_dbapi.Error)
-        lost = driver_error and dialect.is_disconnect(exc, driver_connection, cursor)
+        driver_error = exc if isinstance(exc, dialect.loaded_dbapi.Error) else None
+        lost = driver_error is not None and dialect.is_disconnect(driver_error, driver_connection, cursor)
         if lost:
             connection.invalidate(exc)
         else:
-            _roll_back(connection, driver_connection, exc)
-        if not driver_error:
+            _roll_back(connection, exc)
+        if driver_error is None:
             raise
         raise DBAPIError.instance(
             statement, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, connection_invalidated=lost
@@ -86,8 +92,8 @@ def insert_and_commit(
     return first_ids
 
 
-def _roll_back(connection: Connection, driver_connection: Any, cause: BaseException) -> None:
+def _roll_back(connection: Connection, cause: BaseException) -> None:
     try:
-        connection.dialect.do_rollback(driver_connection)
+        connection.dialect.do_rollback(connection.connection)
     except Exception:  # unusable: never back into the pool
         connection.invalidate(cause)

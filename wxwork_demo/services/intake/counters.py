@@ -88,6 +88,8 @@ def _pending() -> PendingCounts:
     found = extensions.get(PENDING_KEY)
     if found is None:
         found = extensions.setdefault(PENDING_KEY, PendingCounts())
+    if not isinstance(found, PendingCounts):
+        raise RuntimeError(f"app.extensions[{PENDING_KEY!r}] holds a {type(found).__name__}")
     return found
 
 

@@ -22,7 +22,8 @@ from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import get_db
 from wxwork_demo.errors import database_unavailable
-from wxwork_demo.models import CallbackKey, Event, Message, utcnow
+from wxwork_demo.proxies import unproxied
+from wxwork_demo.models import CallbackKey, Event, Message, table_of, utcnow
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, events_trimmer, prune_due
 from wxwork_demo.services.forwarding.enqueue import BatchOutbox, Forwarding
 from wxwork_demo.services.inbox.store import MESSAGE_COLUMNS
@@ -33,17 +34,17 @@ ALONE = "alone"
 GROUP_COMMIT_KEY = "wxwork_callback_group_commit"
 # Dedup keys older than CALLBACK_DEDUP_HOURS are deleted at most this often (per process).
 FORGET_KEYS_EVERY_S = 60.0
-EVENTS = Event.__table__.name
-MESSAGES = Message.__table__.name
+EVENTS = table_of(Event).name
+MESSAGES = table_of(Message).name
 
 
 # What a batch writes: per table, the columns of the row each callback brings, in this order (the dedup
 # keys first). A table written with the callbacks is one more entry here and one more row per callback that
 # has one: every callback brings a key and an event, only those the inbox keeps bring a message.
 BATCH_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
-    (CallbackKey.__table__, ("key", "created_at")),
-    (Event.__table__, EVENT_COLUMNS),
-    (Message.__table__, MESSAGE_COLUMNS),
+    (table_of(CallbackKey), ("key", "created_at")),
+    (table_of(Event), EVENT_COLUMNS),
+    (table_of(Message), MESSAGE_COLUMNS),
 )
 
 
@@ -55,7 +56,7 @@ def _held_lock() -> threading.Lock:
 
 @dataclass(eq=False)
 class _Queued:
-    rows: dict[str, dict]  # table name → this callback's row in it
+    rows: dict[str, dict[str, Any]]  # table name → this callback's row in it
     outcome: str | BaseException | None = None
     # Held until the request may go on: its outcome is known, or it is to write the next batch.
     wake: Any = field(default_factory=_held_lock)
@@ -101,7 +102,7 @@ class GroupCommit:
         self._writers = 0
         self._since_prune = 0
 
-    def store(self, rows: dict[str, dict]) -> bool:
+    def store(self, rows: dict[str, dict[str, Any]]) -> bool:
         """Write one callback's rows (table name → row, tables of BATCH_TABLES) with those of concurrent
         requests. True once committed; False when the callback must be stored alone. Raises a database
         error when the database cannot serve."""
@@ -220,9 +221,11 @@ def group_commit() -> GroupCommit:
     if found is None:
         from wxwork_demo.services.forwarding.worker import wake_worker
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = unproxied(current_app)
         made = GroupCommit(get_db().engine, Forwarding.of(current_settings()), lambda: wake_worker(app))
         found = extensions.setdefault(GROUP_COMMIT_KEY, made)
+    if not isinstance(found, GroupCommit):
+        raise RuntimeError(f"app.extensions[{GROUP_COMMIT_KEY!r}] holds a {type(found).__name__}")
     return found
 
 
@@ -230,5 +233,6 @@ def _forget_old_keys() -> None:
     """Delete the dedup keys older than CALLBACK_DEDUP_HOURS (a range of their created_at index)."""
     cutoff = utcnow() - timedelta(hours=current_settings().callback_dedup_hours)
     with get_db().engine.connect() as connection:
-        connection.execute(delete(CallbackKey.__table__).where(CallbackKey.__table__.c.created_at < cutoff))
+        keys = table_of(CallbackKey)
+        connection.execute(delete(keys).where(keys.c.created_at < cutoff))
         connection.commit()

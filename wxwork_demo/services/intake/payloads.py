@@ -20,7 +20,7 @@ MAX_DEPTH = 32
 TOO_DEEP_FOR_TEXT = "<nested too deeply to be written out>"
 
 
-def storable_payload(payload: dict) -> dict:
+def storable_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """`payload` itself when a JSON column takes it, else its text stand-in (see the module's docstring)."""
     reason = _refusal(payload)
     if not reason:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import requests
 from sqlalchemy import update
 
 from wxwork_demo.config import current_settings
-from wxwork_demo.db import db_session
+from wxwork_demo.db import db_session, rows_matched
 from wxwork_demo.models import Instance, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
 
@@ -24,9 +25,11 @@ def alert_needs_person(session_id: int, reason: str) -> bool:
         update(Instance).where(Instance.id == session_id, Instance.alerted_at.is_(None)).values(alerted_at=now)
     )
     session.commit()
-    if claimed.rowcount != 1:
+    if rows_matched(claimed) != 1:
         return False
     row = session.get(Instance, session_id)
+    if row is None:  # deleted since the claim: no account left to alert about
+        return False
     _send_alert(row, "needs_person", now, state=row.state, reason=reason, hasQrcode=bool(row.qrcode))
     return True
 
@@ -58,7 +61,7 @@ def _send_alert(row: Instance, kind: str, at: datetime, **details: object) -> No
     record_event(row.uuid, "alert", kind, {**body, "delivery": _deliver(body)})
 
 
-def _deliver(body: dict) -> str:
+def _deliver(body: dict[str, Any]) -> str:
     """POST `body` to ALERT_WEBHOOK_URL; how it went, for the alert's event."""
     url = current_settings().alert_webhook_url
     if not url:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
-from wxwork_demo.db import db_session
+from wxwork_demo.db import db_session, rows_matched
 from wxwork_demo.models import MonitorLease, utcnow
 
 LEASE_NAME = "monitor"
@@ -42,7 +42,7 @@ def set_enabled(enabled: bool) -> None:
     """Turn the monitor on or off for every process (the row is created on first use)."""
     session = db_session()
     result = session.execute(update(MonitorLease).where(MonitorLease.name == LEASE_NAME).values(enabled=enabled))
-    if result.rowcount == 0:
+    if rows_matched(result) == 0:
         session.add(MonitorLease(name=LEASE_NAME, enabled=enabled, owner=""))
         try:
             session.commit()
@@ -69,7 +69,7 @@ def _update_lease(*conditions: ColumnElement[bool], name: str = LEASE_NAME, **va
     session = db_session()
     result = session.execute(update(MonitorLease).where(MonitorLease.name == name, *conditions).values(**values))
     session.commit()
-    return result.rowcount == 1
+    return rows_matched(result) == 1
 
 
 def hold(ttl_s: float, name: str = LEASE_NAME) -> bool:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from wxwork_demo.config import current_settings
-from wxwork_demo.db import db_session
+from wxwork_demo.db import db_session, rows_matched
 from wxwork_demo.models import Instance, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.inbox.catch_up import catch_up
@@ -49,9 +50,9 @@ SECONDARY_VALIDATION = "secondary_validation"
 ALERT_PERSON = "alert_person"
 
 
-def backoff_delay(attempt: int, base_s: float, cap_s: float, rand=random.random) -> float:
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with "equal jitter": half the step fixed, half random (never zero)."""
-    step = min(cap_s, base_s * 2 ** max(attempt - 1, 0))
+    step = min(cap_s, base_s * 2.0 ** max(attempt - 1, 0))
     return step / 2 + rand() * step / 2
 
 
@@ -119,7 +120,7 @@ def claim(session_id: int, action: str) -> datetime | None:
         .values(next_action_at=held_until)
     )
     session.commit()
-    return held_until if result.rowcount == 1 else None
+    return held_until if rows_matched(result) == 1 else None
 
 
 def run_action(session_id: int, action: str, held_until: datetime) -> None:
