@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from wxwork_demo.config import EXTENSION_KEY as SETTINGS_KEY
 from wxwork_demo.config import SETTING_NAMES, as_environment, load_settings, settings_of
 from wxwork_demo.paths import bundled
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, database, upstream client, monitor, access control, views, the webhook's
     message lane, proxy headers, the slow-client guard, errors, commands.
 
@@ -30,11 +33,13 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def load_config(app: Flask, config: dict | None) -> None:
+def load_config(app: Flask, config: dict[str, Any] | None) -> None:
     """The typed settings on the app; Flask's own config keys (and any other key of `config`) in app.config."""
     settings = load_settings() if config is None else load_settings(as_environment(config), dotenv=False)
     app.extensions[SETTINGS_KEY] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # Flask refuses larger bodies (413)
+    if not isinstance(app.json, DefaultJSONProvider):
+        raise TypeError(f"the app's JSON provider is a {type(app.json).__name__}, not Flask's default one")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config.update({name: value for name, value in (config or {}).items() if name not in SETTING_NAMES})
@@ -87,6 +92,7 @@ def trust_proxies(app: Flask) -> None:
     if count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # Flask's documented way to add a WSGI middleware, which mypy reads as replacing a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 

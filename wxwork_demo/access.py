@@ -24,6 +24,7 @@ from flask.sessions import NullSession, SecureCookieSessionInterface
 from sqlalchemy.exc import SQLAlchemyError
 
 from wxwork_demo.config import current_settings, is_loopback
+from wxwork_demo.proxies import unproxied
 from wxwork_demo.services.console.signin import is_signed_in
 from wxwork_demo.services.secrets import same_secret
 
@@ -83,11 +84,11 @@ def caller_identified() -> bool:
 
 def csrf_token() -> str:
     """The session's CSRF token, created on first use ("" when there is no cookie session)."""
-    if isinstance(session._get_current_object(), NullSession):
+    if isinstance(unproxied(session), NullSession):
         return ""
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return str(session["csrf"])
 
 
 def _json_error(status: int, message: str, code: str):
@@ -101,7 +102,7 @@ def declares_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.startswith("application/json;")
 
 
-def _check_content_type():
+def _check_content_type() -> tuple[Response, int] | None:
     if declares_json(request.environ.get("CONTENT_TYPE", "")):
         return None
     if request.method in SAFE_METHODS or request.endpoint in FORM_ENDPOINTS:
@@ -117,7 +118,7 @@ def _check_content_type():
     return None
 
 
-def _check_identity():
+def _check_identity() -> ResponseReturnValue | None:
     if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
         return None
     if not auth_required():
@@ -156,7 +157,7 @@ PAGE_HEADERS = {
 ANSWER_HEADERS = (("X-Content-Type-Options", "nosniff"),)
 
 
-def _security_headers(response):
+def _security_headers(response: Response) -> Response:
     for name, value in ANSWER_HEADERS:
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
@@ -186,18 +187,18 @@ class SharedKeySessionInterface(SecureCookieSessionInterface):
     """
 
     def __init__(self) -> None:
-        self._serializer: tuple[object, object] | None = None  # (key, serializer)
+        self._serializer: tuple[object, URLSafeTimedSerializer | None] | None = None  # (key, serializer)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when the page was served over https (gunicorn reads X-Forwarded-Proto from a trusted proxy)."""
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
-    def open_session(self, app: Flask, request):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and "HTTP_COOKIE" not in request.environ:
             return self.session_class()
         return super().open_session(app, request)
 
-    def get_signing_serializer(self, app: Flask):
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         cached = self._serializer
         if cached is None or cached[0] != app.secret_key:
             cached = self._serializer = (app.secret_key, super().get_signing_serializer(app))

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from wxwork_demo.proxies import unproxied
+
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "wxwork_chores"
@@ -95,10 +97,10 @@ def _short(exc: Exception) -> str:
 
 def chore(name: str, work: Callable[[], object], delay: float = 0.0) -> Chore:
     """This app's chore called `name` (made on first use, in the current process)."""
-    chores = current_app.extensions.setdefault(EXTENSION_KEY, {})
+    chores: dict[str, Chore] = current_app.extensions.setdefault(EXTENSION_KEY, {})
     found = chores.get(name)
     if found is None:
-        found = chores.setdefault(name, Chore(current_app._get_current_object(), name, work, delay))
+        found = chores.setdefault(name, Chore(unproxied(current_app), name, work, delay))
     return found
 
 

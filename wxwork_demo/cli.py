@@ -11,6 +11,9 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -32,11 +35,13 @@ from wxwork_demo.terminal_qr import render_qr_image
 from wxwork_demo.terminal_table import clip, render_fields, render_table
 from wxwork_demo.upstream import UpstreamError
 
+T = TypeVar("T")
+
 
 class CommandGroup(AppGroup):
     """A group whose commands report an unusable database in one line instead of a traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SQLAlchemyError as exc:
@@ -53,14 +58,14 @@ forward_cli = CommandGroup("forward", help="Deliver stored messages to FORWARD_U
 messages_cli = CommandGroup("messages", help="The inbox: messages stored as they arrive.")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
 # --- db -------------------------------------------------------------------------------------------
 
 
-def _migration_report(url: str) -> dict:
+def _migration_report(url: str) -> dict[str, Any]:
     """Where the database at `url` stands: its migration, the one this version needs, its missing tables."""
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
@@ -74,7 +79,7 @@ def _migration_report(url: str) -> dict:
     }
 
 
-def _echo_migration(report: dict, as_json: bool) -> None:
+def _echo_migration(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -98,7 +103,8 @@ def db_upgrade(revision: str, as_json: bool) -> None:
     from wxwork_demo import schema  # Alembic only here: it would cost every web worker 12 MB
 
     url = current_settings().database_url
-    schema.upgrade_database(url, revision, app_key=current_app.secret_key)
+    key = current_app.secret_key  # a str (services/secrets.py); "" lets the migration read the settings'
+    schema.upgrade_database(url, revision, app_key=key if isinstance(key, str) else "")
     _echo_migration(_migration_report(url), as_json)
 
 
@@ -135,7 +141,7 @@ def _print_qr(qrcode: str) -> None:
         click.echo("(this QR image cannot be drawn in the terminal; open the console page to see it)")
 
 
-def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1.0) -> dict:
+def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1.0) -> dict[str, Any]:
     """Follow the session row (callbacks update it) until login succeeds, asking for the code when needed."""
     deadline = time.monotonic() + timeout
     asked = False
@@ -167,7 +173,6 @@ def _wait_for_login(uuid: str, code: str | None, timeout: float, poll: float = 1
                 pass
         time.sleep(poll)
     _fail(f"no login within {timeout:.0f} s")
-    return {}
 
 
 CODE_TRIES = 3
@@ -299,7 +304,7 @@ def login_delete(uuid: str, force: bool, yes: bool) -> None:
 NO_ACCOUNTS = "no accounts yet: log one in at the console (`make run`) or with `wxwork login first`"
 
 
-def _account_rows() -> list[dict]:
+def _account_rows() -> list[dict[str, Any]]:
     """Every known instance, the active one first (as the API picks it), without the QR image data."""
     rows = []
     for row in all_instances():
@@ -309,7 +314,7 @@ def _account_rows() -> list[dict]:
     return rows
 
 
-def _accounts_table(accounts: list[dict]) -> str:
+def _accounts_table(accounts: list[dict[str, Any]]) -> str:
     rows = []
     for index, account in enumerate(accounts):
         who = " · ".join(part for part in (account["account"]["name"], account["account"]["corp"]) if part)
@@ -352,7 +357,7 @@ def login_status(uuid: str, as_json: bool) -> None:
 @monitor_cli.command("check")
 def monitor_check() -> None:
     """Run one check pass now, then the reconnects it scheduled, and print what happened."""
-    app = current_app._get_current_object()
+    app = unproxied(current_app)
     summary = monitor.check_pass(app)
     if summary["offline"]:
         time.sleep(settings_of(app).reconnect_debounce_s)

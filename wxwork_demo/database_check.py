@@ -55,7 +55,7 @@ def explain(url: str, exc: BaseException) -> str:
 
 def _cause_and_fix(url: str, exc: BaseException) -> tuple[str, str]:
     parts = _url_parts(url)
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     number = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
     message = str(orig.args[1] if number is not None and len(orig.args) > 1 else orig).splitlines()[0][:200]
     if number == 2003 and "Name or service not known" in message:

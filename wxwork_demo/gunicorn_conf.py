@@ -5,12 +5,21 @@ Shipped in the package, so an installed app serves with them (`wxwork serve`, `w
 python:wxwork_demo.gunicorn_conf`); a clone's gunicorn.conf.py reads them from here.
 """
 
+from __future__ import annotations
+
 import os
 import socket
 import struct
 import sys
+from typing import TYPE_CHECKING
+
+from flask import Flask
 
 from wxwork_demo.config import ConfigError, is_loopback, load_settings, require_auth_beyond_loopback, settings_of
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # The app's own settings (.env included), validated: a bad value stops gunicorn before it binds, in one line.
 try:
@@ -57,7 +66,7 @@ logger_class = "wxwork_demo.log_scrubbing.GunicornLogger"
 preload_app = False
 
 
-def on_starting(server):
+def on_starting(server: Arbiter) -> None:
     """Refuse a bind beyond loopback without access control; say in one line what the database lacks."""
     exposed = []
     for address in server.cfg.bind:  # GUNICORN_BIND or -b can bypass HOST: check every address actually bound
@@ -75,6 +84,8 @@ def on_starting(server):
     # Once, in the master: the workers start anyway and answer 503 until the database is fixed.
     problem = startup_problem(_settings.database_url)
     if problem:
+        if server.log is None:  # gunicorn makes its logger before this hook
+            raise RuntimeError("gunicorn called on_starting before setting up its log")
         server.log.error(problem)
 
 
@@ -97,7 +108,7 @@ def when_ready(server):
         listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Worker) -> None:
     """Run a monitor scheduler in each worker when MONITOR_AUTOSTART is on; the database lease lets
     exactly one of them work at a time. A database that is down or not migrated (the master said so in one
     line) leaves this worker without a monitor, serving 503s, rather than crashing it again and again."""
@@ -121,7 +132,7 @@ def post_worker_init(worker):
         )
 
 
-def worker_exit(server, worker):
+def worker_exit(server: Arbiter, worker: Worker) -> None:
     """Hand the monitor lease back so another worker takes over at once; write what the worker counted."""
     app = _this_app(worker)
     if app is not None:
@@ -132,9 +143,9 @@ def worker_exit(server, worker):
         stop_chores(app)
 
 
-def _this_app(worker):
+def _this_app(worker: Worker) -> Flask | None:
     """The worker's wxwork_demo app, or None (another WSGI app served with these settings: bench/)."""
     from wxwork_demo.db import EXTENSION_KEY
 
     app = getattr(worker, "wsgi", None)
-    return app if EXTENSION_KEY in getattr(app, "extensions", {}) else None
+    return app if isinstance(app, Flask) and EXTENSION_KEY in app.extensions else None

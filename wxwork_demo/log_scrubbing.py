@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
+from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
 from wxwork_demo.config import load_settings
@@ -64,7 +65,7 @@ class GunicornLogger(Logger):
     app's own lines come at LOG_LEVEL (an account's lifecycle is logged at info); the console's polling is left
     out of the access log unless it fails."""
 
-    def setup(self, cfg) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         _filter_handlers(self.error_log)
         _filter_handlers(self.access_log)

@@ -56,7 +56,7 @@ class _Schemas(GenerateJsonSchema):
         return False
 
 
-def build_spec(app: Flask) -> dict:
+def build_spec(app: Flask) -> dict[str, Any]:
     """A fresh copy of the app's document (callers may change theirs)."""
     if EXTENSION_KEY not in app.extensions:
         app.extensions[EXTENSION_KEY] = _document(app)
@@ -77,7 +77,7 @@ def _operations(app: Flask) -> list[tuple[str, str, str, Contract]]:
     return found
 
 
-def _document(app: Flask) -> dict:
+def _document(app: Flask) -> dict[str, Any]:
     operations = _operations(app)
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Error, "serialization")]
     for *_, contract in operations:
@@ -87,7 +87,7 @@ def _document(app: Flask) -> dict:
     refs, components = models_json_schema(
         list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}", schema_generator=_Schemas
     )
-    paths: dict[str, dict] = {}
+    paths: dict[str, dict[str, Any]] = {}
     for rule, method, endpoint_name, contract in operations:
         path = PATH_ARGUMENT.sub(r"{\2}", rule)
         secured = endpoint_name not in OPEN_ENDPOINTS
@@ -159,7 +159,7 @@ def _path_parameters(rule: str) -> list[dict]:
     return parameters
 
 
-def _query_parameters(contract: Contract) -> list[dict]:
+def _query_parameters(contract: Contract) -> list[dict[str, Any]]:
     if contract.query is None:
         return []
     schema = contract.query.model_json_schema(mode="validation", schema_generator=_Schemas)

@@ -64,7 +64,7 @@ def upgrade(database_url: str) -> None:
         raise CannotStart(explain(database_url, exc)) from None
 
 
-def wait_until_up(url: str, child: subprocess.Popen, what: str, seconds: float = 30) -> None:
+def wait_until_up(url: str, child: subprocess.Popen[bytes], what: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if child.poll() is not None:
@@ -98,16 +98,16 @@ class Launcher:
     """The children of one `run`: started in order, stopped together."""
 
     def __init__(self) -> None:
-        self.children: list[subprocess.Popen] = []
+        self.children: list[subprocess.Popen[bytes]] = []
         self.stopping = False
 
-    def start(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         # Its own session: Ctrl-C reaches only this launcher, which stops each child once.
         child = subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 (argv built here)
         self.children.append(child)
         return child
 
-    def stop(self, *_args) -> None:
+    def stop(self, *_args: object) -> None:
         self.stopping = True
         for child in self.children:
             if child.poll() is None:

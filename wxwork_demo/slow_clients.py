@@ -18,12 +18,17 @@ import contextlib
 import json
 import socket
 import time
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from flask import Flask
 from werkzeug.exceptions import RequestTimeout
 
 from wxwork_demo.config import settings_of
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 
 class BodyTimedOut(RequestTimeout):
@@ -46,11 +51,11 @@ class DeadlineInput:
     def readline(self, size: int = -1) -> bytes:
         return self._count(self._bounded(self.stream.readline, size), size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
 
-    def _bounded(self, read, size: int) -> bytes:
+    def _bounded(self, read: Callable[[int], bytes], size: int) -> bytes:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise BodyTimedOut()
@@ -78,21 +83,23 @@ class SlowClientGuard:
         self.wsgi_app = app.wsgi_app
         self.timeout = settings_of(app).client_timeout
 
-    def __call__(self, environ: dict, start_response):
-        sock = environ.get("gunicorn.socket")
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        sock: socket.socket | None = environ.get("gunicorn.socket")
         length = _content_length(environ)
         body: DeadlineInput | None = None
         if sock is not None and length != 0:
             body = DeadlineInput(environ["wsgi.input"], sock, time.monotonic() + self.timeout, length)
             environ["wsgi.input"] = body
 
-        def respond(status: str, headers: list, exc_info=None):
+        def respond(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
             if body is not None and not body.finished:
                 # Answered without the rest of its body: stop reading this connection, so the server does not
                 # wait for bytes nobody needs before its next request (gunicorn ignores "Connection: close" from
                 # an app); the answer is still sent, then the connection closes.
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RD)
+                    body.sock.shutdown(socket.SHUT_RD)
             return start_response(status, headers, exc_info)
 
         try:
@@ -104,7 +111,7 @@ class SlowClientGuard:
             return [payload]
 
 
-def _content_length(environ: dict) -> int | None:
+def _content_length(environ: WSGIEnvironment) -> int | None:
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
         return None
     try:
@@ -114,4 +121,5 @@ def _content_length(environ: dict) -> int | None:
 
 
 def install_slow_client_guard(app: Flask) -> None:
+    # Flask's documented way to add a WSGI middleware, which mypy reads as replacing a method.
     app.wsgi_app = SlowClientGuard(app)  # type: ignore[method-assign]

@@ -11,7 +11,7 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, Response, abort, render_template, send_from_directory
 
 bp = Blueprint("api_docs", __name__)
 
@@ -32,12 +32,12 @@ def assets_version() -> str:
 
 
 @bp.get("/docs")
-def page():
+def page() -> str:
     return render_template("api_docs.html", assets_version=assets_version())
 
 
 @bp.get("/docs/assets/<name>")
-def asset(name: str):
+def asset(name: str) -> Response:
     if name not in ASSETS:
         abort(404)
     return send_from_directory(assets_folder(), name, max_age=86400)

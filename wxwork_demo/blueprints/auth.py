@@ -6,6 +6,7 @@ import math
 import re
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from wxwork_demo.access import csrf_token
 from wxwork_demo.config import current_settings
@@ -24,12 +25,12 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/login")
-def login_form():
+def login_form() -> str:
     return render_template("login.html", error="", next=_safe_next(request.args.get("next")))
 
 
 @bp.post("/login")
-def login():
+def login() -> ResponseReturnValue:
     password = current_settings().console_password
     next_path = _safe_next(request.form.get("next"))
     if not same_secret(request.form.get("csrf", ""), session.get("csrf", "")):
@@ -52,7 +53,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     if same_secret(request.form.get("csrf", ""), session.get("csrf", "")):
         sign_out(session.get("login", ""))
         session.clear()

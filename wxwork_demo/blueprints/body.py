@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import request
 
 from wxwork_demo.errors import BadInput
 
 
-def json_body(*, allow_empty: bool = True) -> dict:
+def json_body(*, allow_empty: bool = True) -> dict[str, Any]:
     """The body as a dict; an empty body counts as `{}` when `allow_empty`."""
     raw = request.get_data(cache=True)
     if not raw.strip():

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from flask import Blueprint, Flask, Response, request
 
@@ -35,6 +38,10 @@ from wxwork_demo.blueprints.edge import endpoint
 from wxwork_demo.contract.callback import CallbackBody, CallbackQuery, Stored
 from wxwork_demo.errors import BadInput, error_reply
 from wxwork_demo.log_scrubbing import hide_query_strings
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+
 from wxwork_demo.services.intake.callbacks import (
     SESSION_TYPES,
     check_sender,
@@ -59,7 +66,7 @@ DUPLICATE = b'{"errcode":0,"errmsg":"ok","duplicate":true}'
     body_required=True,
     parse=False,  # check_sender and parse_callback read it: the message lane shares them
 )
-def receive():
+def receive() -> Response:
     """The upstream's webhook: answered once the event is stored (503 makes the sender retry)"""
     check_sender(request.args.get("token", ""), request.remote_addr)
     callback = parse_callback(json_body(allow_empty=False))
@@ -79,12 +86,14 @@ class MessageLane:
         self.app = app
         self.flask = app.wsgi_app
 
-    def __call__(self, environ: dict, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Every request of the app passes here: nothing raised may reach gunicorn, which would answer an
         HTML 500 and log the request line, the callback token with it. Errors answer the JSON contract."""
         started = False
 
-        def start(status: str, headers: list, exc_info=None):
+        def start(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
             nonlocal started
             started = True
             return start_response(status, headers, exc_info)
@@ -98,7 +107,7 @@ class MessageLane:
             start_response(status, _json_headers(body))
             return [body]
 
-    def _route(self, environ: dict, start_response):
+    def _route(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (
             environ.get("PATH_INFO") != PATH
             or environ.get("REQUEST_METHOD") != "POST"
@@ -152,7 +161,7 @@ def _json_headers(body: bytes) -> list[tuple[str, str]]:
     return [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *ANSWER_HEADERS]
 
 
-def _content_length(environ: dict) -> int | None:
+def _content_length(environ: WSGIEnvironment) -> int | None:
     try:
         return int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:
@@ -161,5 +170,6 @@ def _content_length(environ: dict) -> int | None:
 
 def install_message_lane(app: Flask) -> None:
     """Put the lane in front of the app's Flask door (create_app's `install_message_lane` step)."""
+    # Flask's documented way to add a WSGI middleware, which mypy reads as replacing a method.
     app.wsgi_app = MessageLane(app)  # type: ignore[method-assign]
     hide_query_strings()  # the callback URL's token, in werkzeug's request log under `flask run`

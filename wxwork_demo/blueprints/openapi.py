@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from wxwork_demo.blueprints.edge import endpoint
 from wxwork_demo.contract.status import Document
@@ -13,6 +13,6 @@ bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 @bp.get("/openapi.json")
 @endpoint(reply=Document)
-def spec():
+def spec() -> Response:
     """This document"""
     return jsonify(build_spec(current_app))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, url_for
 
@@ -12,7 +13,7 @@ bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
-def index():
+def index() -> str:
     return render_template(
         "index.html",
         base_url=current_settings().base_url,
@@ -21,7 +22,7 @@ def index():
 
 
 @bp.app_context_processor
-def asset_helpers() -> dict:
+def asset_helpers() -> dict[str, Any]:
     def asset_url(filename: str) -> str:
         # The file's mtime in the URL: a deploy changes the URL, so browsers never run a stale script.
         path = Path(current_app.static_folder or "") / filename

@@ -85,7 +85,7 @@ class ExternalPage(Body):
     seq: Annotated[int, SEQ] = Field(validation_alias=AliasChoices("seq", "strSeq"))
 
 
-def _section(body: dict, name: str) -> dict:
+def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
     value = body.get(name)
     if value is None:
         return {}

@@ -52,7 +52,9 @@ class Reader:
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(self.read)
 
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
         return dict(self.schema)
 
 
@@ -303,7 +305,7 @@ def one_of(values: tuple[int, ...], description: str, *, default: int) -> Reader
             value = default
         if isinstance(value, bool) or value not in values:
             raise bad_input(f"must be {' or '.join(str(v) for v in values)}")
-        return value
+        return int(value)
 
     choices: list[Any] = [*values, *(str(v) for v in values), "", None]
     return Reader(read, {"enum": choices, "description": description})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field
 
@@ -38,7 +38,7 @@ class InitBody(Body):
         alias="deverType"
     )
 
-    def upstream_fields(self) -> dict:
+    def upstream_fields(self) -> dict[str, Any]:
         """The init fields as the upstream names them."""
         return {
             "vid": self.vid or "",

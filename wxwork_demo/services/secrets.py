@@ -78,7 +78,7 @@ def _read_key(path: Path) -> str:
 
 def shared_secret(name: str) -> str:
     """The secret called `name`, created on first use (a race between workers keeps the first one)."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, {})
+    cache: dict[str, str] = current_app.extensions.setdefault(CACHE_KEY, {})
     if name in cache:
         return cache[name]
     session = db_session()
@@ -90,6 +90,8 @@ def shared_secret(name: str) -> str:
         except IntegrityError:
             session.rollback()
         row = session.get(AppSecret, name)
+        if row is None:
+            raise RuntimeError(f"the secret {name!r} was neither stored nor found in the app_secrets table")
     cache[name] = row.value
     return row.value
 

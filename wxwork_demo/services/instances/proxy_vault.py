@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
@@ -24,14 +25,14 @@ from wxwork_demo.upstream import INIT_FIELDS
 PROXY_FIELDS = (*(name for name in INIT_FIELDS if name != "vid"), "proxySituation")
 
 
-def proxy_fields(init_fields: dict) -> dict:
+def proxy_fields(init_fields: dict[str, Any]) -> dict[str, Any]:
     """The proxy part of init's fields; empty when no proxy address is given."""
     if not init_fields.get("ip"):
         return {}
     return {name: init_fields[name] for name in PROXY_FIELDS if init_fields.get(name) not in (None, "")}
 
 
-def seal(proxy: dict) -> str | None:
+def seal(proxy: dict[str, Any]) -> str | None:
     """The sealed form of `proxy` for the sessions table (None for no proxy)."""
     if not proxy:
         return None
@@ -42,21 +43,25 @@ class ProxyUnreadable(Exception):
     """A stored proxy does not open with this process's key."""
 
 
-def unseal(sealed: str | None) -> dict:
+def unseal(sealed: str | None) -> dict[str, Any]:
     """The proxy fields back from their sealed form ({} when none was stored); `ProxyUnreadable` when the
     seal does not open."""
     if not sealed:
         return {}
     try:
-        return json.loads(_fernet().decrypt(sealed.encode()))
+        proxy = json.loads(_fernet().decrypt(sealed.encode()))
     except (InvalidToken, ValueError):
         raise ProxyUnreadable(
             "the stored proxy settings do not open with this process's key (SECRET_KEY or the instance key "
             "file was changed, or differs between processes)"
         ) from None
+    if not isinstance(proxy, dict):
+        raise ProxyUnreadable("the stored proxy settings open, but hold no object of fields")
+    return proxy
 
 
 def _fernet() -> Fernet:
     secret = current_app.secret_key
-    digest = hashlib.sha256(f"wxwork-proxy-vault:{secret}".encode()).digest()
+    # str() of the key as configured (a str): the seals already stored depend on this exact text.
+    digest = hashlib.sha256(f"wxwork-proxy-vault:{secret!s}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))

@@ -59,7 +59,7 @@ def require_instance(uuid: str) -> Instance:
     return found
 
 
-def save_instance(uuid: str, **fields) -> Instance:
+def save_instance(uuid: str, **fields: Any) -> Instance:
     """Create or update the row of `uuid` with `fields`, and commit."""
     session = db_session()
     row = find_instance(uuid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ from wxwork_demo.upstream import (
 )
 
 
-def init_instance(fields: dict) -> contract.Init:
+def init_instance(fields: dict[str, Any]) -> contract.Init:
     """Create an upstream instance (with `vid` to reuse a device) and store it as an instance row, with the
     proxy it was created through (sealed) for the monitor's reconnects."""
     body = init_request(fields)
@@ -99,7 +100,7 @@ def fetch_qrcode(uuid: str) -> contract.QrCode:
     )
 
 
-def start_login(fields: dict, callback_url: str = "") -> contract.LoginStarted:
+def start_login(fields: dict[str, Any], callback_url: str = "") -> contract.LoginStarted:
     """init → SetCallbackUrl → getQrCode in one call."""
     started = init_instance(fields)
     if started.stored is False:  # nothing to go on with: the instance is known only to the upstream
@@ -229,7 +230,7 @@ def qrcode_image(qrcode: str) -> bytes | None:
     return data
 
 
-def _envelope(outcome: Reply | UpstreamError) -> dict:
+def _envelope(outcome: Reply | UpstreamError) -> dict[str, Any]:
     return outcome.envelope if isinstance(outcome, Reply) else (outcome.raw or outcome.to_dict())
 
 

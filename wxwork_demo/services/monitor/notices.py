@@ -28,7 +28,7 @@ EXPLAIN_NOTICE = "explain_notice"
 BOUNCE_ALERT_EVERY = timedelta(hours=1)
 
 
-def notice_of(type_code: int, payload: dict) -> tuple[str, str, str] | None:
+def notice_of(type_code: int, payload: dict[str, Any]) -> tuple[str, str, str] | None:
     """(kind, text, link) when the callback is a ban or restriction notice, else None."""
     if type_code in BOUNCES:
         return BOUNCES[type_code], str(payload.get("msg") or ""), ""
@@ -109,7 +109,7 @@ def _iso_from_unix(value: Any) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds") if seconds > 0 else ""
 
 
-def _jump_url(payload: dict) -> str:
+def _jump_url(payload: dict[str, Any]) -> str:
     extra = payload.get("extraContent")
     link = extra.get("extraMessageLink") if isinstance(extra, dict) else None
     url = link.get("jumpUrl") if isinstance(link, dict) else None

@@ -26,9 +26,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, TypeVarTuple
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -50,6 +52,8 @@ from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
 log = logging.getLogger(__name__)
+Args = TypeVarTuple("Args")
+T = TypeVar("T")
 
 EXTENSION_KEY = "wxwork_monitor"
 LEASE_JOB, CHECK_JOB, TICK_JOB = "monitor-lease", "monitor-check", "monitor-tick"
@@ -73,7 +77,10 @@ def register_monitor(app: Flask) -> None:
 
 
 def runtime(app: Flask | None = None) -> MonitorRuntime:
-    return (app or current_app).extensions[EXTENSION_KEY]
+    found = (app or current_app).extensions.get(EXTENSION_KEY)
+    if not isinstance(found, MonitorRuntime):
+        raise RuntimeError("this Flask app has no monitor runtime: build it with wxwork_demo.create_app")
+    return found
 
 
 def switch_monitor(enabled: bool) -> dict:
@@ -210,7 +217,7 @@ def _lease_ttl(app: Flask) -> float:
     return max(settings_of(app).monitor_lease_s, 3 * settings_of(app).monitor_tick_ms / 1000)
 
 
-def _in_context(app: Flask, work, *args):
+def _in_context(app: Flask, work: Callable[[*Args], T], *args: *Args) -> T | None:
     """Run `work` in its own app context, so it has its own database session."""
     with app.app_context():
         try:
@@ -226,7 +233,7 @@ def online_accounts() -> list[int]:
     return list(db_session().scalars(query))
 
 
-def check_pass(app: Flask) -> dict:
+def check_pass(app: Flask) -> dict[str, Any]:
     """Act on overdue transient states, then check every online account, MONITOR_CONCURRENCY at a time.
     Returns counts."""
     overdue = deadlines.act_on_overdue()
@@ -330,7 +337,7 @@ def run_due_actions(app: Flask) -> int:
     return len(claimed)
 
 
-def monitor_status() -> dict:
+def monitor_status() -> dict[str, Any]:
     """What /api/state shows: the switch, the owner, the last pass and reconnect, in every process alike."""
     lease = monitor_lease.lease_row()
     reconnecting = db_session().scalar(select(func.count()).select_from(Instance).where(Instance.state == RECONNECTING))
