@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from wxwork_demo.cli import JSON_OPTION, CommandGroup, _call
+from wxwork_demo.contract.base import Part
 from wxwork_demo.terminal_table import clip, render_table
 
 send_cli = CommandGroup("send", help="Send a text, an image or a file through the active account (or --uuid).")
@@ -22,7 +23,7 @@ friends_cli = CommandGroup("friends", help="Friend requests to an account, and a
 UUID_OPTION = click.option("--uuid", default="", help="The instance (default: the active one).")
 
 
-def _echo(reply, as_json: bool, lines: str) -> None:
+def _echo(reply: Part, as_json: bool, lines: str) -> None:
     click.echo(json.dumps(reply.to_json(), ensure_ascii=False) if as_json else lines)
 
 

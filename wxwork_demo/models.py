@@ -191,7 +191,7 @@ class RoomList(Base):
     __tablename__ = "room_lists"
 
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    rooms: Mapped[list | None] = mapped_column(Payload)
+    rooms: Mapped[list[dict[str, Any]] | None] = mapped_column(Payload)
     # When the fetch that produced `rooms` started (a change during the fetch makes it stale).
     fetched_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(PreciseTime)
@@ -212,7 +212,7 @@ class FriendRequest(Base):
     source: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")
     applied_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
-    payload: Mapped[dict | None] = mapped_column(Payload)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Payload)
 
 
 class SentMessage(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,6 @@ class FriendRequests(Reply):
 
 
 class Accepted(Reply):
-    request: dict = Field(description="The payload sent upstream (AgreeUser).")
+    request: dict[str, Any] = Field(description="The payload sent upstream (AgreeUser).")
     raw: UpstreamReply
     friend: FriendRequestInfo

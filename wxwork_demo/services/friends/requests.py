@@ -9,6 +9,7 @@ accepting calls AgreeUser and marks the request accepted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ def list_requests(uuid: str) -> contract.FriendRequests:
     instance = require_instance(uuid)
     account = account_key(instance)
     api, seq = client(), 0
-    entries: list[dict] = []
+    entries: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):
         reply = traced("get_friend_requests", instance.uuid, api.apply_users, instance.uuid, PAGE_SIZE, seq)
         data = reply.data if isinstance(reply.data, dict) else {}
@@ -58,7 +59,7 @@ def accept(uuid: str, vid: int) -> contract.Accepted:
     return contract.Accepted(request=reply.request, raw=reply.envelope, friend=_info(row))
 
 
-def record_applicants(session: Session, instance: Instance | None, payload: dict) -> None:
+def record_applicants(session: Session, instance: Instance | None, payload: dict[str, Any]) -> None:
     """Callback 116001: its applicants wait for an answer (in the caller's transaction, which stores the
     callback)."""
     if instance is None:
@@ -68,7 +69,7 @@ def record_applicants(session: Session, instance: Instance | None, payload: dict
             _record(session, account_key(instance), entry, WAITING, "callback")
 
 
-def _status_of(entry: dict) -> str:
+def _status_of(entry: dict[str, Any]) -> str:
     if entry.get("item_flag") == 3:
         return DELETED
     if entry.get("item_flag") == 2 or entry.get("state") == 2:
@@ -76,7 +77,7 @@ def _status_of(entry: dict) -> str:
     return WAITING
 
 
-def _record(session: Session, account: str, entry: dict, status: str, source: str) -> FriendRequest:
+def _record(session: Session, account: str, entry: dict[str, Any], status: str, source: str) -> FriendRequest:
     applicant = id_text(entry.get("user_id"))
     row = session.get(FriendRequest, (account, applicant))
     if row is None:
@@ -120,7 +121,7 @@ def _info(row: FriendRequest) -> contract.FriendRequestInfo:
     )
 
 
-def _time(value) -> datetime | None:
+def _time(value: object) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 32503680000:
         return None
     return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from wxwork_demo.config import IPNetwork, current_settings
 from wxwork_demo.db import db_session
@@ -262,7 +263,7 @@ def _store_alone(callback: Callback, message: dict | None = None) -> bool:
     return True
 
 
-def _apply_to_account(session, callback: Callback) -> None:
+def _apply_to_account(session: Session, callback: Callback) -> None:
     """A room callback makes the account's cached room list stale; 116001 records its applicants."""
     instance = find_instance(callback.uuid) if callback.uuid else None
     if callback.type == FRIEND_REQUEST:

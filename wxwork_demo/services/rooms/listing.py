@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -60,7 +62,7 @@ def fetch_rooms(instance: Instance) -> RoomList:
     try:
         raw_rooms = client().all_session_rooms(uuid, PAGE_SIZE)
     except UpstreamError as exc:
-        store_after_upstream("get_rooms", uuid, lambda exc=exc: record_failure("get_rooms", uuid, exc))
+        store_after_upstream("get_rooms", uuid, partial(record_failure, "get_rooms", uuid, exc))
         raise
     rooms = [room_entry(raw) for raw in raw_rooms]
     rooms = [room for room in rooms if room["roomId"]]
@@ -79,9 +81,11 @@ def note_room_change(session: Session, account: str) -> None:
     session.execute(update(RoomList).where(RoomList.account == account).values(changed_at=utcnow()))
 
 
-def room_entry(raw: dict) -> dict:
+def room_entry(raw: dict[str, Any]) -> dict[str, Any]:
     """A room of GetSessionRoomList or GetRoomUserList as the API shows it (ids as strings)."""
-    managers = raw.get("managers") if isinstance(raw.get("managers"), list) else []
+    managers = raw.get("managers")
+    if not isinstance(managers, list):
+        managers = []
     total = raw.get("total")
     return {
         "roomId": id_text(raw.get("room_id")),
@@ -93,7 +97,7 @@ def room_entry(raw: dict) -> dict:
     }
 
 
-def _member(raw: dict) -> contract.Member:
+def _member(raw: dict[str, Any]) -> contract.Member:
     return contract.Member(
         user_id=id_text(raw.get("uin", raw.get("user_id"))),
         name=str(raw.get("realname") or raw.get("nickname") or ""),
@@ -129,7 +133,7 @@ def _fresh_list(instance: Instance) -> RoomList | None:
     return listing
 
 
-def _store_list(account: str, rooms: list[dict], fetched_at: datetime) -> RoomList:
+def _store_list(account: str, rooms: list[dict[str, Any]], fetched_at: datetime) -> RoomList:
     """Upsert the account's list and commit (a concurrent first fetch may insert it first: then update it)."""
     session = db_session()
     try:
@@ -139,7 +143,7 @@ def _store_list(account: str, rooms: list[dict], fetched_at: datetime) -> RoomLi
         return _upsert_list(session, account, rooms, fetched_at)
 
 
-def _upsert_list(session: Session, account: str, rooms: list[dict], fetched_at: datetime) -> RoomList:
+def _upsert_list(session: Session, account: str, rooms: list[dict[str, Any]], fetched_at: datetime) -> RoomList:
     listing = session.get(RoomList, account, populate_existing=True)
     if listing is None:
         listing = RoomList(account=account)
@@ -156,7 +160,7 @@ def _rooms_reply(instance: Instance, listing: RoomList, *, cached: bool) -> cont
     )
 
 
-def _iso_from_seconds(value) -> str:
+def _iso_from_seconds(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 32503680000:
         return ""
     return iso_utc(datetime.fromtimestamp(value, UTC).replace(tzinfo=None))
