@@ -71,4 +71,4 @@ bench-smoke: $(DEV_INSTALLED) $(NODE_MODULES)
 	BENCH_QUICK=1 $(PY) -m bench.forwarding
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache instance build *.egg-info bench/node/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache instance build *.egg-info bench/node/node_modules
