@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 _bench_scenario(stage, scenario)
         if "monitor" in stage.only:
             bench_monitor(run, sim, app_url)
-        if "send-more" in only:
+        if "send-more" in stage.only:
             bench_send_more(run, servers, sim, app_url)
     except Exception as exc:  # what was measured so far is still written, with the error
         run.check(False, f"the run stopped: {type(exc).__name__}: {exc}")

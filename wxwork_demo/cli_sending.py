@@ -15,7 +15,9 @@ import click
 
 from wxwork_demo.cli import JSON_OPTION, CommandGroup, _call
 from wxwork_demo.contract.base import Part
+from wxwork_demo.contract.business import SendText
 from wxwork_demo.terminal_table import clip, render_table
+from wxwork_demo.upstream import Upload
 
 send_cli = CommandGroup("send", help="Send a text, an image or a file through the active account (or --uuid).")
 rooms_cli = CommandGroup("rooms", help="The rooms (groups) an account is in, and their members.")
@@ -39,7 +41,7 @@ def _target(to: str) -> int:
     return int(to)
 
 
-def _sent_line(reply) -> str:
+def _sent_line(reply: SendText) -> str:
     waited = f", waited {reply.waited_ms} ms for its turn" if reply.waited_ms else ""
     return f"sent: msgId {reply.msg_id or '-'} serverId {reply.server_id or '-'}{waited}"
 
@@ -52,7 +54,9 @@ def _sent_line(reply) -> str:
 @click.option("--at-all", is_flag=True, help="@all in the room.")
 @UUID_OPTION
 @JSON_OPTION
-def send_text(to: str, content: str, is_room: bool, at: tuple[str, ...], at_all: bool, uuid: str, as_json: bool):
+def send_text(
+    to: str, content: str, is_room: bool, at: tuple[str, ...], at_all: bool, uuid: str, as_json: bool
+) -> None:
     """Send CONTENT to TO (a user id, or a room id with --room)."""
     from wxwork_demo.services.business.messaging import send_text as send
 
@@ -61,10 +65,8 @@ def send_text(to: str, content: str, is_room: bool, at: tuple[str, ...], at_all:
     _echo(reply, as_json, _sent_line(reply))
 
 
-def _source(source: str) -> tuple[str, object]:
+def _source(source: str) -> tuple[str, Upload | None]:
     """(url, None) for an http(s) link, else ("", the file at that path as an Upload)."""
-    from wxwork_demo.upstream import Upload
-
     if source.startswith(("http://", "https://")):
         return source, None
     path = Path(source)
@@ -86,7 +88,7 @@ def send_image(to: str, source: str, is_room: bool, uuid: str, as_json: bool) ->
 
     url, upload = _source(source)
     target = media_sending.Target(uuid, _target(to), is_room)
-    reply = _call(lambda: media_sending.send_image(target, url, upload))  # type: ignore[arg-type]
+    reply = _call(lambda: media_sending.send_image(target, url, upload))
     _echo(reply, as_json, _sent_line(reply))
 
 
@@ -103,7 +105,7 @@ def send_file(to: str, source: str, is_room: bool, filename: str, uuid: str, as_
 
     url, upload = _source(source)
     target = media_sending.Target(uuid, _target(to), is_room)
-    reply = _call(lambda: media_sending.send_file(target, url, upload, filename))  # type: ignore[arg-type]
+    reply = _call(lambda: media_sending.send_file(target, url, upload, filename))
     _echo(reply, as_json, _sent_line(reply))
 
 

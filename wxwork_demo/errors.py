@@ -86,7 +86,7 @@ def _is_missing_table(exc: DBAPIError) -> bool:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def _app_error(exc: AppError) -> tuple[Response, int]:
+    def _app_error(exc: AppError) -> tuple[Response, int, dict[str, str]]:
         body, status = error_reply(exc)
         return jsonify(body), status, exc.headers
 

@@ -89,15 +89,17 @@ def on_starting(server: Arbiter) -> None:
         server.log.error(problem)
 
 
-def _serve_with_gevent(server, why: str) -> None:
+def _serve_with_gevent(server: Arbiter, why: str) -> None:
     """Switch the arbiter to gevent before it makes its sockets (a socket per worker: reuse_port)."""
     server.cfg.set("worker_class", "gevent")
     server.cfg.set("reuse_port", True)
     server.worker_class = server.cfg.worker_class
+    if server.log is None:  # gunicorn makes its logger before on_starting
+        raise RuntimeError("gunicorn called on_starting before setting up its log")
     server.log.info("worker class auto: gevent, %s; GUNICORN_WORKER_CLASS=gthread to choose gthread", why)
 
 
-def when_ready(server):
+def when_ready(server: Arbiter) -> None:
     """A client that stops sending its request line or headers is dropped after CLIENT_TIMEOUT: accepted sockets
     inherit these kernel timeouts from the listening ones, and gthread reads headers in blocking mode (bodies are
     bounded by the app, wxwork_demo/slow_clients.py; gevent bounds headers by its keepalive)."""

@@ -137,7 +137,7 @@ def _document(app: Flask) -> dict[str, Any]:
     }
 
 
-def _upload_schema(components: dict, contract: Contract) -> dict:
+def _upload_schema(components: dict[str, Any], contract: Contract) -> dict[str, Any]:
     """The multipart form of an upload endpoint: the JSON body's fields (but `url`) as form fields, and `file`."""
     if contract.body is None:
         raise TypeError("an upload endpoint reads a body")
@@ -151,7 +151,7 @@ def _upload_schema(components: dict, contract: Contract) -> dict:
     return {"type": "object", "properties": form, "required": ["file"]}
 
 
-def _path_parameters(rule: str) -> list[dict]:
+def _path_parameters(rule: str) -> list[dict[str, Any]]:
     parameters = []
     for converter, name in PATH_ARGUMENT.findall(rule):
         schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}

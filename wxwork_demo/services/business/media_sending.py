@@ -25,7 +25,7 @@ from wxwork_demo.services.business.pacing import now_iso_ms
 from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_turn
 from wxwork_demo.services.instances.registry import require_instance
 from wxwork_demo.services.upstream_calls import client, traced
-from wxwork_demo.upstream import Upload, UpstreamBadData, UpstreamError
+from wxwork_demo.upstream import Reply, Upload, UpstreamBadData, UpstreamError
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
     )
 
 
-def _upload(kind: str, uuid: str, url: str, upload: Upload | None, name: str):
+def _upload(kind: str, uuid: str, url: str, upload: Upload | None, name: str) -> Reply:
     """Step 1, recorded as `upload_image` / `upload_file`."""
     api, stage = client(), f"upload_{kind}"
     if kind == IMAGE:

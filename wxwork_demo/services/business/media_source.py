@@ -81,14 +81,32 @@ def check_url(url: str, kind: str, max_bytes: int, timeout_s: float) -> Checked:
         raise BadInput("url", f"url {reason}: nothing was sent") from None
 
 
-def _read(response: requests.Response, url: str, kind: str, max_bytes: int, deadline: float, timeout_s: float):
+def _read(
+    response: requests.Response, url: str, kind: str, max_bytes: int, deadline: float, timeout_s: float
+) -> Checked:
     if response.status_code != 200:
         raise BadInput("url", f"url answered HTTP {response.status_code}: nothing was sent")
     declared = _length(response.headers.get("Content-Length"))
     if declared is not None and declared > max_bytes:
         raise BadInput("url", f"url is {declared} bytes, over MEDIA_MAX_BYTES ({max_bytes}): nothing was sent")
+    head, size = _first_bytes(response, declared, max_bytes, deadline, timeout_s)
+    if size == 0:
+        raise BadInput("url", "url answered an empty body: nothing was sent")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if kind == IMAGE:
+        content_type = image_type(head)
+        if not content_type:
+            raise BadInput("url", "url is not an image (PNG, JPEG, GIF, WebP or BMP): nothing was sent")
+    name = unquote(urlsplit(response.url or url).path.rsplit("/", 1)[-1]).strip()
+    return Checked(size=declared if declared is not None else size, content_type=content_type, file_name=name)
+
+
+def _first_bytes(
+    response: requests.Response, declared: int | None, max_bytes: int, deadline: float, timeout_s: float
+) -> tuple[bytes, int]:
+    """The body's first SNIFF_BYTES and the bytes read; all of it unless its length is declared (within bounds:
+    the first bytes are all the check reads)."""
     head, size = b"", 0
-    # A declared length within bounds: the first bytes are all the check reads.
     for chunk in response.iter_content(SNIFF_BYTES if declared is not None else CHUNK):
         if len(head) < SNIFF_BYTES:
             head += chunk[: SNIFF_BYTES - len(head)]
@@ -101,15 +119,7 @@ def _read(response: requests.Response, url: str, kind: str, max_bytes: int, dead
             )
         if declared is not None and len(head) >= SNIFF_BYTES:
             break  # its length is declared and within bounds: the first bytes are all the check needs
-    if size == 0:
-        raise BadInput("url", "url answered an empty body: nothing was sent")
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-    if kind == IMAGE:
-        content_type = image_type(head)
-        if not content_type:
-            raise BadInput("url", "url is not an image (PNG, JPEG, GIF, WebP or BMP): nothing was sent")
-    name = unquote(urlsplit(response.url or url).path.rsplit("/", 1)[-1]).strip()
-    return Checked(size=declared if declared is not None else size, content_type=content_type, file_name=name)
+    return head, size
 
 
 def _length(value: str | None) -> int | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from wxwork_demo.contract import business as contract
 from wxwork_demo.errors import BadInput
@@ -43,6 +45,8 @@ def send_text(
         raise BadInput(field, f"{field} is for rooms only (isRoom true): a one-to-one chat has nobody to @mention")
     instance = require_instance(uuid)
     api = client()
+    call: Callable[..., Reply]
+    args: tuple[Any, ...]
     if at_all:
         call, args = api.send_text_segments, (instance.uuid, send_userid, at_segments(content, list(at), True))
     elif at:

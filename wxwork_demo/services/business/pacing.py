@@ -168,7 +168,10 @@ def _reserve(connection: Connection, send: Send, step: int, pacing: Pacing) -> T
             "busy",
         )
     connection.execute(update(SendPacing).where(SendPacing.account == send.account).values(next_at_ms=slot + step))
-    return Turn(at=slot / 1000, sent_id=result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database reported no id for the send just recorded")
+    return Turn(at=slot / 1000, sent_id=key[0])
 
 
 def _lock_account(connection: Connection, account: str) -> None:

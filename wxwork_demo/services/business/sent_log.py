@@ -7,6 +7,7 @@ May call: instances, events, upstream_calls.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -138,7 +139,7 @@ def _info(row: SentMessage) -> contract.SentInfo:
     )
 
 
-def _update(sent_id: int, values: dict) -> None:
+def _update(sent_id: int, values: dict[str, Any]) -> None:
     session = db_session()
     session.execute(update(SentMessage).where(SentMessage.id == sent_id).values(**values))
     session.commit()

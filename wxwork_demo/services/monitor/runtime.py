@@ -83,7 +83,7 @@ def runtime(app: Flask | None = None) -> MonitorRuntime:
     return found
 
 
-def switch_monitor(enabled: bool) -> dict:
+def switch_monitor(enabled: bool) -> dict[str, Any]:
     """Turn the monitor on or off for every process: the switch in the database, and nothing else.
 
     The process holding the lease acts on it within a tick. No scheduler is started here: the request may
@@ -101,7 +101,7 @@ def autostart_monitor(app: Flask) -> None:
     start_scheduler(app)
 
 
-def start_dedicated_monitor(app: Flask) -> dict:
+def start_dedicated_monitor(app: Flask) -> dict[str, Any]:
     """`wxwork monitor run`: the deployment's monitor process turns the switch on and runs a scheduler."""
     monitor_lease.set_enabled(True)
     start_scheduler(app)
