@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, g, has_request_context, jsonify, redirect, request, session, url_for
-from flask.sessions import NullSession, SecureCookieSessionInterface
+from flask import Flask, Request, Response, g, has_request_context, jsonify, redirect, request, session, url_for
+from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
 from wxwork_demo.config import current_settings, is_loopback
@@ -91,7 +93,7 @@ def csrf_token() -> str:
     return str(session["csrf"])
 
 
-def _json_error(status: int, message: str, code: str):
+def _json_error(status: int, message: str, code: str) -> tuple[Response, int]:
     from wxwork_demo.errors import error_body  # errors imports the database layer, access is imported early
 
     return jsonify(error_body(status, message, code)), status

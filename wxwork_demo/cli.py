@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -25,6 +24,7 @@ from wxwork_demo.database_check import explain, head_revision, masked, upgrade_c
 from wxwork_demo.db import get_db, missing_tables
 from wxwork_demo.errors import AppError
 from wxwork_demo.services.forwarding.outbox import shown_target
+from wxwork_demo.proxies import unproxied
 from wxwork_demo.services.instances.closing import delete_instance
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
@@ -228,7 +228,7 @@ def _warn_unreachable_callback(callback_url: str) -> None:
         click.echo(f"warning: {hint.message}", err=True)
 
 
-def _call(action):
+def _call(action: Callable[[], T]) -> T:
     try:
         return action()
     except AppError as exc:
@@ -390,7 +390,7 @@ def monitor_status(as_json: bool) -> None:
 @monitor_cli.command("run")
 def monitor_run() -> None:
     """Run the monitor in this process until interrupted: the deployment's dedicated monitor."""
-    app = current_app._get_current_object()
+    app = unproxied(current_app)
     from wxwork_demo.log_format import log_to_stderr
 
     log_to_stderr(current_settings().log_format, current_settings().log_level)  # a dedicated monitor says what it does

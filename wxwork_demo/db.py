@@ -7,8 +7,8 @@ A request, a CLI command or one scheduled job run each get their own session (th
 from __future__ import annotations
 
 import time
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect, make_url

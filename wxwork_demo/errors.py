@@ -50,7 +50,7 @@ class AppError(Exception):
     """A failure the API reports as it is: `status`, a `message` naming the cause, a stable `code`, and any
     details."""
 
-    def __init__(self, status: int, message: str, *, code: str = "", **details):
+    def __init__(self, status: int, message: str, *, code: str = "", **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -63,11 +63,11 @@ class AppError(Exception):
 class BadInput(AppError):
     """400: the request names a `field` whose value cannot be used."""
 
-    def __init__(self, field: str, message: str, *, code: str = "bad_input"):
+    def __init__(self, field: str, message: str, *, code: str = "bad_input") -> None:
         super().__init__(400, message, code=code, field=field)
 
 
-def error_body(status: int, message: str, code: str = "", **details) -> dict:
+def error_body(status: int, message: str, code: str = "", **details: Any) -> dict[str, Any]:
     """The error contract's body: `ok: false`, `message` for people, `code` for programs, then details."""
     return {"ok": False, "message": message, "code": code or code_for_status(status), **details}
 

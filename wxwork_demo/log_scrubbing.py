@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import MutableMapping
+from datetime import timedelta
+from typing import Any
 
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
+from gunicorn.http import Request
+from gunicorn.http.wsgi import Response
 
 from wxwork_demo.config import load_settings
 
@@ -82,7 +87,7 @@ class GunicornLogger(Logger):
             root.addHandler(handler)
         logging.getLogger("wxwork_demo").setLevel(self.error_log.level)
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(self, resp: Response, req: Request, environ: MutableMapping[str, Any], request_time: timedelta) -> None:
         status = getattr(resp, "status_code", None) or 0
         if req.path in POLLING_PATHS and int(status) < 400:
             return

@@ -45,7 +45,7 @@ class UpstreamError(Exception):
         self.message = message
         self.raw = raw
         self.http_status = http_status
-        self.request: dict = {}
+        self.request: dict[str, Any] = {}
         self.url = ""
 
     @property
@@ -60,7 +60,7 @@ class UpstreamError(Exception):
             self.message = f"{self.message} (POST {self.url})"
             self.args = (self.message,)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         found = {"kind": self.kind, "action": self.action, "message": self.message, "httpStatus": self.http_status}
         return {**found, "url": self.url} if self.url else found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from wxwork_demo.access import caller_identified
 from wxwork_demo.blueprints.edge import READS, endpoint
@@ -35,7 +35,7 @@ def health() -> contract.Health:
 
 @bp.get("/ready")
 @endpoint(reply=contract.Ready, errors=("503",))
-def ready():
+def ready() -> contract.Ready | tuple[Response, int]:
     """Readiness: the database answers, its tables are at this version's migration, the upstream answers (503
     naming what is missing otherwise); needs no credentials"""
     checks = readiness()

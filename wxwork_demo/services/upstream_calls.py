@@ -23,7 +23,7 @@ from wxwork_demo.contract.status import UpstreamCheck
 from wxwork_demo.db import db_session
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.intake.counters import count
-from wxwork_demo.upstream import Reply, UpstreamError, UpstreamRefused, get_client
+from wxwork_demo.upstream import Reply, UpstreamClient, UpstreamError, UpstreamRefused, get_client
 
 UPSTREAM_CALLS = "upstream_calls"  # the counters' prefix: upstream_calls:<action>:<outcome>
 # "出现二次验证，请重新获取二维码登录" (docs: 00-basic); services/monitor/secondary.py handles it.
@@ -150,7 +150,7 @@ def traced_together(
             outcomes.append(exc)
         else:
             count_upstream_call(reply.action, "ok")
-            store_after_upstream(stage, uuid, lambda reply=reply: record_reply(stage, uuid, reply))
+            store_after_upstream(stage, uuid, partial(record_reply, stage, uuid, reply))
             outcomes.append(reply)
     return outcomes
 
@@ -160,7 +160,7 @@ def count_upstream_call(action: str, outcome: str) -> None:
     count(f"{UPSTREAM_CALLS}:{action}:{outcome}"[:64])
 
 
-def client():
+def client() -> UpstreamClient:
     """The shared upstream client (re-exported so services import one module for upstream work)."""
     return get_client()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -56,9 +57,9 @@ def delete_instance(uuid: str, *, force: bool = False, by: str = "api") -> Delet
         closed = "not_closed"
         warning = f"not closed upstream ({exc.message}): it may live on there until the upstream drops it"
     session = db_session()
-    row = session.scalars(select(Instance).where(Instance.uuid == uuid)).first()
-    if row is not None:
-        session.delete(row)
+    still_there = session.scalars(select(Instance).where(Instance.uuid == uuid)).first()
+    if still_there is not None:
+        session.delete(still_there)
     payload = {"uuid": uuid, "vid": vid, "state": state, "by": by, "upstreamClose": closed}
     add_event(session, uuid, DELETE_STAGE, "deleted", payload)
     session.commit()
@@ -81,7 +82,7 @@ def forget_other_instances_of(vid: str, keep_uuid: str) -> list[str]:
     return uuids
 
 
-def _left_payload(row: Instance, keep_uuid: str) -> dict:
+def _left_payload(row: Instance, keep_uuid: str) -> dict[str, Any]:
     return {"uuid": row.uuid, "vid": row.vid or "", "state": row.state or "", "by": "login", "movedTo": keep_uuid}
 
 
@@ -102,7 +103,10 @@ class _Pending:
 
 
 def _pending() -> _Pending:
-    return current_app.extensions.setdefault(PENDING_KEY, _Pending())
+    found = current_app.extensions.setdefault(PENDING_KEY, _Pending())
+    if not isinstance(found, _Pending):
+        raise RuntimeError(f"app.extensions[{PENDING_KEY!r}] holds a {type(found).__name__}")
+    return found
 
 
 def _close_pending() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from wxwork_demo.contract.common import Account, CallbackHint, InstanceInfo
@@ -102,7 +104,7 @@ def _callback_hint(row: Instance) -> CallbackHint | None:
     return CallbackHint(**found.to_dict()) if found else None
 
 
-def instance_to_dict(row: Instance | None) -> dict:
+def instance_to_dict(row: Instance | None) -> dict[str, Any]:
     """`instance_info` as its JSON."""
     return instance_info(row).to_json()
 

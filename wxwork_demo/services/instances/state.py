@@ -12,6 +12,7 @@ kept in step for the old demo's clients.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
@@ -30,7 +31,9 @@ PERSON_BUSY = (WAITING_SCAN, WAITING_CODE, NEEDS_PERSON)
 log = logging.getLogger(__name__)
 
 
-def set_state(row: Instance, state: str, cause: str, reason: str = "", *, restart: bool = False, **details) -> bool:
+def set_state(
+    row: Instance, state: str, cause: str, reason: str = "", *, restart: bool = False, **details: Any
+) -> bool:
     """Move `row` to `state` (not committed). Returns False when nothing changed.
 
     A new reason in the same state updates the row without an event, unless it is a `restart` (the monitor

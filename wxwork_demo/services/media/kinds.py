@@ -32,7 +32,7 @@ class MediaSource:
     file_name: str
     size: int
     method: str = ""
-    args: tuple = ()
+    args: tuple[Any, ...] = ()
     url: str = ""
 
     @property
