@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -23,8 +23,8 @@ from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.database_check import explain, head_revision, masked, upgrade_command
 from wxwork_demo.db import get_db, missing_tables
 from wxwork_demo.errors import AppError
-from wxwork_demo.services.forwarding.outbox import shown_target
 from wxwork_demo.proxies import unproxied
+from wxwork_demo.services.forwarding.outbox import shown_target
 from wxwork_demo.services.instances.closing import delete_instance
 from wxwork_demo.services.instances.registry import all_instances, find_instance, instance_to_dict, reread_instance
 from wxwork_demo.services.instances.state import ONLINE, WAITING_CODE
@@ -34,6 +34,9 @@ from wxwork_demo.services.monitor import runtime as monitor
 from wxwork_demo.terminal_qr import render_qr_image
 from wxwork_demo.terminal_table import clip, render_fields, render_table
 from wxwork_demo.upstream import UpstreamError
+
+if TYPE_CHECKING:
+    from wxwork_demo.services.inbox.queries import MessageRow
 
 T = TypeVar("T")
 
@@ -434,7 +437,7 @@ def forward_run() -> None:
     """Deliver stored messages to FORWARD_URL until Ctrl-C (any number of these may run at once)."""
     from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
 
-    app = current_app._get_current_object()
+    app = unproxied(current_app)
     targets = settings_of(app).forward_url
     if not targets:
         _fail("FORWARD_URL is not set: there is nowhere to deliver to")
@@ -494,7 +497,7 @@ def messages_tail(account: str, interval: float, once: bool, last: int) -> None:
                 newest = row.id
 
 
-def _message_line(row) -> str:
+def _message_line(row: MessageRow) -> str:
     moment = row.received_at.strftime("%Y-%m-%d %H:%M:%S") if row.received_at else ""
     text = (row.content or "").replace("\r", " ").replace("\n", " ")
     where = row.conversation or "-"

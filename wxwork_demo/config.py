@@ -130,9 +130,9 @@ class Settings:
     # Inbox and forwarding (services/inbox/, services/forwarding/). forward_url: the targets (FORWARD_URL,
     # comma-separated; none: forwarding is off); forward_types: the callback type codes forwarded (None for
     # FORWARD_TYPES=*: every type the inbox keeps).
-    forward_url: tuple = ()
+    forward_url: tuple[str, ...] = ()
     forward_secret: str = ""
-    forward_types: frozenset | None = frozenset({102000})
+    forward_types: frozenset[int] | None = frozenset({102000})
     forward_timeout_s: float = 5.0
     forward_max_attempts: int = 12
     forward_backoff_s: float = 1.0
@@ -355,7 +355,7 @@ def _reconnect_deadline(env: Env, connect_timeout: float, read_timeout: float) -
 MAX_TARGET_LENGTH = 255  # the deliveries.target column
 
 
-def _forward_targets(env: Env) -> tuple:
+def _forward_targets(env: Env) -> tuple[str, ...]:
     """FORWARD_URL: http(s) URLs, comma-separated; FORWARD_SECRET is required with them (deliveries are signed)."""
     targets: list[str] = []
     for part in (p.strip() for p in env.get("FORWARD_URL", "").split(",")):
@@ -373,7 +373,7 @@ def _forward_targets(env: Env) -> tuple:
     return tuple(targets)
 
 
-def _forward_types(env: Env) -> frozenset | None:
+def _forward_types(env: Env) -> frozenset[int] | None:
     raw = env.get("FORWARD_TYPES", "").strip()
     if raw == "":
         return DEFAULTS.forward_types

@@ -278,9 +278,9 @@ class Message(Base):
     send_time: Mapped[datetime | None] = mapped_column(DateTime)
     received_at: Mapped[datetime] = mapped_column(PreciseTime, nullable=False, default=utcnow)
     is_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
-    at_list: Mapped[list | None] = mapped_column(Payload)
-    media: Mapped[dict | None] = mapped_column(Payload)
-    payload: Mapped[dict | None] = mapped_column(Payload)
+    at_list: Mapped[list[Any] | None] = mapped_column(Payload)
+    media: Mapped[dict[str, Any] | None] = mapped_column(Payload)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Payload)
 
 
 class Delivery(Base):

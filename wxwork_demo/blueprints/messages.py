@@ -12,7 +12,7 @@ from wxwork_demo.services.media.messages import message_media
 bp = Blueprint("messages", __name__, url_prefix="/api")
 
 
-def _shown(row) -> contract.Message:
+def _shown(row: queries.MessageRow) -> contract.Message:
     return contract.Message.model_validate(queries.message_to_dict(row))
 
 

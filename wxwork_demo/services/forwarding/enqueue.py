@@ -15,7 +15,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from wxwork_demo.config import Settings
-from wxwork_demo.models import Delivery, utcnow
+from wxwork_demo.models import Delivery, table_of, utcnow
 from wxwork_demo.services.forwarding.outbox import new_rows
 from wxwork_demo.services.intake.bulk_insert import BulkInsert
 
@@ -51,14 +51,14 @@ class BatchOutbox:
 
     def __init__(self, forwarding: Forwarding, dialect: Dialect) -> None:
         self.forwarding = forwarding
-        self.insert = BulkInsert(Delivery.__table__, DELIVERY_COLUMNS, dialect)
+        self.insert = BulkInsert(table_of(Delivery), DELIVERY_COLUMNS, dialect)
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
 
-    def wanted(self, messages: list[dict]) -> list[dict]:
+    def wanted(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The messages (`messages` rows) to forward."""
         return [message for message in messages if self.forwarding.wants(message["type"])]
 
-    def add(self, cursor: Any, messages: list[dict]) -> int:
+    def add(self, cursor: Any, messages: list[dict[str, Any]]) -> int:
         """In the batch's transaction, after its messages' INSERT: their outbox rows. Returns how many."""
         if not messages:
             return 0

@@ -13,13 +13,15 @@ import itertools
 import os
 import random
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from wxwork_demo.models import Delivery, iso_utc, utcnow
+from wxwork_demo.models import Delivery, iso_utc, table_of, utcnow
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -54,14 +56,14 @@ class Outcome:
         return self.error == "" and not self.skipped
 
 
-def backoff_delay(attempts: int, base_s: float, cap_s: float, rand=random.random) -> float:
+def backoff_delay(attempts: int, base_s: float, cap_s: float, rand: Callable[[], float] = random.random) -> float:
     """Seconds before the next try after `attempts` tries: base doubling, capped, ±20 % jitter (so many
     deliveries that failed together do not come back together)."""
-    delay = min(cap_s, base_s * 2 ** max(0, attempts - 1))
+    delay = min(cap_s, base_s * 2.0 ** max(0, attempts - 1))
     return min(cap_s, delay * (0.8 + 0.4 * rand()))
 
 
-def new_rows(message_ids: list[int], targets: tuple[str, ...], now: datetime) -> list[dict]:
+def new_rows(message_ids: list[int], targets: tuple[str, ...], now: datetime) -> list[dict[str, Any]]:
     """The outbox rows of new messages: one per target, due at once."""
     return [
         {
@@ -86,7 +88,7 @@ def claim(engine: Engine, target: str, limit: int, lease_s: float) -> list[Claim
     take disjoint rows without waiting for each other. SQLite (one writer at a time, no row locks): the ids
     are read, then a conditional UPDATE leases only those still due; the token tells which it got.
     """
-    table = Delivery.__table__
+    table = table_of(Delivery)
     now = utcnow()
     token = f"{_OWNER}:{next(_claims)}"[:64]
     due = (
@@ -121,8 +123,8 @@ def claim(engine: Engine, target: str, limit: int, lease_s: float) -> list[Claim
 
 
 _FINISH = (
-    update(Delivery.__table__)
-    .where(Delivery.__table__.c.id == bindparam("b_id"), Delivery.__table__.c.lease_owner == bindparam("b_token"))
+    update(table_of(Delivery))
+    .where(table_of(Delivery).c.id == bindparam("b_id"), table_of(Delivery).c.lease_owner == bindparam("b_token"))
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempts"),
@@ -136,8 +138,8 @@ _FINISH = (
 
 
 _RELEASE = (
-    update(Delivery.__table__)
-    .where(Delivery.__table__.c.id == bindparam("b_id"), Delivery.__table__.c.lease_owner == bindparam("b_token"))
+    update(table_of(Delivery))
+    .where(table_of(Delivery).c.id == bindparam("b_id"), table_of(Delivery).c.lease_owner == bindparam("b_token"))
     .values(next_attempt_at=bindparam("b_next"), lease_owner="")
 )
 
@@ -185,7 +187,7 @@ def finish(engine: Engine, outcomes: list[Outcome], max_attempts: int, base_s: f
 
 def replay(connection: Connection, ids: list[int] | None = None, status: str | None = None) -> int:
     """Due again at once with a fresh count of attempts, same delivery id. Returns how many rows."""
-    table = Delivery.__table__
+    table = table_of(Delivery)
     query = update(table).values(status=PENDING, attempts=0, next_attempt_at=utcnow(), lease_owner="")
     if ids is not None:
         query = query.where(table.c.id.in_(ids))
@@ -204,7 +206,7 @@ def shown_target(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def delivery_to_dict(row: Delivery) -> dict:
+def delivery_to_dict(row: Delivery) -> dict[str, Any]:
     return {
         "id": row.id,
         "messageId": row.message_id,
@@ -218,11 +220,11 @@ def delivery_to_dict(row: Delivery) -> dict:
     }
 
 
-def counts(connection: Connection, target: str | None = None) -> dict:
+def counts(connection: Connection, target: str | None = None) -> dict[str, Any]:
     """{"pending", "delivered", "dead"} rows (of one target, or all)."""
-    table = Delivery.__table__
+    table = table_of(Delivery)
     query = select(table.c.status, func.count()).group_by(table.c.status)
     if target is not None:
         query = query.where(table.c.target == target)
-    found = dict(connection.execute(query).all())
+    found: dict[str, int] = dict(connection.execute(query).tuples().all())
     return {status: int(found.get(status, 0)) for status in STATUSES}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from wxwork_demo.config import Settings
 from wxwork_demo.errors import AppError
@@ -16,7 +17,7 @@ from wxwork_demo.services.inbox.queries import iso_precise
 TEST_TYPE = 0
 
 
-def send_test(settings: Settings) -> list[dict]:
+def send_test(settings: Settings) -> list[dict[str, Any]]:
     """`[{"url", "status", "ms", "error"}]`, one per target, in FORWARD_URL's order."""
     targets = settings.forward_url
     if not targets:

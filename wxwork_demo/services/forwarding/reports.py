@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import func, select
 
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Delivery
+from wxwork_demo.proxies import unproxied
 from wxwork_demo.services.forwarding import outbox
 from wxwork_demo.services.forwarding.worker import wake_worker
 
@@ -20,7 +23,7 @@ def _real_target(shown: str) -> str:
     return shown
 
 
-def deliveries(status: str | None, target: str | None, after: int, limit: int) -> dict:
+def deliveries(status: str | None, target: str | None, after: int, limit: int) -> dict[str, Any]:
     """Newest first: `{"deliveries": [...], "counts": {...}, "targets": [...]}`."""
     session = db_session()
     real = _real_target(target) if target else None
@@ -39,7 +42,7 @@ def deliveries(status: str | None, target: str | None, after: int, limit: int) -
     }
 
 
-def targets() -> list[dict]:
+def targets() -> list[dict[str, Any]]:
     """Each configured target with its counts and its last error (what the console's deliveries view shows)."""
     session = db_session()
     summaries = []
@@ -66,9 +69,9 @@ def replay(ids: list[int] | None, status: str | None) -> int:
     session = db_session()
     count = outbox.replay(session.connection(), ids, status)
     session.commit()
-    wake_worker(current_app._get_current_object())
+    wake_worker(unproxied(current_app))
     return count
 
 
 def pending_count() -> int:
-    return db_session().scalar(select(func.count()).select_from(Delivery).where(Delivery.status == outbox.PENDING))
+    return db_session().scalar(select(func.count()).select_from(Delivery).where(Delivery.status == outbox.PENDING)) or 0

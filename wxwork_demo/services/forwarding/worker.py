@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import requests
 from flask import Flask
@@ -42,7 +43,7 @@ RETENTION_EVERY_S = 600.0
 RETENTION_FIRST_S = 5.0
 
 
-def forward_document(message: Message) -> dict:
+def forward_document(message: Message) -> dict[str, Any]:
     """The body of a forwarded message (local-api.md, "Forwarding")."""
     shown = message_to_dict(message)
     return {
@@ -55,7 +56,9 @@ def forward_document(message: Message) -> dict:
     }
 
 
-def post_signed(http: requests.Session, url: str, delivery_id: str, body: bytes, secret: str, timeout: float):
+def post_signed(
+    http: requests.Session, url: str, delivery_id: str, body: bytes, secret: str, timeout: float
+) -> tuple[int | None, str]:
     """(HTTP status or None, error text or "" for a delivery). Redirects are not followed: 3xx is a failure."""
     headers = signed_headers(secret, delivery_id, body)
     try:
@@ -97,7 +100,9 @@ def keep_alive_session(size: int) -> requests.Session:
 class TargetLoop:
     """Claims, sends and records the deliveries of one target."""
 
-    def __init__(self, app: Flask, target: str, stop: threading.Event, wake: threading.Event, gate) -> None:
+    def __init__(
+        self, app: Flask, target: str, stop: threading.Event, wake: threading.Event, gate: Callable[[], bool]
+    ) -> None:
         settings = settings_of(app)
         self.app = app
         self.target = target
@@ -217,7 +222,7 @@ class DeliveryWorker:
         self._thread("inbox-retention", self._retention)
         return self
 
-    def _thread(self, name: str, target) -> None:
+    def _thread(self, name: str, target: Callable[[], object]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         self.threads.append(thread)
         thread.start()

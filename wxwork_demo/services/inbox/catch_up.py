@@ -14,6 +14,7 @@ import threading
 
 from flask import Flask, current_app
 
+from wxwork_demo.proxies import unproxied
 from wxwork_demo.services.inbox.queries import newest_server_id
 from wxwork_demo.services.inbox.retention import saved_cursor
 from wxwork_demo.services.instances.registry import find_instance
@@ -60,4 +61,4 @@ def catch_up_soon(app: Flask, uuid: str) -> None:
 
 
 def catch_up_after_login(uuid: str) -> None:
-    catch_up_soon(current_app._get_current_object(), uuid)
+    catch_up_soon(unproxied(current_app), uuid)

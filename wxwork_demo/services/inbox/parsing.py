@@ -79,7 +79,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def message_key(type_code: int, payload: dict) -> str:
+def message_key(type_code: int, payload: dict[str, Any]) -> str:
     """What makes two callbacks the same message for one account.
 
     The upstream's own ids: `server_id`, else `msg_id`. A redelivery, a duplicate delivery (`referid` ≠ 0)
@@ -96,7 +96,7 @@ def message_key(type_code: int, payload: dict) -> str:
     return "h:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
 
 
-def conversation_of(payload: dict, account: str) -> tuple[str, bool]:
+def conversation_of(payload: dict[str, Any], account: str) -> tuple[str, bool]:
     """(conversation, is_room): the room id in rooms, else the other person of a one-to-one chat."""
     room = next((id_text(payload.get(key)) for key in ROOM_KEYS if id_text(payload.get(key))), "")
     if _flag(payload.get("is_room")) or room:
@@ -109,7 +109,7 @@ def conversation_of(payload: dict, account: str) -> tuple[str, bool]:
     return sender or receiver, False
 
 
-def media_of(msgtype: int | None, payload: dict) -> dict | None:
+def media_of(msgtype: int | None, payload: dict[str, Any]) -> dict[str, Any] | None:
     """The file fields of a media message (what a download needs), or None."""
     if msgtype not in MEDIA_MSGTYPES and not payload.get("file_id"):
         return None
@@ -123,7 +123,9 @@ def media_of(msgtype: int | None, payload: dict) -> dict | None:
     }
 
 
-def message_row(uuid: str, account: str, type_code: int, payload: dict, received_at: datetime) -> dict:
+def message_row(
+    uuid: str, account: str, type_code: int, payload: dict[str, Any], received_at: datetime
+) -> dict[str, Any]:
     """The column values of the `messages` row of one callback."""
     msgtype = _int_or_none(payload.get("msgtype", payload.get("msgType")))
     conversation, is_room = conversation_of(payload, account)

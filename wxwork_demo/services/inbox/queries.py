@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -12,6 +13,9 @@ from wxwork_demo.errors import AppError
 from wxwork_demo.models import Message
 from wxwork_demo.services.inbox.parsing import safe_ids
 from wxwork_demo.services.instances.registry import active_instance, find_instance
+
+# What the queries hand to views and commands: a stored message (they read its fields, never query with it).
+MessageRow = Message
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def iso_precise(moment: datetime | None) -> str:
     return moment.isoformat(timespec="milliseconds") + "Z" if moment else ""
 
 
-def message_to_dict(row: Message) -> dict:
+def message_to_dict(row: Message) -> dict[str, Any]:
     """The contract's `Message`: every upstream id a string, big numbers inside `payload` too."""
     return {
         "id": row.id,
@@ -132,7 +136,7 @@ def get_message(message_id: int) -> Message:
     return row
 
 
-def list_conversations(account: str = "", uuid: str = "", limit: int = 50) -> list[dict]:
+def list_conversations(account: str = "", uuid: str = "", limit: int = 50) -> list[dict[str, Any]]:
     """The conversations of an account, the most recently active first, each with its last message."""
     last_id = func.max(Message.id).label("last_id")
     query = (
@@ -187,4 +191,5 @@ def newest_server_id(account: str, window: int = 1000) -> int | None:
         .limit(window)
         .subquery()
     )
-    return db_session().scalar(select(func.max(newest.c.server_id)))
+    found = db_session().scalar(select(func.max(newest.c.server_id)))
+    return None if found is None else int(found)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Insert, delete, func, select
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.orm import Session
 
 from wxwork_demo.config import current_settings
-from wxwork_demo.db import db_session
-from wxwork_demo.models import AccountCursor, Delivery, Message, utcnow
+from wxwork_demo.db import db_session, rows_matched
+from wxwork_demo.models import AccountCursor, Delivery, Message, table_of, utcnow
 
 CHUNK = 2000
 
@@ -38,13 +39,13 @@ def trim_old_messages(chunk: int = CHUNK) -> int:
         high = min(low + chunk, first_kept)
         keep_cursors(session, low, high)
         session.execute(delete(Delivery).where(Delivery.message_id >= low, Delivery.message_id < high))
-        deleted += session.execute(delete(Message).where(Message.id >= low, Message.id < high)).rowcount or 0
+        deleted += rows_matched(session.execute(delete(Message).where(Message.id >= low, Message.id < high)))
         session.commit()
         low = high
     return deleted
 
 
-def keep_cursors(session, low: int, high: int) -> None:
+def keep_cursors(session: Session, low: int, high: int) -> None:
     """Each account's highest server_id among the messages low..high-1, merged into `account_cursors`."""
     found = session.execute(
         select(Message.account, func.max(Message.server_id))
@@ -52,27 +53,29 @@ def keep_cursors(session, low: int, high: int) -> None:
         .group_by(Message.account)
     ).all()
     for account, server_id in found:
+        if server_id is None:  # the query keeps only rows with a server_id
+            raise RuntimeError(f"no server_id among the messages of account {account!r} kept by the query")
         save_cursor(session, account, int(server_id))
 
 
-def save_cursor(session, account: str, server_id: int) -> None:
+def save_cursor(session: Session, account: str, server_id: int) -> None:
     """Raise the account's cursor to `server_id` (never lower it)."""
     values = {"account": account, "last_server_id": server_id, "updated_at": utcnow()}
-    table = AccountCursor.__table__
+    table = table_of(AccountCursor)
     if session.get_bind().dialect.name == "sqlite":
-        statement = sqlite.insert(table).values(**values)
-        statement = statement.on_conflict_do_update(
+        on_sqlite = sqlite.insert(table).values(**values)
+        statement: Insert = on_sqlite.on_conflict_do_update(
             index_elements=["account"],
             set_={
-                "last_server_id": func.max(table.c.last_server_id, statement.excluded.last_server_id),
-                "updated_at": statement.excluded.updated_at,
+                "last_server_id": func.max(table.c.last_server_id, on_sqlite.excluded.last_server_id),
+                "updated_at": on_sqlite.excluded.updated_at,
             },
         )
     else:
-        statement = mysql.insert(table).values(**values)
-        statement = statement.on_duplicate_key_update(
-            last_server_id=func.greatest(table.c.last_server_id, statement.inserted.last_server_id),
-            updated_at=statement.inserted.updated_at,
+        on_mysql = mysql.insert(table).values(**values)
+        statement = on_mysql.on_duplicate_key_update(
+            last_server_id=func.greatest(table.c.last_server_id, on_mysql.inserted.last_server_id),
+            updated_at=on_mysql.inserted.updated_at,
         )
     session.execute(statement)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -83,10 +84,12 @@ def accounts() -> Accounts:
     found = extensions.get(ACCOUNTS_KEY)
     if found is None:
         found = extensions.setdefault(ACCOUNTS_KEY, Accounts())
+    if not isinstance(found, Accounts):
+        raise RuntimeError(f"app.extensions[{ACCOUNTS_KEY!r}] holds a {type(found).__name__}")
     return found
 
 
-def inbox_row(uuid: str, type_code: int, payload: dict) -> dict | None:
+def inbox_row(uuid: str, type_code: int, payload: dict[str, Any]) -> dict[str, Any] | None:
     """The `messages` row of a callback the inbox keeps, or None for the others (logins, scans...).
 
     `payload` is already storable (services/intake/payloads.py): the row's JSON columns hold parts of it."""
@@ -95,7 +98,7 @@ def inbox_row(uuid: str, type_code: int, payload: dict) -> dict | None:
     return message_row(uuid, accounts().of(uuid), type_code, payload, utcnow())
 
 
-def held(session: Session, row: dict) -> bool:
+def held(session: Session, row: dict[str, Any]) -> bool:
     """Whether the account holds this message already (committed by another callback)."""
     found = session.scalar(
         select(Message.id).where(Message.account == row["account"], Message.message_key == row["message_key"])
@@ -103,7 +106,7 @@ def held(session: Session, row: dict) -> bool:
     return found is not None
 
 
-def store_alone(session: Session, row: dict, forwarding: Forwarding) -> bool:
+def store_alone(session: Session, row: dict[str, Any], forwarding: Forwarding) -> bool:
     """Add the message (and its outbox rows) to `session` unless the account holds it already.
 
     Returns whether it was new. The caller commits, with its callback's event and dedup key.

@@ -219,7 +219,7 @@ def _store(callback: Callback) -> bool:
         return _store_alone(callback, message)
 
 
-def _store_alone(callback: Callback, message: dict | None = None) -> bool:
+def _store_alone(callback: Callback, message: dict[str, Any] | None = None) -> bool:
     """One transaction: the dedup keys, the event, the session's change, the inbox row unless the account
     holds that message already (a duplicate delivery, a replay under another uuid).
 

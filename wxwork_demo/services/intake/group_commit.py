@@ -22,8 +22,8 @@ from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import get_db
 from wxwork_demo.errors import database_unavailable
-from wxwork_demo.proxies import unproxied
 from wxwork_demo.models import CallbackKey, Event, Message, table_of, utcnow
+from wxwork_demo.proxies import unproxied
 from wxwork_demo.services.events import EVENT_COLUMNS, PRUNE_EVERY, events_trimmer, prune_due
 from wxwork_demo.services.forwarding.enqueue import BatchOutbox, Forwarding
 from wxwork_demo.services.inbox.store import MESSAGE_COLUMNS

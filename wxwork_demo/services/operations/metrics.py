@@ -65,9 +65,9 @@ def render_metrics() -> str:
     by_state = dict(db_session().execute(select(Instance.state, func.count()).group_by(Instance.state)).all())
     instances = [({"state": state}, by_state.get(state, 0)) for state in STATES]
     events = db_session().scalar(select(func.count()).select_from(Event)) or 0
-    store_us = [({}, counters.get(CALLBACK_STORE_US, 0))]
+    store_us: list[tuple[dict[str, str], int]] = [({}, counters.get(CALLBACK_STORE_US, 0))]
     lease = lease_row()
-    last_pass = []
+    last_pass: list[tuple[dict[str, str], int]] = []
     if lease and lease.pass_started_at and lease.pass_finished_at and lease.pass_finished_at >= lease.pass_started_at:
         last_pass = [({}, int((lease.pass_finished_at - lease.pass_started_at).total_seconds() * 1000))]
     lines = [
