@@ -23,6 +23,8 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from wxwork_demo.models import Delivery, iso_utc, table_of, utcnow
 
+DELIVERIES = table_of(Delivery)  # for the Core statements below
+
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
@@ -88,7 +90,7 @@ def claim(engine: Engine, target: str, limit: int, lease_s: float) -> list[Claim
     take disjoint rows without waiting for each other. SQLite (one writer at a time, no row locks): the ids
     are read, then a conditional UPDATE leases only those still due; the token tells which it got.
     """
-    table = table_of(Delivery)
+    table = DELIVERIES
     now = utcnow()
     token = f"{_OWNER}:{next(_claims)}"[:64]
     due = (
@@ -123,8 +125,8 @@ def claim(engine: Engine, target: str, limit: int, lease_s: float) -> list[Claim
 
 
 _FINISH = (
-    update(table_of(Delivery))
-    .where(table_of(Delivery).c.id == bindparam("b_id"), table_of(Delivery).c.lease_owner == bindparam("b_token"))
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.lease_owner == bindparam("b_token"))
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempts"),
@@ -138,8 +140,8 @@ _FINISH = (
 
 
 _RELEASE = (
-    update(table_of(Delivery))
-    .where(table_of(Delivery).c.id == bindparam("b_id"), table_of(Delivery).c.lease_owner == bindparam("b_token"))
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.lease_owner == bindparam("b_token"))
     .values(next_attempt_at=bindparam("b_next"), lease_owner="")
 )
 
@@ -187,7 +189,7 @@ def finish(engine: Engine, outcomes: list[Outcome], max_attempts: int, base_s: f
 
 def replay(connection: Connection, ids: list[int] | None = None, status: str | None = None) -> int:
     """Due again at once with a fresh count of attempts, same delivery id. Returns how many rows."""
-    table = table_of(Delivery)
+    table = DELIVERIES
     query = update(table).values(status=PENDING, attempts=0, next_attempt_at=utcnow(), lease_owner="")
     if ids is not None:
         query = query.where(table.c.id.in_(ids))
@@ -222,7 +224,7 @@ def delivery_to_dict(row: Delivery) -> dict[str, Any]:
 
 def counts(connection: Connection, target: str | None = None) -> dict[str, Any]:
     """{"pending", "delivered", "dead"} rows (of one target, or all)."""
-    table = table_of(Delivery)
+    table = DELIVERIES
     query = select(table.c.status, func.count()).group_by(table.c.status)
     if target is not None:
         query = query.where(table.c.target == target)
