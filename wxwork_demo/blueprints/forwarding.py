@@ -33,4 +33,5 @@ def replay(body: contract.ReplayBody) -> contract.Replayed:
 def forward_test(body: NoBody) -> contract.ForwardTest:
     """Send a signed test delivery (type 0) to every target now"""
     results = probe.send_test(current_settings())
-    return contract.ForwardTest(ok=bool(results) and all(r["error"] == "" for r in results), targets=results)
+    targets = [contract.ProbeResult.model_validate(result) for result in results]
+    return contract.ForwardTest(ok=bool(results) and all(r["error"] == "" for r in results), targets=targets)

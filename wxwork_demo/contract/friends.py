@@ -21,11 +21,14 @@ class AcceptBody(Body):
     ]
 
 
+RequestStatus = Literal["waiting", "accepted", "deleted"]
+
+
 class FriendRequestInfo(Part):
     user_id: str = Field(description="The applicant's user id, a decimal string.")
     name: str
     avatar: str
-    status: Literal["waiting", "accepted", "deleted"]
+    status: RequestStatus
     source: str = Field(description="callback (116001) or list (GetApplyUserList).")
     applied_at: str = Field(description="ISO-8601 UTC, empty when unknown.")
     updated_at: str

@@ -37,11 +37,14 @@ class DeleteBody(RequiredUuidBody):
     ]
 
 
+UpstreamClose = Literal["closed", "refused", "not_closed"]
+
+
 class Deleted(Reply):
     """The instance's row is gone; `upstreamClose` says what became of the instance upstream."""
 
     uuid: str
-    upstream_close: Literal["closed", "refused", "not_closed"] = Field(
+    upstream_close: UpstreamClose = Field(
         description="closed: CloseConnent succeeded; refused: the upstream has no such instance open (or would "
         "not close it); not_closed: the upstream could not be asked (only with force)."
     )

@@ -109,12 +109,21 @@ def _stored(account: str) -> list[contract.FriendRequestInfo]:
     return [_info(row) for row in db_session().scalars(query)]
 
 
+def _shown_status(status: str | None) -> contract.RequestStatus:
+    """The stored status as the API names it; anything unknown is still waiting."""
+    if status == ACCEPTED:
+        return "accepted"
+    if status == DELETED:
+        return "deleted"
+    return "waiting"
+
+
 def _info(row: FriendRequest) -> contract.FriendRequestInfo:
     return contract.FriendRequestInfo(
         user_id=row.applicant,
         name=row.name or "",
         avatar=row.avatar or "",
-        status=row.status if row.status in (WAITING, ACCEPTED, DELETED) else WAITING,
+        status=_shown_status(row.status),
         source=row.source or "",
         applied_at=iso_utc(row.applied_at),
         updated_at=iso_utc(row.updated_at),

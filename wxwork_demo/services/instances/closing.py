@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from wxwork_demo.chores import chore
-from wxwork_demo.contract.instances import Deleted
+from wxwork_demo.contract.instances import Deleted, UpstreamClose
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance
 from wxwork_demo.services.events import add_event
@@ -46,6 +46,7 @@ def delete_instance(uuid: str, *, force: bool = False, by: str = "api") -> Delet
     row = require_instance(uuid)
     uuid, vid, state = row.uuid, row.vid or "", row.state or ""
     warning = None
+    closed: UpstreamClose
     try:
         traced(CLOSE_STAGE, uuid, client().close_connection, uuid)
         closed = "closed"
