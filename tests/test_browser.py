@@ -844,3 +844,140 @@ def test_callbacks_that_do_not_arrive_are_explained(page, console):
     page.screenshot(path=str(ARTIFACTS / "console-callback-hint.png"))
     hint.get_by_role("button", name="我已扫码，向上游查询登录状态").click()
     expect(page.locator("#qr-status")).to_have_text("上游报告还没有登录：请先用手机扫码并确认。")
+
+
+# ---------------------------------------------------------------- the language switch (issue 17.9)
+
+CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def _switch_language(page, label: str, lang: str) -> None:
+    from playwright.sync_api import expect
+
+    with page.expect_navigation():
+        page.locator(".lang-switch button", has_text=label).click()
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator(f'.lang-switch [data-language="{lang[:2]}"]')).to_have_attribute("aria-pressed", "true")
+
+
+def _chinese_left(page, selector: str, data: list[str]) -> list[str]:
+    """Lines of a panel's visible text, and its texts in attributes, still holding Chinese once data is taken out."""
+    texts = page.locator(selector).inner_text().splitlines()
+    texts += page.evaluate(
+        """(selector) => [...document.querySelectorAll(`${selector}, ${selector} *`)].flatMap((node) =>
+             ["placeholder", "title", "aria-label"].map((name) => node.getAttribute(name) || ""))""",
+        selector,
+    )
+    from tests.console_texts import EXCEPTIONS
+
+    left = []
+    for text in texts:
+        for value in sorted([*data, *EXCEPTIONS], key=len, reverse=True):
+            text = text.replace(value, "")
+        if CHINESE.search(text):
+            left.append(text)
+    return left
+
+
+def test_every_chinese_text_of_the_console_has_its_english(page, console):
+    """Each Chinese text of the templates and scripts (tests/console_texts.py) comes out of i18n.js in English,
+    and so does every API error code the console puts into words."""
+    from tests.console_texts import console_texts
+
+    texts = console_texts()
+    assert len(texts) > 400  # the lister found the console's texts (a broken one would find none and pass)
+    page.goto(console.url + "/")
+    _switch_language(page, "English", "en")
+    english = page.evaluate("(texts) => texts.map((text) => window.wxworkI18n.english(text))", [t.text for t in texts])
+    missing = [f"{t.where}: {t.text} -> {en}" for t, en in zip(texts, english, strict=True) if CHINESE.search(en)]
+    assert missing == [], "Chinese texts without English in static/i18n.js:\n" + "\n".join(missing)
+    # The console turns an error body's `code` into words (console.js's ERROR_WORDS): each one in English.
+    errors = page.evaluate(
+        "Object.keys(ERROR_WORDS).map((code) => [code, wxworkI18n.english(explain(400, { code, message: 'x' }))])"
+    )
+    assert len(errors) > 10
+    assert [(code, words) for code, words in errors if CHINESE.search(words)] == []
+    assert page.evaluate("wxworkI18n.english(explain(502, { upstream: { kind: 'refused', errcode: 500 } }))") == (
+        "The upstream refused the request: no reason given (errcode 500)"
+    )
+
+
+def test_the_console_in_english_then_back_in_chinese(page, console):
+    from playwright.sync_api import expect
+
+    page.goto(console.url + "/")
+    expect(page.locator("#sync-text")).to_contain_text("实时同步")
+    expect(page.locator(".lang-switch [data-language=zh]")).to_have_attribute("aria-pressed", "true")
+    _switch_language(page, "English", "en")
+
+    # The page as served: header, login wizard, accounts, monitor.
+    expect(page.locator(".brand")).to_have_text("WWeChat Work login console")
+    expect(page).to_have_title("WeChat Work login console")
+    expect(page.locator("#sync-text")).to_contain_text("Live · ")
+    expect(page.locator("#wizard-title")).to_have_text("Log in an account")
+    expect(page.locator("#monitor-title")).to_have_text("Automatic reconnect monitor")
+    expect(page.locator("#monitor-status")).to_have_text(re.compile("Stopped|Running"))
+    expect(page.locator("#monitor-interval")).to_have_text(re.compile(r"^\d+ s$"))
+    expect(page.locator("#sessions-empty")).to_contain_text("No account yet")
+    expect(page.locator("#auto-vid")).to_have_attribute("placeholder", "e.g. 1688857362464764")
+
+    # What the scripts render later: the wizard's steps and QR panel, then an account card after a real login.
+    page.get_by_role("button", name="Start login").click()
+    expect(page.locator("#qr-img")).to_be_visible()
+    expect(page.locator('[data-step="init"]')).to_contain_text("Initialise the instance")
+    expect(page.locator("#qr-status")).to_have_text("Waiting for the scan…")
+    expect(page.locator("#qr-countdown-label")).to_have_text("until the QR code expires")
+    uuid = _active_uuid(console)
+    scan = console.sim("scan", uuid=uuid)
+    page.locator("#code-input").fill(scan["code"])
+    page.get_by_role("button", name="Submit code").click()
+    expect(page.locator("#success-panel")).to_be_visible()
+    session = page.locator(f'.session[data-uuid="{uuid}"]')
+    expect(session.locator(".badge")).to_have_text("Online")
+    expect(session).to_contain_text(re.compile(r"updated (just now|\d+ min ago)"))
+    expect(page.locator("#sessions-count")).to_have_text("1 online / 1 in all")
+    expect(page.get_by_role("button", name="Make current")).to_have_count(0)  # the one account is the current one
+    expect(session.get_by_role("button", name="Delete")).to_be_visible()
+    expect(page.locator("#success-account .badge")).to_have_text("Online")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-english.png"), full_page=True)
+
+    # No Chinese left in those panels but the account's name and company (data from the upstream).
+    data = page.evaluate(
+        "store.state.sessions.flatMap((s) => { const a = accountOf(s) || {}; return [a.name, a.corp]; })"
+        ".filter(Boolean).flatMap((v) => [v, v.trim().charAt(0)])"
+    )
+    assert data, "the account's name came from the 104001 callback"
+    for selector in (".topbar", "#wizard", "#sessions-card", "#monitor-card"):
+        assert _chinese_left(page, selector, data) == [], selector
+
+    # The monitor switch's answer is rendered in English too.
+    page.locator("#monitor-toggle").click()
+    expect(page.locator("#monitor-toggle")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#monitor-status")).not_to_have_text(CHINESE)
+    page.locator("#monitor-toggle").click()
+    expect(page.locator("#monitor-toggle")).to_have_attribute("aria-checked", "false")
+
+    # Back to Chinese: the page as written.
+    _switch_language(page, "中文", "zh-CN")
+    expect(page.locator(".brand")).to_have_text("企企业微信登录控制台")
+    expect(page.locator("#wizard-title")).to_have_text("登录账号")
+    expect(page.locator(f'.session[data-uuid="{uuid}"] .badge')).to_have_text("在线")
+    expect(page.locator("#sync-text")).to_contain_text("实时同步")
+
+
+def test_the_language_choice_outlives_a_reload(page, console):
+    from playwright.sync_api import expect
+
+    page.goto(console.url + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    _switch_language(page, "English", "en")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#wizard-title")).to_have_text("Log in an account")
+    expect(page.locator("#events-title")).to_have_text("Event log")
+    # Another page of the same browser (the password page) follows the same choice.
+    page.goto(console.url + "/login")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("WeChat Work console")
+    expect(page.locator("label")).to_contain_text("Console password")
