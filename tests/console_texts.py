@@ -1,10 +1,10 @@
 """The console's Chinese texts, as written in templates/*.html and wxwork_demo/static/*.js.
 
 `python -m tests.console_texts` lists them (file:line and the text). The browser test hands every one to
-static/i18n.js and fails on any that stays Chinese in English, so a text added without its English is caught.
+static/i18n-en.js and fails on any that stays Chinese in English, so a text added without its English is caught.
 
 A JavaScript template literal is listed with each `${...}` replaced by SAMPLE, the way it is rendered with a
-number or a name in it: i18n.js's rules must match it. Regular-expression literals are skipped (they read the
+number or a name in it: i18n-en.js's rules must match it. Regular-expression literals are skipped (they read the
 server's words, they are not shown).
 """
 
@@ -156,7 +156,7 @@ def console_texts() -> list[Text]:
     for path in sorted((ROOT / "templates").glob("*.html")):
         texts += [Text(f"{path.relative_to(ROOT)}:{line}", t) for line, t in template_texts(path.read_text())]
     for path in sorted((ROOT / "wxwork_demo" / "static").glob("*.js")):
-        if path.name == "i18n.js":
+        if path.name == "i18n-en.js":
             continue
         texts += [Text(f"{path.relative_to(ROOT)}:{line}", t) for line, t in js_literals(path.read_text())]
     return [t for t in texts if t.text not in EXCEPTIONS]

@@ -858,6 +858,8 @@ def _switch_language(page, label: str, lang: str) -> None:
         page.locator(".lang-switch button", has_text=label).click()
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expect(page.locator(f'.lang-switch [data-language="{lang[:2]}"]')).to_have_attribute("aria-pressed", "true")
+    if lang == "en":  # the translator is loaded on the side, only for English
+        page.wait_for_function("window.wxworkI18n.english !== undefined")
 
 
 def _chinese_left(page, selector: str, data: list[str]) -> list[str]:
@@ -880,7 +882,7 @@ def _chinese_left(page, selector: str, data: list[str]) -> list[str]:
 
 
 def test_every_chinese_text_of_the_console_has_its_english(page, console):
-    """Each Chinese text of the templates and scripts (tests/console_texts.py) comes out of i18n.js in English,
+    """Each Chinese text of the templates and scripts (tests/console_texts.py) comes out of i18n-en.js in English,
     and so does every API error code the console puts into words."""
     from tests.console_texts import console_texts
 
@@ -890,7 +892,7 @@ def test_every_chinese_text_of_the_console_has_its_english(page, console):
     _switch_language(page, "English", "en")
     english = page.evaluate("(texts) => texts.map((text) => window.wxworkI18n.english(text))", [t.text for t in texts])
     missing = [f"{t.where}: {t.text} -> {en}" for t, en in zip(texts, english, strict=True) if CHINESE.search(en)]
-    assert missing == [], "Chinese texts without English in static/i18n.js:\n" + "\n".join(missing)
+    assert missing == [], "Chinese texts without English in static/i18n-en.js:\n" + "\n".join(missing)
     # The console turns an error body's `code` into words (console.js's ERROR_WORDS): each one in English.
     errors = page.evaluate(
         "Object.keys(ERROR_WORDS).map((code) => [code, wxworkI18n.english(explain(400, { code, message: 'x' }))])"
@@ -948,7 +950,7 @@ def test_the_console_in_english_then_back_in_chinese(page, console):
         ".filter(Boolean).flatMap((v) => [v, v.trim().charAt(0)])"
     )
     assert data, "the account's name came from the 104001 callback"
-    for selector in (".topbar", "#wizard", "#sessions-card", "#monitor-card"):
+    for selector in (".topbar", "#wizard", "#sessions-card", "#monitor-card", "#messages-card"):
         assert _chinese_left(page, selector, data) == [], selector
 
     # The monitor switch's answer is rendered in English too.

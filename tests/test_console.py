@@ -103,7 +103,7 @@ def test_page_weight_is_under_budget(client):
     assert total < PAGE_BUDGET, f"the console weighs {total} bytes, over the {PAGE_BUDGET} budget"
 
 
-@pytest.mark.parametrize("name", ["console.js", "sending.js"])
+@pytest.mark.parametrize("name", ["console.js", "sending.js", "i18n.js", "i18n-en.js"])
 def test_script_never_puts_data_in_the_page_as_html(client, name):
     script = client.get(f"/static/{name}").get_data(as_text=True)
     for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
