@@ -278,6 +278,10 @@
     "发送测试投递…": "Sending a test delivery…",
     "补收": "caught up",
     "[文件]": "[file]",
+    "语音": "Voice",
+    "大文件": "Large file",
+    "视频": "Video",
+    "附件": "Attachment",
 
     // Contacts
     "通讯录": "Contacts",
@@ -478,6 +482,7 @@
     [/^共 (\d+) 个群（(.+)，(.+)）$/, "$1 rooms ($2, $3)"],
     [/^已撤回消息 (.+)$/, "Revoked message $1"],
     [/^\[文件\] (.*)$/, "[file] $1"],
+    [/^下载(.+)$/, "Download $1"],
     [/^\[类型 (.+)\]$/, "[type $1]"],
     [/^待投递 (\d+)$/, "$1 pending"],
     [/^已投递 (\d+)$/, "$1 delivered"],
