@@ -217,7 +217,8 @@ def first_login(page, console: Console) -> tuple[str, str]:
     expect(qr).to_be_visible()
     expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
     assert re.match(r"^(https?://|data:image/png;base64,)", qr.get_attribute("src") or "")
-    page.wait_for_function("document.getElementById('qr-img').naturalWidth > 0")
+    # A function, not an expression: polling an expression needs eval, which the page's CSP refuses.
+    page.wait_for_function("() => document.getElementById('qr-img').naturalWidth > 0")
     expect(page.locator('[data-step="init"]')).to_have_class(re.compile("step-done"))
     expect(page.locator('[data-step="scan"]')).to_have_class(re.compile("step-running"))
     expect(page.locator("#code-form")).to_be_hidden()
@@ -859,7 +860,7 @@ def _switch_language(page, label: str, lang: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expect(page.locator(f'.lang-switch [data-language="{lang[:2]}"]')).to_have_attribute("aria-pressed", "true")
     if lang == "en":  # the translator is loaded on the side, only for English
-        page.wait_for_function("window.wxworkI18n.english !== undefined")
+        page.wait_for_function("() => window.wxworkI18n.english !== undefined")
 
 
 def _chinese_left(page, selector: str, data: list[str]) -> list[str]:
