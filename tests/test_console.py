@@ -14,7 +14,9 @@ from tests.support import add_session, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.monitor.runtime import shutdown_monitor
 
-PAGE_BUDGET = 150 * 1024
+# 150 KiB until the language switch (issue 17.9) added its 2 KB; the English dictionary (i18n-en.js, 37 KB) is
+# loaded only by a page switched to English, so the Chinese page does not carry it.
+PAGE_BUDGET = 160 * 1024
 
 
 class AssetLinks(HTMLParser):

@@ -607,9 +607,12 @@
     }
   }
 
+  // A payload (the event log's JSON) is data even where a value reads like a label.
+  const DATA = "[translate=no], pre";
+
   function translateText(node) {
-    const parent = node.parentNode;
-    if (parent && SKIPPED.has(parent.nodeName)) return;
+    const parent = node.parentElement;
+    if (parent && (SKIPPED.has(parent.nodeName) || parent.closest(DATA))) return;
     const translated = english(node.data);
     if (translated !== node.data) node.data = translated;
   }
