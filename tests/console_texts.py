@@ -33,86 +33,87 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def js_literals(source: str) -> list[tuple[int, str]]:
-    """(line, text) of every string and template literal of a script; `${...}` becomes SAMPLE."""
-    found: list[tuple[int, str]] = []
-    i, n = 0, len(source)
-    last = ""  # the last significant character outside strings and comments, to tell a regex from a division
+# After one of these (or at the start), a "/" opens a regular expression; after a value it divides.
+BEFORE_REGEX = "(,=:[!&|?{};+-*%<>~^"
 
-    def line_at(pos: int) -> int:
-        return source.count("\n", 0, pos) + 1
 
-    def skip_expression(pos: int) -> int:
-        """From inside `${`, the index just after its closing brace (strings inside are collected too)."""
-        depth = 1
-        while pos < n:
+class _ScriptScanner:
+    """Walks a script once: comments and regular expressions skipped, string and template literals collected."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found: list[tuple[int, str]] = []
+
+    def scan(self) -> list[tuple[int, str]]:
+        source, pos, last = self.source, 0, ""
+        while pos < len(source):
             c = source[pos]
-            if c in "'\"`":
-                pos = read_string(pos)
-                continue
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return pos + 1
-            pos += 1
-        return pos
+            if source.startswith(("//", "/*"), pos):
+                pos = self.skip_comment(pos)
+            elif c in "'\"`":
+                pos, last = self.read_string(pos), "a"
+            elif c == "/" and (last == "" or last in BEFORE_REGEX):
+                pos, last = self.skip_regex(pos), "a"
+            else:
+                if not c.isspace():
+                    # `return /x/` never appears here; a word or a closing bracket ends like a value.
+                    last = "a" if (c.isalnum() or c in "_$)]") else c
+                pos += 1
+        return self.found
 
-    def read_string(pos: int) -> int:
-        quote = source[pos]
-        start = pos
-        pos += 1
-        parts: list[str] = []
-        while pos < n and source[pos] != quote:
-            c = source[pos]
-            if c == "\\":
-                parts.append(source[pos : pos + 2])
-                pos += 2
-                continue
-            if quote == "`" and source.startswith("${", pos):
-                pos = skip_expression(pos + 2)
-                parts.append(SAMPLE)
-                continue
-            parts.append(c)
+    def skip_comment(self, pos: int) -> int:
+        if self.source.startswith("//", pos):
+            end = self.source.find("\n", pos)
+            return len(self.source) if end < 0 else end
+        return self.source.find("*/", pos) + 2
+
+    def skip_regex(self, pos: int) -> int:
+        source, pos, in_class = self.source, pos + 1, False
+        while pos < len(source) and (source[pos] != "/" or in_class):
+            if source[pos] == "\\":
+                pos += 1
+            elif source[pos] in "[]":
+                in_class = source[pos] == "["
             pos += 1
-        text = "".join(parts)
-        if CHINESE.search(text):
-            found.append((line_at(start), text))
         return pos + 1
 
-    while i < n:
-        c = source[i]
-        if source.startswith("//", i):
-            i = source.find("\n", i)
-            i = n if i < 0 else i
-            continue
-        if source.startswith("/*", i):
-            i = source.find("*/", i) + 2
-            continue
-        if c in "'\"`":
-            i = read_string(i)
-            last = "a"
-            continue
-        if c == "/" and (last in "(,=:[!&|?{};+-*%<>~^" or last == ""):
-            i += 1
-            in_class = False
-            while i < n and (source[i] != "/" or in_class):
-                if source[i] == "\\":
-                    i += 1
-                elif source[i] == "[":
-                    in_class = True
-                elif source[i] == "]":
-                    in_class = False
-                i += 1
-            i += 1
-            last = "a"
-            continue
-        if not c.isspace():
-            # `return /x/` and `typeof` never appear with a regex here; a word ends like a value.
-            last = c if not (c.isalnum() or c in "_$)]") else "a"
-        i += 1
-    return found
+    def skip_expression(self, pos: int) -> int:
+        """From inside `${`, the index just after its closing brace (strings inside are collected too)."""
+        depth = 1
+        while pos < len(self.source):
+            c = self.source[pos]
+            if c in "'\"`":
+                pos = self.read_string(pos)
+                continue
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            pos += 1
+            if depth == 0:
+                break
+        return pos
+
+    def read_string(self, pos: int) -> int:
+        source, quote, start = self.source, self.source[pos], pos
+        pos += 1
+        parts: list[str] = []
+        while pos < len(source) and source[pos] != quote:
+            if source[pos] == "\\":
+                parts.append(source[pos : pos + 2])
+                pos += 2
+            elif quote == "`" and source.startswith("${", pos):
+                pos = self.skip_expression(pos + 2)
+                parts.append(SAMPLE)
+            else:
+                parts.append(source[pos])
+                pos += 1
+        text = "".join(parts)
+        if CHINESE.search(text):
+            self.found.append((source.count("\n", 0, start) + 1, text))
+        return pos + 1
+
+
+def js_literals(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string and template literal of a script; `${...}` becomes SAMPLE."""
+    return _ScriptScanner(source).scan()
 
 
 class _TemplateTexts(HTMLParser):
