@@ -39,6 +39,7 @@ test: $(DEV_INSTALLED)
 lint: $(DEV_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(DEV_INSTALLED)
 	$(VENV)/bin/ruff format .
