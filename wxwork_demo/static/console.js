@@ -189,6 +189,11 @@ async function api(path, body) {
     ? { headers: { Accept: "application/json" } }
     : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   if (body !== undefined && CSRF_TOKEN) init.headers["X-CSRF-Token"] = CSRF_TOKEN;
+  return request(path, init, explain);
+}
+
+/** One call of the console's API: its JSON answer, or an ApiError worded by `words(status, body)`. */
+async function request(path, init, words) {
   let response;
   try {
     response = await fetch(path, init);
@@ -206,7 +211,7 @@ async function api(path, body) {
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
   }
   if (!response.ok || !data || data.ok === false) {
-    throw new ApiError(explain(response.status, data), (data && data.message) || "", data);
+    throw new ApiError(words(response.status, data), (data && data.message) || "", data);
   }
   return data;
 }

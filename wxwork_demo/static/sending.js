@@ -38,25 +38,7 @@ async function postSend(path, body) {
   if (CSRF_TOKEN) headers["X-CSRF-Token"] = CSRF_TOKEN;
   const multipart = body instanceof FormData;
   if (!multipart) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(path, { method: "POST", headers, body: multipart ? body : JSON.stringify(body) });
-  } catch {
-    throw new ApiError("连不上控制台服务，请确认它仍在运行", "", null);
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (response.status === 401) {
-    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
-  }
-  if (!response.ok || !data || data.ok === false) {
-    throw new ApiError(sendExplain(response.status, data), (data && data.message) || "", data);
-  }
-  return data;
+  return request(path, { method: "POST", headers, body: multipart ? body : JSON.stringify(body) }, sendExplain);
 }
 
 /** A refused send in words: pacing (429) and bad links first, the console's usual words otherwise. */
