@@ -22,16 +22,22 @@ TEXT = {"send_userid": 1688850000000001, "isRoom": False, "content": "sent once"
 
 def fail_inserts_into(database_url: str, table: str) -> None:
     """Every INSERT into `table` fails from now on, inside the database."""
+    fail_writes(database_url, table, "INSERT")
+
+
+def fail_writes(database_url: str, table: str, statement: str) -> None:
+    """Every `statement` (INSERT or UPDATE) on `table` fails from now on, inside the database (the trigger is
+    dropped by the `console` fixture)."""
     engine = create_engine(database_url)
     with engine.begin() as connection:
         if database_url.startswith("sqlite"):
             connection.execute(
-                text(f"CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'no'); END")
+                text(f"CREATE TRIGGER fail_{table} BEFORE {statement} ON {table} BEGIN SELECT RAISE(ABORT, 'no'); END")
             )
         else:
             connection.execute(
                 text(
-                    f"CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} FOR EACH ROW SIGNAL SQLSTATE '40001' "
+                    f"CREATE TRIGGER fail_{table} BEFORE {statement} ON {table} FOR EACH ROW SIGNAL SQLSTATE '40001' "
                     "SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock'"
                 )
             )
@@ -95,29 +101,11 @@ def test_an_init_is_answered_200_with_its_uuid_when_storing_the_instance_fails(c
     assert sim.calls()["by_action"]["init"] == 2 and "SetCallbackUrl" not in sim.calls()["by_action"]
 
 
-def fail_updates_of(database_url: str, table: str) -> None:
-    """Every UPDATE of `table` fails from now on, inside the database (dropped by the `console` fixture)."""
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        if database_url.startswith("sqlite"):
-            connection.execute(
-                text(f"CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, 'no'); END")
-            )
-        else:
-            connection.execute(
-                text(
-                    f"CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} FOR EACH ROW SIGNAL SQLSTATE '40001' "
-                    "SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock'"
-                )
-            )
-    engine.dispose()
-
-
 def test_an_accepted_code_is_answered_200_when_updating_the_session_fails(console, database_url, sim, caplog):
     client = console.test_client()
     started = client.post("/api/start-login", json={}).get_json()
     scanned = sim.scan(started["uuid"])
-    fail_updates_of(database_url, "sessions")
+    fail_writes(database_url, "sessions", "UPDATE")
     caplog.set_level(logging.ERROR)
 
     response = client.post(
@@ -135,7 +123,7 @@ def test_an_automatic_login_is_answered_200_when_updating_the_session_fails(cons
     sim.drop(account["uuid"], 100005)
     client = console.test_client()
     uuid = client.post("/api/init", json={"vid": account["vid"]}).get_json()["uuid"]
-    fail_updates_of(database_url, "sessions")
+    fail_writes(database_url, "sessions", "UPDATE")
     caplog.set_level(logging.ERROR)
 
     response = client.post("/api/automatic-login", json={"uuid": uuid})

@@ -13,10 +13,10 @@ import threading
 import time
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wxwork_demo.app_state import app_owned
 from wxwork_demo.db import get_db
 from wxwork_demo.models import Instance, Message, utcnow
 from wxwork_demo.services.forwarding.enqueue import Forwarding, add_deliveries
@@ -80,13 +80,7 @@ class Accounts:
 
 def accounts() -> Accounts:
     """This app's uuid → account cache (one per app and process)."""
-    extensions = current_app.extensions
-    found = extensions.get(ACCOUNTS_KEY)
-    if found is None:
-        found = extensions.setdefault(ACCOUNTS_KEY, Accounts())
-    if not isinstance(found, Accounts):
-        raise RuntimeError(f"app.extensions[{ACCOUNTS_KEY!r}] holds a {type(found).__name__}")
-    return found
+    return app_owned(ACCOUNTS_KEY, Accounts, Accounts)
 
 
 def inbox_row(uuid: str, type_code: int, payload: dict[str, Any]) -> dict[str, Any] | None:

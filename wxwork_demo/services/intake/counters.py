@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from collections import Counter as Tally
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wxwork_demo.app_state import app_owned
 from wxwork_demo.chores import Chore, chore
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Counter
@@ -84,13 +84,7 @@ def _create_missing(session: Session, counts: dict[str, int]) -> None:
 
 
 def _pending() -> PendingCounts:
-    extensions = current_app.extensions
-    found = extensions.get(PENDING_KEY)
-    if found is None:
-        found = extensions.setdefault(PENDING_KEY, PendingCounts())
-    if not isinstance(found, PendingCounts):
-        raise RuntimeError(f"app.extensions[{PENDING_KEY!r}] holds a {type(found).__name__}")
-    return found
+    return app_owned(PENDING_KEY, PendingCounts, PendingCounts)
 
 
 def all_counters() -> dict[str, int]:

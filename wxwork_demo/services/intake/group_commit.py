@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import Engine, Table, delete
 from sqlalchemy.exc import IntegrityError
 
+from wxwork_demo.app_state import app_owned
 from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import get_db
@@ -216,17 +217,14 @@ def _insert_batch(
 
 def group_commit() -> GroupCommit:
     """This app's group commit (one per app and process, made on first use: gunicorn forks before)."""
-    extensions = current_app.extensions
-    found = extensions.get(GROUP_COMMIT_KEY)
-    if found is None:
-        from wxwork_demo.services.forwarding.worker import wake_worker
+    return app_owned(GROUP_COMMIT_KEY, GroupCommit, _make_group_commit)
 
-        app = unproxied(current_app)
-        made = GroupCommit(get_db().engine, Forwarding.of(current_settings()), lambda: wake_worker(app))
-        found = extensions.setdefault(GROUP_COMMIT_KEY, made)
-    if not isinstance(found, GroupCommit):
-        raise RuntimeError(f"app.extensions[{GROUP_COMMIT_KEY!r}] holds a {type(found).__name__}")
-    return found
+
+def _make_group_commit() -> GroupCommit:
+    from wxwork_demo.services.forwarding.worker import wake_worker
+
+    app = unproxied(current_app)
+    return GroupCommit(get_db().engine, Forwarding.of(current_settings()), lambda: wake_worker(app))
 
 
 def _forget_old_keys() -> None:
