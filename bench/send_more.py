@@ -104,6 +104,7 @@ def bench_send_more(run: Run, servers, sim: procs.Server, database_url: str) -> 
         SEND_MIN_INTERVAL_MS="0",
         SEND_JITTER_MS="0",
         SEND_REPEAT_LIMIT="1000000000",
+        MEDIA_URL_ALLOW_PRIVATE="1",  # the image host is on loopback, in this process
     )
     try:
         images = _bench_image(run, app, sim, uuid, host.url, 40 if plan.quick else 300)

@@ -121,6 +121,9 @@ class Settings:
     # The largest image or file sent (by URL or upload), and how long its URL may take to answer.
     media_max_bytes: int = 20 * 1024 * 1024
     media_fetch_timeout_s: float = 10.0
+    # Links to send are fetched from this host: public addresses only, unless this lets loopback, private and
+    # link-local ones through (files on a LAN server; services/business/public_links.py).
+    media_url_allow_private: bool = False
     # Received media (GET /api/messages/<id>/media): kept under MEDIA_DIR (default instance/media in the working
     # folder), each file at most MEDIA_MAX_BYTES, for MEDIA_RETENTION_DAYS.
     media_dir: str = ""
@@ -458,6 +461,7 @@ def load_settings(environ: Mapping[str, Any] | None = None, dotenv: bool = True)
         send_repeat_limit=_int(env, "SEND_REPEAT_LIMIT", DEFAULTS.send_repeat_limit, minimum=1),
         media_max_bytes=_int(env, "MEDIA_MAX_BYTES", DEFAULTS.media_max_bytes, minimum=1024),
         media_fetch_timeout_s=_float(env, "MEDIA_FETCH_TIMEOUT_S", DEFAULTS.media_fetch_timeout_s),
+        media_url_allow_private=_bool(env, "MEDIA_URL_ALLOW_PRIVATE", DEFAULTS.media_url_allow_private),
         rooms_cache_s=_float(env, "ROOMS_CACHE_S", DEFAULTS.rooms_cache_s, zero_ok=True),
         media_dir=str(working_folder() / (env.get("MEDIA_DIR", "").strip() or "instance/media")),
         media_retention_days=_int(env, "MEDIA_RETENTION_DAYS", DEFAULTS.media_retention_days, minimum=1),

@@ -52,6 +52,8 @@ CONSOLE_CONFIG = {
     # Sends unpaced unless a test is about pacing (tests/e2e/test_pacing.py).
     "SEND_MIN_INTERVAL_MS": 0,
     "SEND_JITTER_MS": 0,
+    # The links sent point at a server on loopback (media_host.py), which the app refuses unless told.
+    "MEDIA_URL_ALLOW_PRIVATE": True,
 }
 SIMULATOR_SETTINGS = {
     "callback_retry_delay": 0.1,

@@ -18,9 +18,10 @@ def png_bytes(width: int = 120, height: int = 80, colour: tuple[int, int, int] =
 
 class MediaHost:
     """Paths: /pic.png, /photo.jpg (no Content-Length, chunked), /report.pdf, /page.html, /big.bin
-    (`big_bytes`), /missing (404), /slow.png (never finishes in time)."""
+    (`big_bytes`), /missing (404), and the paths of `redirects` (a 302 to their Location). It listens on
+    `address` (another loopback address, 127.0.0.2, stands for a second host) and `port` (0: a free one)."""
 
-    def __init__(self, big_bytes: int = 3 * 1024 * 1024) -> None:
+    def __init__(self, big_bytes: int = 3 * 1024 * 1024, address: str = "127.0.0.1", port: int = 0) -> None:
         jpeg = io.BytesIO()
         Image.new("RGB", (64, 48), (10, 120, 200)).save(jpeg, format="JPEG")
         self.files: dict[str, tuple[bytes, str, bool]] = {
@@ -30,6 +31,7 @@ class MediaHost:
             "/page.html": (b"<!doctype html><title>not an image</title>", "image/png", True),
             "/big.bin": (b"\x89PNG\r\n\x1a\n" + b"\0" * big_bytes, "image/png", True),
         }
+        self.redirects: dict[str, str] = {}
         self.requests: list[str] = []
         host = self
 
@@ -41,6 +43,12 @@ class MediaHost:
 
             def do_GET(self) -> None:
                 host.requests.append(self.path)
+                if self.path in host.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", host.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 found = host.files.get(self.path)
                 if found is None:
                     body = b"not found"
@@ -64,9 +72,10 @@ class MediaHost:
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((address, port), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.port = self.server.server_port
+        self.url = f"http://{address}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def start(self) -> MediaHost:

@@ -55,7 +55,9 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
         checked = check_upload(upload, kind, settings.media_max_bytes)
         source = "sha256:" + hashlib.sha256(upload.content).hexdigest()
     else:
-        checked = check_url(url, kind, settings.media_max_bytes, settings.media_fetch_timeout_s)
+        checked = check_url(
+            url, kind, settings.media_max_bytes, settings.media_fetch_timeout_s, settings.media_url_allow_private
+        )
         source = url
     name = filename or checked.file_name or ("image" if kind == IMAGE else "file")
     what = f"{source}\n{name}" if kind == FILE else source

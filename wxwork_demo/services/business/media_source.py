@@ -7,8 +7,10 @@ upstream (CdnUploadImgLink / UploadCdnLinkFile fetch it themselves): the second 
 first is the only way to answer a bad link with a 400 naming `url` instead of the upstream's vague refusal
 after a slot was spent. An upload (multipart `file`) is checked the same way, in memory.
 
-Links are fetched from this host as given, loopback and private addresses included: the console is run by
-the people who own the accounts, and their images often live on an intranet.
+Links are fetched from this host, so by default only from public addresses (public_links.py checks every
+connection, redirects included): a link to this host's loopback, its LAN or a cloud's metadata service is a 400
+naming `url` before anything is fetched. MEDIA_URL_ALLOW_PRIVATE=1 lets such links through, for files kept on a
+LAN server; the upstream fetches the link again from its own host either way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from wxwork_demo.errors import BadInput
+from wxwork_demo.services.business.public_links import NotPublicAddress, guarded_session
 from wxwork_demo.upstream import Upload
 
 IMAGE, FILE = "image", "file"
@@ -67,15 +70,23 @@ def check_upload(upload: Upload, kind: str, max_bytes: int) -> Checked:
     return Checked(size=len(upload.content), content_type=content_type, file_name=upload.filename)
 
 
-def check_url(url: str, kind: str, max_bytes: int, timeout_s: float) -> Checked:
-    """GET `url` as the upstream will, or a 400 naming `url` that says why it cannot be sent."""
+def check_url(url: str, kind: str, max_bytes: int, timeout_s: float, allow_private: bool = False) -> Checked:
+    """GET `url` as the upstream will, or a 400 naming `url` that says why it cannot be sent (among the reasons,
+    a host that is not a public address, unless `allow_private`)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadInput("url", "url must be an http(s) URL with a host: nothing was sent")
     deadline = time.monotonic() + timeout_s
     try:
-        with _http().get(url, timeout=(min(5.0, timeout_s), timeout_s), stream=True) as response:
+        with _http(allow_private).get(url, timeout=(min(5.0, timeout_s), timeout_s), stream=True) as response:
             return _read(response, url, kind, max_bytes, deadline, timeout_s)
+    except NotPublicAddress as exc:
+        where = exc.host if exc.host == str(exc.address) else f"{exc.host} ({exc.address})"
+        raise BadInput(
+            "url",
+            f"url leads to {where}, not a public address (this host's loopback, a private network or link-local): "
+            "nothing was sent. Set MEDIA_URL_ALLOW_PRIVATE=1 to send files from such hosts",
+        ) from None
     except requests.RequestException as exc:
         reason = "did not answer in time" if isinstance(exc, requests.Timeout) else f"cannot be fetched: {_short(exc)}"
         raise BadInput("url", f"url {reason}: nothing was sent") from None
@@ -137,12 +148,18 @@ def _short(exc: Exception) -> str:
 _local = threading.local()
 
 
-def _http() -> requests.Session:
-    """One session per thread and process (keep-alive to image hosts; gunicorn forks after import)."""
-    session = getattr(_local, "session", None)
-    if session is None or _local.pid != os.getpid():
-        session = requests.Session()
-        session.trust_env = False  # the upstream client does not read proxy variables per call either
+def _http(allow_private: bool) -> requests.Session:
+    """One session per kind, thread and process (keep-alive to image hosts; gunicorn forks after import)."""
+    sessions: dict[bool, requests.Session] | None = getattr(_local, "sessions", None)
+    if sessions is None or _local.pid != os.getpid():
+        sessions = _local.sessions = {}
+        _local.pid = os.getpid()
+    session = sessions.get(allow_private)
+    if session is None:
+        session = requests.Session() if allow_private else guarded_session()
+        # No proxy: a proxy would make the connection, past the address check (and the upstream client does
+        # not read proxy variables per call either).
+        session.trust_env = False
         session.max_redirects = MAX_REDIRECTS
-        _local.session, _local.pid = session, os.getpid()
+        sessions[allow_private] = session
     return session
