@@ -100,15 +100,22 @@ def test_a_failed_download_is_an_error_and_leaves_no_file(setup):
 
 
 def test_the_size_cap_holds_before_and_during_the_download(setup):
+    """Over the cap is a 413 (the file is too large to keep, not an upstream failure), recorded as an event,
+    and leaves no file, partial or empty."""
     app, simulator, uuid, account, root = setup
     payload = push(simulator, uuid, 14)
-    with app.app_context(), pytest.raises(MediaTooLarge):
+    with app.app_context(), pytest.raises(MediaTooLarge) as announced:
         fetch_media(uuid, account, "big", payload, root, payload["file_size"] - 1)
     assert upstream_calls(simulator, "DownloadFile") == 0  # refused on the announced size, nothing asked
+    assert announced.value.status == 413
+    assert f"{payload['file_size']} bytes" in announced.value.message and "MEDIA_MAX_BYTES" in announced.value.message
     gif = push(simulator, uuid, 104)  # announces no size: the cap stops the download itself
-    with app.app_context(), pytest.raises(MediaTooLarge):
+    with app.app_context(), pytest.raises(MediaTooLarge) as counted:
         fetch_media(uuid, account, "gif", gif, root, 10)
-    assert leftovers(root) == []
+    assert counted.value.status == 413 and "MEDIA_MAX_BYTES (10 bytes)" in counted.value.message
+    assert leftovers(root) == [] and stored_media(root, account, "gif") is None
+    failures = events_of(app, stage="download_media_error")
+    assert [e.event_type.rsplit(":", 1)[1] for e in failures] == ["too_large", "too_large"]
 
 
 class EmptyFiles:

@@ -33,7 +33,7 @@ ERRORS: dict[str, str] = {
     "403": "A console session without the right X-CSRF-Token header (callbacks: wrong token or sender).",
     "404": "Unknown instance uuid (or message id).",
     "409": "Not possible in the present state (e.g. no secondary verification is pending; forwarding is off).",
-    "413": "The body is larger than MAX_BODY_BYTES.",
+    "413": "The body is larger than MAX_BODY_BYTES (received media: the file is larger than MEDIA_MAX_BYTES).",
     "415": "A body that is not application/json (nor multipart/form-data where a file may be uploaded).",
     "429": "Paced sending: not sent now (the account's turn is too far away, or the same content was sent too "
     "often); ask again after the Retry-After header's seconds.",

@@ -118,8 +118,10 @@ class Reply:
 
 
 class MediaTooLarge(UpstreamError):
-    """A file the upstream links to is larger than we agreed to keep."""
+    """A file the upstream links to is larger than we agreed to keep: 413, since nothing failed upstream (the
+    file is there, MEDIA_MAX_BYTES says not to take it) and asking again will not help."""
 
+    status = 413
     kind = "too_large"
 
 

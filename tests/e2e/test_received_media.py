@@ -87,6 +87,12 @@ def test_a_file_over_the_cap_is_refused_and_not_kept(make_console, sim: Simulato
     message = _stored_message(
         api, _push(sim, uuid, 15, content_base64=base64.b64encode(b"x" * 5000).decode())["msg_id"]
     )
+    sim.reset_calls()
     refused = api.get(f"/api/messages/{message['id']}/media")
-    assert refused.status_code == 502 and refused.json()["upstream"]["kind"] == "too_large", refused.text
-    assert not list((tmp_path / "media").glob("*/*.bin"))
+    assert refused.status_code == 413 and refused.json()["ok"] is False, refused.text
+    assert refused.json()["upstream"]["kind"] == "too_large"
+    assert "5000 bytes" in refused.json()["message"] and "MEDIA_MAX_BYTES (2048" in refused.json()["message"]
+    assert _calls(sim, "DownloadFile") == 0  # refused on the size the message announces: nothing downloaded
+    [failure] = api.events(stage="download_media_error")
+    assert failure["eventType"].endswith(":too_large")
+    assert [p.name for p in (tmp_path / "media").rglob("*") if p.is_file() and p.suffix != ".lock"] == []

@@ -44,9 +44,10 @@ def get_message(message_id: int) -> contract.OneMessage:
 
 
 @bp.get("/messages/<int:message_id>/media")
-@endpoint(reply=contract.MediaFile, errors=("404", "502", "504", *READS), binary=True)
+@endpoint(reply=contract.MediaFile, errors=("404", "413", "502", "504", *READS), binary=True)
 def get_message_media(message_id: int) -> Response:
-    """The message's file (DownloadFile or DownloadWeChatFile the first time, then from storage); 404 without one"""
+    """The message's file (DownloadFile or DownloadWeChatFile the first time, then from storage); 404 without one,
+    413 when it is larger than MEDIA_MAX_BYTES"""
     media = message_media(message_id)
     download = request.args.get("download", "") in ("1", "true")
     response = send_file(

@@ -25,8 +25,8 @@ def message_media(message_id: int) -> StoredMedia:
     """The file of message `message_id`: from storage, else downloaded now through the account's current
     instance (its uuid changes with reconnects; the message keeps the one it came through).
 
-    404 for an unknown message or one without a file; the upstream's failure (502, 504) when the download fails,
-    and then nothing is stored: the next request tries again.
+    404 for an unknown message or one without a file; 413 for a file over MEDIA_MAX_BYTES; the upstream's failure
+    (502, 504) when the download fails. Then nothing is stored: the next request tries again.
     """
     row = get_message(message_id)
     settings = current_settings()

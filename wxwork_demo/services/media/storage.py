@@ -51,15 +51,23 @@ class StoredMedia:
 def fetch_media(uuid: str, account: str, key: str, payload: dict[str, Any], root: Path, max_bytes: int) -> StoredMedia:
     """The file of the message `key` of `account` (its 102000 `payload`), downloaded on first use.
 
-    Raises AppError 404 when the message has no file, `MediaTooLarge` past `max_bytes` (announced or actual),
-    and the `UpstreamError` of a failed action or download (recorded as a `download_media_error` event).
+    Raises AppError 404 when the message has no file, `MediaTooLarge` (413) past `max_bytes`, announced or
+    counted, and the `UpstreamError` of a failed action or download; both are recorded as a
+    `download_media_error` event, and neither leaves a file behind.
     """
     try:
         source = media_source(payload)
     except NotMedia as exc:
         raise AppError(404, f"message {key} has no media: {exc}") from None
     if source.size > max_bytes:
-        raise MediaTooLarge(STAGE, f"message {key} announces {source.size} bytes, over MEDIA_MAX_BYTES {max_bytes}")
+        announced = MediaTooLarge(
+            STAGE,
+            f"the {source.kind} of message {key} is {source.size} bytes, over MEDIA_MAX_BYTES ({max_bytes} bytes): "
+            "not downloaded",
+        )
+        announced.request = {"msgtype": source.msgtype, "size": source.size}
+        _record(uuid, announced)
+        raise announced
     folder = root / _safe(account)
     folder.mkdir(parents=True, exist_ok=True)
     name = _safe(key)
@@ -117,6 +125,12 @@ def _download(uuid: str, source: MediaSource, folder: Path, name: str, max_bytes
     except UpstreamError as exc:
         part.unlink(missing_ok=True)
         exc.request = {"url": link, "msgtype": source.msgtype}
+        if isinstance(exc, MediaTooLarge):  # the client's words name no setting and no message
+            exc.message = (
+                f"the {source.kind} of message {name} is over MEDIA_MAX_BYTES ({max_bytes} bytes): "
+                "its download was stopped and nothing kept"
+            )
+            exc.args = (exc.message,)
         _record(uuid, exc)
         raise
     except BaseException:
