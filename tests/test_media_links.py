@@ -24,6 +24,7 @@ from tests.conftest import make_test_app
 from tests.e2e.media_host import MediaHost
 from tests.support import add_session, close_app, events_of
 from wxwork_demo.config import ConfigError, load_settings
+from wxwork_demo.services.business.media_source import IMAGE, check_url
 from wxwork_demo.services.business.public_links import NotPublicAddress, guarded_session, is_public
 
 CONTACT_ID = 7881302555913738
@@ -123,6 +124,18 @@ def test_the_setting_is_off_by_default_and_parsed_strictly():
     assert load_settings({"MEDIA_URL_ALLOW_PRIVATE": "1"}).media_url_allow_private is True
     with pytest.raises(ConfigError, match="MEDIA_URL_ALLOW_PRIVATE"):
         load_settings({"MEDIA_URL_ALLOW_PRIVATE": "lan"})
+
+
+def test_links_to_one_host_share_a_connection_unless_the_body_is_large(host: MediaHost):
+    """A small body is read to its end, so its connection is kept for the next link; a large one is left after
+    its first bytes, and its connection with it."""
+    for _ in range(3):
+        check_url(host.link("/pic.png"), IMAGE, 20 * 1024 * 1024, 5, allow_private=True)
+    assert host.connections == 1
+    for _ in range(3):
+        check_url(host.link("/big.bin"), IMAGE, 20 * 1024 * 1024, 5, allow_private=True)
+    # The first went on the kept connection and closed it; each of the others needed a new one.
+    assert host.connections == 3 and host.requests == ["/pic.png"] * 3 + ["/big.bin"] * 3
 
 
 # ----- the guard itself, with 127.0.0.1 standing for a public address and 127.0.0.2 for a private one ------------

@@ -33,6 +33,7 @@ class MediaHost:
         }
         self.redirects: dict[str, str] = {}
         self.requests: list[str] = []
+        self.connections = 0
         host = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,10 @@ class MediaHost:
 
             def log_message(self, *args) -> None:
                 pass
+
+            def handle(self) -> None:  # once per connection, for each of its requests
+                host.connections += 1
+                super().handle()
 
             def do_GET(self) -> None:
                 host.requests.append(self.path)

@@ -15,6 +15,7 @@ May call: instances, events, upstream_calls, business.pacing, business.sent_log,
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from wxwork_demo.config import current_settings
@@ -26,6 +27,10 @@ from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_
 from wxwork_demo.services.instances.registry import require_instance
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import Reply, Upload, UpstreamBadData, UpstreamError
+
+# Links checked at once per process: a request thread waits for its own check, so as many as a worker's request
+# threads (GUNICORN_THREADS, 16 by default) and then some.
+CHECK_THREADS = 32
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,23 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
     if bool(url) == (upload is not None):
         raise BadInput("url", "give either url (JSON) or a multipart file, not both" if url else "url is required")
     settings = current_settings()
-    instance = require_instance(target.uuid)
     if upload is not None:
+        instance = require_instance(target.uuid)
         checked = check_upload(upload, kind, settings.media_max_bytes)
         source = "sha256:" + hashlib.sha256(upload.content).hexdigest()
     else:
-        checked = check_url(
-            url, kind, settings.media_max_bytes, settings.media_fetch_timeout_s, settings.media_url_allow_private
+        # The link's round trip to its host overlaps the instance's read from the database (an unknown uuid is
+        # still the first answer; its link's check is then left to end unread).
+        check = _checks().submit(
+            check_url,
+            url,
+            kind,
+            settings.media_max_bytes,
+            settings.media_fetch_timeout_s,
+            settings.media_url_allow_private,
         )
+        instance = require_instance(target.uuid)
+        checked = check.result()
         source = url
     name = filename or checked.file_name or ("image" if kind == IMAGE else "file")
     what = f"{source}\n{name}" if kind == FILE else source
@@ -98,6 +112,18 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
         sent_at=sent_at,
         upload=contract.UploadStep(request=uploaded.request, raw=uploaded.envelope),
     )
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _checks() -> ThreadPoolExecutor:
+    """The threads that check links. Long-lived on purpose: each keeps its keep-alive connections to image hosts
+    (media_source.py). Created on first use, never at import (gunicorn forks after import)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="media-link")
+    return _pool
 
 
 def _upload(kind: str, uuid: str, url: str, upload: Upload | None, name: str) -> Reply:

@@ -2,10 +2,10 @@
 
 A URL must be http(s), answer 200 within MEDIA_FETCH_TIMEOUT_S, be at most MEDIA_MAX_BYTES, and for an image
 start like one (PNG, JPEG, GIF, WebP, BMP: its first bytes, not its Content-Type, which servers get wrong).
-It is read here, to its end unless it declares its length (then only its first bytes), and again by the
-upstream (CdnUploadImgLink / UploadCdnLinkFile fetch it themselves): the second read is the upstream's, the
-first is the only way to answer a bad link with a 400 naming `url` instead of the upstream's vague refusal
-after a slot was spent. An upload (multipart `file`) is checked the same way, in memory.
+It is read here, to its end unless it declares a length over KEEP_ALIVE_BYTES (then only its first bytes), and
+again by the upstream (CdnUploadImgLink / UploadCdnLinkFile fetch it themselves): the second read is the
+upstream's, the first is the only way to answer a bad link with a 400 naming `url` instead of the upstream's
+vague refusal after a slot was spent. An upload (multipart `file`) is checked the same way, in memory.
 
 Links are fetched from this host, so by default only from public addresses (public_links.py checks every
 connection, redirects included): a link to this host's loopback, its LAN or a cloud's metadata service is a 400
@@ -30,6 +30,10 @@ from wxwork_demo.upstream import Upload
 IMAGE, FILE = "image", "file"
 SNIFF_BYTES = 64
 CHUNK = 64 * 1024
+# A body declared this small is read to its end although its first bytes are all the check needs: its connection
+# then stays open for the next link to the same host, which costs less than a new one (and than the host's
+# broken pipe). A larger one is left after its first bytes.
+KEEP_ALIVE_BYTES = 256 * 1024
 MAX_REDIRECTS = 5
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -115,10 +119,11 @@ def _read(
 def _first_bytes(
     response: requests.Response, declared: int | None, max_bytes: int, deadline: float, timeout_s: float
 ) -> tuple[bytes, int]:
-    """The body's first SNIFF_BYTES and the bytes read; all of it unless its length is declared (within bounds:
-    the first bytes are all the check reads)."""
+    """The body's first SNIFF_BYTES and the bytes read: all of it unless its declared length is over
+    KEEP_ALIVE_BYTES (within MEDIA_MAX_BYTES, then the first bytes are all the check reads)."""
+    whole = declared is None or declared <= KEEP_ALIVE_BYTES
     head, size = b"", 0
-    for chunk in response.iter_content(SNIFF_BYTES if declared is not None else CHUNK):
+    for chunk in response.iter_content(CHUNK if whole else SNIFF_BYTES):
         if len(head) < SNIFF_BYTES:
             head += chunk[: SNIFF_BYTES - len(head)]
         size += len(chunk)
@@ -128,7 +133,7 @@ def _first_bytes(
             raise BadInput(
                 "url", f"url did not arrive within MEDIA_FETCH_TIMEOUT_S ({timeout_s:g} s): nothing was sent"
             )
-        if declared is not None and len(head) >= SNIFF_BYTES:
+        if not whole and len(head) >= SNIFF_BYTES:
             break  # its length is declared and within bounds: the first bytes are all the check needs
     return head, size
 
