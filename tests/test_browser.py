@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,11 +23,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from tests.support import change_settings, clean_settings
-from wxwork_demo import create_app
-from wxwork_demo.schema import upgrade_database
+from tests.support import ThreadedConsole, change_settings
 from wxwork_demo.simulator import SimulatorServer
 
 pytestmark = pytest.mark.browser
@@ -103,39 +99,25 @@ class Console:
 
 
 @contextmanager
-def serve_console(tmp_path: Path, sim_settings: dict | None = None, **config) -> Iterator[Console]:
-    """The simulator, and the console serving on a real socket with its callbacks pointed at itself."""
-    database_url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
-    upgrade_database(database_url)
+def serve_console(database_url: str, sim_settings: dict | None = None, **config) -> Iterator[Console]:
+    """The simulator, and the console (tests/support.py's ThreadedConsole, running the monitor's scheduler as
+    `make run`'s workers do; the switch stays off until the page turns it on) with its callbacks pointed at itself."""
     settings = {"callback_retry_delay": 0.05, "callback_timeout": 2, **(sim_settings or {})}
     with SimulatorServer(port=0, settings=settings) as sim:
-        app = create_app(
-            clean_settings(
-                DATABASE_URL=database_url,
-                BASE_URL=sim.url,
-                CALLBACK_URL="http://127.0.0.1:1/callback/wxwork",  # replaced once the port is known
-                UPSTREAM_CONNECT_TIMEOUT=2.0,
-                UPSTREAM_READ_TIMEOUT=5.0,
+        served = ThreadedConsole(
+            {
+                "DATABASE_URL": database_url,
+                "BASE_URL": sim.url,
+                "UPSTREAM_CONNECT_TIMEOUT": 2.0,
+                "UPSTREAM_READ_TIMEOUT": 5.0,
                 **config,
-            )
+            },
+            run_monitor=True,
         )
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        url = f"http://127.0.0.1:{server.server_port}"
-        change_settings(app, callback_url=f"{url}/callback/wxwork")
-        from wxwork_demo.services.monitor.runtime import start_scheduler
-
-        start_scheduler(app)  # as `make run`'s workers do; the switch stays off until the page turns it on
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield Console(url=url, sim_url=sim.url, api_token=config.get("API_TOKEN", ""), app=app)
+            yield Console(url=served.url, sim_url=sim.url, api_token=config.get("API_TOKEN", ""), app=served.app)
         finally:
-            server.shutdown()
-            thread.join(5)
-            from wxwork_demo.services.monitor.runtime import shutdown_monitor
-
-            shutdown_monitor(app)
-            app.extensions["wxwork_db"].engine.dispose()
+            served.stop()
 
 
 @pytest.fixture
@@ -145,8 +127,8 @@ def console_config() -> dict:
 
 
 @pytest.fixture
-def console(tmp_path, console_config) -> Iterator[Console]:
-    with serve_console(tmp_path, **console_config) as served:
+def console(database_url, console_config) -> Iterator[Console]:
+    with serve_console(database_url, **console_config) as served:
         yield served
 
 
@@ -477,8 +459,8 @@ class TestBehindAPassword:
 
 class TestQrCodeExpiry:
     @pytest.fixture
-    def console(self, tmp_path) -> Iterator[Console]:
-        with serve_console(tmp_path, sim_settings={"qr_ttl": 3}) as served:
+    def console(self, database_url) -> Iterator[Console]:
+        with serve_console(database_url, sim_settings={"qr_ttl": 3}) as served:
             yield served
 
     def test_countdown_runs_out_and_a_new_login_starts_over(self, page, console):

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.browser
 SECRET = "forward-secret-for-the-browser-01"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def receiver():
+    """One per test: the console runs once per database, and each run counts its own deliveries."""
     started = Receiver(SECRET).start()
     yield started
     started.stop()
