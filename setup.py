@@ -19,7 +19,7 @@ setup(
         "wxwork_demo.migrations.versions": "migrations/versions",
     },
     package_data={
-        "wxwork_demo": ["static/*"],
+        "wxwork_demo": ["static/*", "static/console/*"],
         "wxwork_demo.simulator": ["templates/*.html"],
         "wxwork_demo.templates": ["*.html"],
         "wxwork_demo.migrations": ["alembic.ini", "script.py.mako"],

@@ -1,4 +1,4 @@
-"""The console's Chinese texts, as written in templates/*.html and wxwork_demo/static/*.js.
+"""The console's Chinese texts, as written in templates/*.html and wxwork_demo/static/**/*.js.
 
 `python -m tests.console_texts` lists them (file:line and the text). The browser test hands every one to
 static/i18n-en.js and fails on any that stays Chinese in English, so a text added without its English is caught.
@@ -156,7 +156,7 @@ def console_texts() -> list[Text]:
     texts: list[Text] = []
     for path in sorted((ROOT / "templates").glob("*.html")):
         texts += [Text(f"{path.relative_to(ROOT)}:{line}", t) for line, t in template_texts(path.read_text())]
-    for path in sorted((ROOT / "wxwork_demo" / "static").glob("*.js")):
+    for path in sorted((ROOT / "wxwork_demo" / "static").rglob("*.js")):  # static/console/ holds the modules
         if path.name == "i18n-en.js":
             continue
         texts += [Text(f"{path.relative_to(ROOT)}:{line}", t) for line, t in js_literals(path.read_text())]

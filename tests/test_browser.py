@@ -834,6 +834,11 @@ def test_callbacks_that_do_not_arrive_are_explained(page, console):
 # ---------------------------------------------------------------- the language switch (issue 17.9)
 
 CHINESE = re.compile(r"[\u3400-\u9fff]")
+# The console's modules hold no globals: a test reads one by importing it into the page, where the browser hands
+# back the very instance the page runs (one module per URL), with its state.
+API_MODULE = "/static/console/api.js"
+STATE_MODULE = "/static/console/state.js"
+ACCOUNT_STATE_MODULE = "/static/console/account-state.js"
 
 
 def _switch_language(page, label: str, lang: str) -> None:
@@ -878,15 +883,21 @@ def test_every_chinese_text_of_the_console_has_its_english(page, console):
     english = page.evaluate("(texts) => texts.map((text) => window.wxworkI18n.english(text))", [t.text for t in texts])
     missing = [f"{t.where}: {t.text} -> {en}" for t, en in zip(texts, english, strict=True) if CHINESE.search(en)]
     assert missing == [], "Chinese texts without English in static/i18n-en.js:\n" + "\n".join(missing)
-    # The console turns an error body's `code` into words (console.js's ERROR_WORDS): each one in English.
+    # The console turns an error body's `code` into words (console/api.js's ERROR_WORDS): each one in English.
     errors = page.evaluate(
-        "Object.keys(ERROR_WORDS).map((code) => [code, wxworkI18n.english(explain(400, { code, message: 'x' }))])"
+        """async (url) => { const { ERROR_WORDS, explain } = await import(url);
+             return Object.keys(ERROR_WORDS)
+               .map((code) => [code, wxworkI18n.english(explain(400, { code, message: 'x' }))]); }""",
+        API_MODULE,
     )
     assert len(errors) > 10
     assert [(code, words) for code, words in errors if CHINESE.search(words)] == []
-    assert page.evaluate("wxworkI18n.english(explain(502, { upstream: { kind: 'refused', errcode: 500 } }))") == (
-        "The upstream refused the request: no reason given (errcode 500)"
+    refused = page.evaluate(
+        """async (url) => { const { explain } = await import(url);
+             return wxworkI18n.english(explain(502, { upstream: { kind: 'refused', errcode: 500 } })); }""",
+        API_MODULE,
     )
+    assert refused == "The upstream refused the request: no reason given (errcode 500)"
 
 
 def test_the_console_in_english_then_back_in_chinese(page, console):
@@ -931,8 +942,12 @@ def test_the_console_in_english_then_back_in_chinese(page, console):
 
     # No Chinese left in those panels but the account's name and company (data from the upstream).
     data = page.evaluate(
-        "store.state.sessions.flatMap((s) => { const a = accountOf(s) || {}; return [a.name, a.corp]; })"
-        ".filter(Boolean).flatMap((v) => [v, v.trim().charAt(0)])"
+        """async ([stateModule, accountModule]) => {
+             const { store } = await import(stateModule);
+             const { accountOf } = await import(accountModule);
+             return store.state.sessions.flatMap((s) => { const a = accountOf(s) || {}; return [a.name, a.corp]; })
+               .filter(Boolean).flatMap((v) => [v, v.trim().charAt(0)]); }""",
+        [STATE_MODULE, ACCOUNT_STATE_MODULE],
     )
     assert data, "the account's name came from the 104001 callback"
     for selector in (".topbar", "#wizard", "#sessions-card", "#monitor-card", "#messages-card"):

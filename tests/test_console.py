@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -13,6 +14,12 @@ from tests.conftest import make_test_app
 from tests.support import add_session, session_row
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.monitor.runtime import shutdown_monitor
+
+STATIC = Path(__file__).resolve().parent.parent / "wxwork_demo" / "static"
+# Every script the pages load: the console's modules (static/console/) and the page-wide classic scripts.
+SCRIPTS = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*.js"))
+# The console's modules that call paths with a variable part (`/api/rooms/${id}/members`), checked up to it.
+VARIABLE_PATHS = ("sending.js", "rooms.js", "messages.js")
 
 # 150 KiB until the language switch (issue 17.9) added its 2 KB; the English dictionary (i18n-en.js, 37 KB) is
 # loaded only by a page switched to English, so the Chinese page does not carry it.
@@ -40,6 +47,29 @@ def page_assets(html: str) -> list[str]:
     return [url for url in parser.urls if not url.startswith("data:")]
 
 
+# A static `import ... from "./x.js"` (or `import "./x.js"`) of an ES module: the browser loads that file too.
+MODULE_IMPORT = re.compile(r"""^import\s+(?:[^;]*?\sfrom\s+)?["'](\.{1,2}/[^"']+)["'];""", re.M)
+
+
+def page_and_module_assets(client, html: str) -> list[str]:
+    """The page's assets and, for each module script, every module it imports (and they import), once each."""
+    found = page_assets(html)
+    queue = [url for url in found if urlsplit(url).path.endswith(".js")]
+    while queue:
+        url = queue.pop()
+        source = client.get(local_path(url)).get_data(as_text=True)
+        for target in MODULE_IMPORT.findall(source):
+            imported = urljoin(urlsplit(url).path, target)
+            if imported not in found:
+                found.append(imported)
+                queue.append(imported)
+    return found
+
+
+def console_scripts(client, *names: str) -> str:
+    return "\n".join(client.get(f"/static/console/{name}").get_data(as_text=True) for name in names)
+
+
 def local_path(url: str) -> str:
     parts = urlsplit(url)
     assert not parts.netloc, f"the console must load nothing from another host: {url}"
@@ -57,7 +87,7 @@ def test_console_page_renders(client):
     for element_id in ("wizard-steps", "qr-img", "code-form", "session-list", "monitor-toggle", "send-form"):
         assert f'id="{element_id}"' in html
     assert "/static/console.css?v=" in html
-    assert "/static/console.js?v=" in html
+    assert '<script type="module" src="/static/console/main.js?v=' in html
     assert "http://upstream.test" in html  # BASE_URL, so a person sees which upstream they talk to
 
 
@@ -71,14 +101,16 @@ def test_needs_person_banner_and_card_start_hidden(client):
 
 
 def test_script_reads_events_incrementally(client):
-    script = client.get("/static/console.js").get_data(as_text=True)
+    script = client.get("/static/console/events.js").get_data(as_text=True)
     assert 'params.set("after"' in script
     assert "EVENTS_KEPT = 200" in script
 
 
 def test_every_asset_exists_and_is_local(client):
-    assets = page_assets(client.get("/").get_data(as_text=True))
+    assets = page_and_module_assets(client, client.get("/").get_data(as_text=True))
     assert len(assets) >= 2
+    # The modules main.js imports are found and fetched too.
+    assert {"/static/console/page.js", "/static/console/api.js", "/static/console/messages.js"} <= set(assets)
     kinds = set()
     for url in assets:
         response = client.get(local_path(url))
@@ -91,7 +123,7 @@ def test_every_asset_exists_and_is_local(client):
 def test_page_weight_is_under_budget(client):
     html = client.get("/").get_data()
     total = len(html)
-    for url in page_assets(html.decode()):
+    for url in page_and_module_assets(client, html.decode()):
         response = client.get(local_path(url))
         body = response.get_data()
         total += len(body)
@@ -105,7 +137,26 @@ def test_page_weight_is_under_budget(client):
     assert total < PAGE_BUDGET, f"the console weighs {total} bytes, over the {PAGE_BUDGET} budget"
 
 
-@pytest.mark.parametrize("name", ["console.js", "sending.js", "i18n.js", "i18n-en.js"])
+def test_every_module_is_fetched_fresh(client):
+    """main.js carries a version in its URL; the modules it imports cannot (an import names a plain file), so
+    the browser must ask again each time (`no-cache`: a 304 when unchanged) and never pair a new main.js with
+    an old module after a deploy."""
+    html = client.get("/").get_data(as_text=True)
+    modules = [url for url in page_and_module_assets(client, html) if url.startswith("/static/console/")]
+    assert len(modules) > 10
+    for url in modules:
+        response = client.get(local_path(url))
+        assert response.mimetype == "text/javascript", url  # a module with another type is refused (nosniff)
+        assert "no-cache" in response.headers["Cache-Control"], url
+        assert response.headers["ETag"], url
+        response.close()
+
+
+def test_every_script_is_on_the_list_the_checks_below_read():
+    assert "console/main.js" in SCRIPTS and "i18n.js" in SCRIPTS and len(SCRIPTS) > 10
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_script_never_puts_data_in_the_page_as_html(client, name):
     script = client.get(f"/static/{name}").get_data(as_text=True)
     for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
@@ -113,7 +164,8 @@ def test_script_never_puts_data_in_the_page_as_html(client, name):
 
 
 def test_script_calls_only_endpoints_that_exist(app, client):
-    script = client.get("/static/console.js").get_data(as_text=True)
+    modules = [name.removeprefix("console/") for name in SCRIPTS if name.startswith("console/")]
+    script = console_scripts(client, *(name for name in modules if name not in VARIABLE_PATHS))
     called = set(re.findall(r"[\"'`](/api/[a-z\-/]+)", script))
     assert {"/api/state", "/api/init", "/api/check-code", "/api/sessions/activate"} <= called
     rules = {rule.rule for rule in app.url_map.iter_rules()}
@@ -121,7 +173,7 @@ def test_script_calls_only_endpoints_that_exist(app, client):
 
 
 def test_sending_script_calls_only_endpoints_that_exist(app, client):
-    script = client.get("/static/sending.js").get_data(as_text=True)
+    script = console_scripts(client, *VARIABLE_PATHS)
     called = set(re.findall(r"[\"'`](/api/[a-z\-/]+)", script))
     assert {"/api/send-text", "/api/send-image", "/api/send-file", "/api/revoke", "/api/sent", "/api/rooms"} <= called
     rules = {rule.rule for rule in app.url_map.iter_rules()}
@@ -197,7 +249,7 @@ def test_console_behind_a_password_hands_its_script_the_csrf_token(database_url)
         token = re.search(r'<meta name="csrf-token" content="([^"]*)">', html).group(1)
         assert token
         assert 'action="/logout"' in html
-        # What console.js does with it: the header makes a POST pass, its absence does not.
+        # What the console's api() does with it: the header makes a POST pass, its absence does not.
         assert client.post("/api/monitor/stop", json={}, headers={"X-CSRF-Token": token}).status_code == 200
         assert client.post("/api/monitor/stop", json={}).status_code == 403
     finally:

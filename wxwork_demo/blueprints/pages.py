@@ -1,4 +1,4 @@
-"""The web console: one page, its behaviour in static/console.js, all data from the JSON API."""
+"""The web console: one page, its behaviour in the modules of static/console/, all data from the JSON API."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
  * The other scripts keep their Chinese words. This one replaces every text it knows, in text nodes and in the
  * placeholder, title, aria-label and (input buttons') value attributes, first in the page as it stands, then in
  * whatever the scripts render later (one MutationObserver: only added or changed nodes are looked at). It only
- * ever sets a text node's data or an attribute, never markup, so the rule of console.js (data reaches the page
- * as text only) holds. A text it does not know stays as it is: names and messages are data.
+ * ever sets a text node's data or an attribute, never markup, so the console's rule (console/page.js: data reaches
+ * the page as text only) holds. A text it does not know stays as it is: names and messages are data.
  *
  * EN is keyed by the exact Chinese text (whitespace collapsed); RULES translate texts built around numbers
  * and names, each captured part translated again. tests/console_texts.py lists every Chinese text of the
@@ -260,7 +260,7 @@
     "（未知）": "(unknown)",
     "通过": "Accept",
 
-    // Messages and forwarding (messages.js)
+    // Messages and forwarding (console/messages.js)
     "会话": "Conversations",
     "当前账号还没有收到消息。": "The current account has received no message yet.",
     "选择左边的会话": "Pick a conversation on the left",
@@ -406,7 +406,7 @@
     "回调不可达": "Callback unreachable",
     "刚刚": "just now",
 
-    // API errors (the `code` of an error body, in console.js's ERROR_WORDS) and other failures
+    // API errors (the `code` of an error body, in console/api.js's ERROR_WORDS) and other failures
     "找不到这个账号会话，它可能已被删除或清理，请重新开始": "This account's session was not found (deleted or cleaned up?): start again",
     "还没有账号实例：请先开始登录": "No account instance yet: start a login first",
     "请先获取二维码": "Get a QR code first",

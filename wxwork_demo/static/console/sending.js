@@ -1,19 +1,19 @@
-/* 发送消息 (text, image, file, @mentions, revoke), 群列表 and 好友申请: over /api/send-*, /api/revoke,
- * /api/sent, /api/rooms, /api/friend-requests.
- *
- * Loaded after console.js and built with its helpers (`h`, `$`, `api`, `explain`, `ApiError`, `store`,
- * `clock`, `pickReceiver`). Same rules: what comes from the API (names, ids, errors) reaches the page only as
- * text nodes, never as markup; no inline script (CSP). Ids stay strings: room ids are beyond 2^53.
+/* The send card (发送消息): text with @mentions, an image or a file (by link or uploaded), to a person or a room,
+ * from the current account; and the messages it sent, each revocable. Over /api/send-*, /api/revoke, /api/sent.
+ * Ids stay strings: room ids are beyond 2^53.
  */
-"use strict";
+
+import { sessionState, sessionTitle, stateBadge } from "./account-state.js";
+import { api, CSRF_TOKEN, explain, request } from "./api.js";
+import { $, clock, h } from "./page.js";
+import { store } from "./state.js";
 
 const sending = {
   members: [],        // the @ picker's members: [{userId, name}]
   membersRoom: "",    // the room they belong to
-  rooms: [],
 };
 
-function activeUuid() {
+export function activeUuid() {
   return ((store.state && store.state.active) || {}).uuid || "";
 }
 
@@ -55,7 +55,7 @@ function sendExplain(status, body) {
   return explain(status, body);
 }
 
-function syncSendForm() {
+export function syncSendForm() {
   const what = sendWhat();
   $("send-text-box").hidden = what !== "text";
   $("send-media-box").hidden = what === "text";
@@ -197,107 +197,27 @@ async function revoke(message) {
   loadSent();
 }
 
-// ---------------------------------------------------------------- rooms and members
+// ---------------------------------------------------------------- from whom, to whom
 
-async function loadRooms(refresh) {
-  const uuid = activeUuid();
-  $("rooms-error").hidden = true;
-  $("rooms-summary").textContent = "读取中…";
-  try {
-    const params = new URLSearchParams();
-    if (uuid) params.set("uuid", uuid);
-    if (refresh) params.set("refresh", "true");
-    const answer = await api(`/api/rooms?${params}`);
-    sending.rooms = answer.rooms;
-    renderRooms(answer);
-  } catch (err) {
-    $("rooms-summary").textContent = "";
-    $("rooms-error").textContent = `读取群列表失败：${err.title}`;
-    $("rooms-error").hidden = false;
+export function renderSendAs() {
+  const active = (store.state && store.state.active) || {};
+  const node = $("send-as");
+  if (!active.uuid) {
+    node.textContent = "还没有可用的账号";
+    return;
   }
+  const state = sessionState(active);
+  node.replaceChildren(`由当前账号发送：${sessionTitle(active)} `, stateBadge(state));
 }
 
-function renderRooms(answer) {
-  $("rooms-empty").hidden = true;
-  $("rooms-view").hidden = false;
-  $("rooms-refresh").hidden = false;
-  const origin = answer.cached ? "缓存" : "刚从上游读取";
-  $("rooms-summary").textContent = `共 ${answer.count} 个群（${origin}，${clock(answer.fetchedAt)}）`;
-  $("rooms-rows").replaceChildren(...answer.rooms.map((room) => h("tr", { "data-room": room.roomId },
-    h("td", {}, room.name || "（未命名群）"),
-    h("td", { class: "mono" }, room.roomId),
-    h("td", { class: "room-total" }, String(room.total)),
-    h("td", { class: "row-actions" },
-      h("button", { type: "button", class: "btn btn-small", onclick: () => showMembers(room) }, "成员"),
-      h("button", { type: "button", class: "btn btn-small", onclick: () => pickRoom(room) }, "发群消息")))));
+export function pickReceiver(id, isRoom) {
+  $("send-to").value = id;
+  document.querySelector(`input[name=send-kind][value=${isRoom ? "room" : "person"}]`).checked = true;
+  $("send-card").scrollIntoView({ behavior: "smooth", block: "center" });
+  $("send-content").focus({ preventScroll: true });
 }
 
-function pickRoom(room) {
-  pickReceiver(room.roomId, true);
-  syncSendForm();
-}
-
-async function showMembers(room) {
-  $("members-box").hidden = false;
-  $("members-title").textContent = `${room.name || "未命名群"} 的成员（读取中…）`;
-  $("members-rows").replaceChildren();
-  try {
-    const query = activeUuid() ? `?uuid=${encodeURIComponent(activeUuid())}` : "";
-    const answer = await api(`/api/rooms/${encodeURIComponent(room.roomId)}/members${query}`);
-    $("members-title").textContent = `${answer.room.name || "未命名群"} 的成员（${answer.members.length} 人）`;
-    $("members-rows").replaceChildren(...answer.members.map((m) => h("tr", {},
-      h("td", {}, m.name || "—"),
-      h("td", { class: "mono" }, m.userId),
-      h("td", {}, m.roomName || "—"),
-      h("td", {}, m.joinTime ? clock(m.joinTime) : "—"))));
-  } catch (err) {
-    $("members-title").textContent = `读取成员失败：${err.title}`;
-  }
-}
-
-// ---------------------------------------------------------------- friend requests
-
-const FRIEND_STATUS = { waiting: "待通过", accepted: "已通过", deleted: "已删除" };
-
-async function loadFriends() {
-  $("friends-error").hidden = true;
-  try {
-    const query = activeUuid() ? `?uuid=${encodeURIComponent(activeUuid())}` : "";
-    const answer = await api(`/api/friend-requests${query}`);
-    renderFriends(answer.requests);
-  } catch (err) {
-    $("friends-error").textContent = `读取好友申请失败：${err.title}`;
-    $("friends-error").hidden = false;
-  }
-}
-
-function renderFriends(requests) {
-  $("friends-empty").hidden = requests.length > 0;
-  $("friends-list").replaceChildren(...requests.map((r) => h("li", { class: "friend-item", "data-user": r.userId },
-    h("span", { class: "friend-name" }, r.name || "（未知）"),
-    h("span", { class: "mono small" }, r.userId),
-    h("span", { class: `badge badge-${r.status}` }, FRIEND_STATUS[r.status] || r.status),
-    r.status === "waiting"
-      ? h("button", { type: "button", class: "btn btn-small btn-primary", onclick: (e) => acceptFriend(r, e.target) }, "通过")
-      : null)));
-}
-
-async function acceptFriend(request, button) {
-  button.disabled = true;
-  const body = { vid: request.userId };
-  if (activeUuid()) body.uuid = activeUuid();
-  try {
-    await api("/api/friend-requests/accept", body);
-  } catch (err) {
-    $("friends-error").textContent = `通过失败：${err.title}`;
-    $("friends-error").hidden = false;
-  }
-  loadFriends();
-}
-
-// ---------------------------------------------------------------- wiring
-
-function wireSending() {
+export function wireSending() {
   $("send-form").addEventListener("submit", sendMessage);
   for (const input of document.querySelectorAll("input[name=send-what], input[name=send-kind]")) {
     input.addEventListener("change", syncSendForm);
@@ -305,12 +225,6 @@ function wireSending() {
   $("send-to").addEventListener("change", syncSendForm);
   $("send-at-load").addEventListener("click", loadAtPicker);
   $("sent-refresh").addEventListener("click", loadSent);
-  $("rooms-load").addEventListener("click", () => loadRooms(false));
-  $("rooms-refresh").addEventListener("click", () => loadRooms(true));
-  $("members-close").addEventListener("click", () => { $("members-box").hidden = true; });
-  $("friends-load").addEventListener("click", loadFriends);
   syncSendForm();
   setTimeout(loadSent, 1500);
 }
-
-wireSending();
