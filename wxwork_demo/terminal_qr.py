@@ -6,13 +6,15 @@ import base64
 import binascii
 import io
 
-from PIL import Image, UnidentifiedImageError
-
 DARK = 128
 
 
 def decode_image(data: bytes) -> list[list[bool]]:
     """Pixels of an image (the upstream sends a JPEG, some deployments a PNG) as rows of booleans (True = dark)."""
+    # Imported here: the login flow imports this module for image_bytes, and Pillow would add about 2 MB to
+    # every worker that never draws a QR code.
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         gray = image.convert("L")
         width, height = gray.size
@@ -53,7 +55,7 @@ def render_qr_image(data: bytes) -> str | None:
     """The QR drawn as text, or None when the image is not one this can read."""
     try:
         return render_modules(modules_from_pixels(decode_image(data)))
-    except (UnidentifiedImageError, OSError, StopIteration, IndexError, ValueError):
+    except (OSError, StopIteration, IndexError, ValueError):  # OSError: PIL's UnidentifiedImageError too
         return None
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 from wxwork_demo.upstream import INIT_FIELDS
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 # The init fields that describe the proxy (upstream-api.md §2.1): all but the account and the device type.
 PROXY_FIELDS = (*(name for name in INIT_FIELDS if name != "vid"), "proxySituation")
@@ -48,6 +50,8 @@ def unseal(sealed: str | None) -> dict[str, Any]:
     seal does not open."""
     if not sealed:
         return {}
+    from cryptography.fernet import InvalidToken  # see _fernet
+
     try:
         proxy = json.loads(_fernet().decrypt(sealed.encode()))
     except (InvalidToken, ValueError):
@@ -61,6 +65,10 @@ def unseal(sealed: str | None) -> dict[str, Any]:
 
 
 def _fernet() -> Fernet:
+    # Imported here: cryptography adds about 9 MB to every process that imports it, and only the processes
+    # that log in or reconnect an instance with a proxy need it.
+    from cryptography.fernet import Fernet
+
     secret = current_app.secret_key
     # str() of the key as configured (a str): the seals already stored depend on this exact text.
     digest = hashlib.sha256(f"wxwork-proxy-vault:{secret!s}".encode()).digest()
