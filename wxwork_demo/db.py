@@ -1,7 +1,12 @@
 """The database engine and the per-unit-of-work session.
 
-A request, a CLI command or one scheduled job run each get their own session (thread-local through
-`scoped_session`), removed when the app context ends, so nothing reads a stale snapshot.
+A request, a CLI command or one scheduled job run each get their own session: one per app context (the
+`scoped_session` is keyed by the context, not the thread), removed when that context ends, so nothing reads a
+stale snapshot and a context pushed inside another (a job run from a command) never shares its transaction.
+
+Commits are visible: the service function that owns a unit of work commits it once, at its end. The one
+exception is an event that must outlive its unit of work (services/events.py: `record_event`), written in a
+short transaction of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from flask.globals import app_ctx
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import DisconnectionError
@@ -51,6 +57,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        _track_writes(engine)
         return engine
     engine = create_engine(
         url,
@@ -70,6 +77,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
         pool_reset_on_return=None,
     )
     _roll_back_only_what_is_open(engine)
+    _track_writes(engine)
     _ping_when_idle(engine)
     return engine
 
@@ -158,6 +166,47 @@ def _roll_back_only_what_is_open(engine: Engine) -> None:
             record.info["open"] = False
 
 
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _track_writes(engine: Engine) -> None:
+    """Mark a connection that wrote in its open transaction (cleared by its commit or rollback), so that
+    `holds_uncommitted_writes` can tell a unit of work that still holds row locks, or SQLite's write lock."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _mark_write(
+        conn: Connection,
+        _cursor: DBAPICursor,
+        statement: str,
+        _parameters: object,
+        _context: ExecutionContext | None,
+        _executemany: bool,
+    ) -> None:
+        if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+            conn.connection.info["wrote"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _clear(conn: Connection) -> None:
+        if not conn.invalidated:  # see _roll_back_only_what_is_open
+            conn.connection.info["wrote"] = False
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry | None) -> None:
+        if record is not None:  # the pool rolls back what was left open: nothing of it is held any more
+            record.info["wrote"] = False
+
+
+def holds_uncommitted_writes(session: Session) -> bool:
+    """Whether `session` has changed rows it has not committed: objects not yet flushed, or statements that
+    wrote in its open transaction (marked on the connection by `_roll_back_only_what_is_open`)."""
+    if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
+        return True
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().connection.info.get("wrote"))
+
+
 def pool_size_for(settings: Settings) -> tuple[int, int]:
     """(pool_size, max_overflow) from what may use a connection at once in one process.
 
@@ -177,12 +226,19 @@ def init_db(app: Flask) -> None:
     ensure_sqlite_folder(url)
     pool_size, max_overflow = pool_size_for(settings)
     engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-    database = Database(engine=engine, sessions=scoped_session(sessionmaker(bind=engine, expire_on_commit=False)))
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    database = Database(engine=engine, sessions=scoped_session(factory, scopefunc=_app_context_id))
     app.extensions[EXTENSION_KEY] = database
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:
         database.sessions.remove()
+
+
+def _app_context_id() -> int:
+    """The key of the current app context's session (outside a context, Flask raises its usual error)."""
+    # app_ctx is a proxy, typed as the context it stands for; the context itself is what identifies the scope.
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
 
 
 def ensure_sqlite_folder(url: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from wxwork_demo.chores import Chore, chore
 from wxwork_demo.config import current_settings
-from wxwork_demo.db import db_session, get_db
+from wxwork_demo.db import db_session, get_db, holds_uncommitted_writes
 from wxwork_demo.models import Event, iso_utc, table_of, utcnow
 
 SECRET_KEYS = {"passward", "password", "passwd", "pwd", "token", "api_token", "secret", "authorization", "cookie"}
@@ -64,16 +64,24 @@ def add_event(session: Session, session_uuid: str | None, stage: str, event_type
 
 
 def record_event(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
-    """Store one event in its own commit, so it survives a failure of the request that made it.
+    """Store one event in a short transaction of its own, so it outlives the unit of work that made it.
 
-    A plain INSERT on the session's connection (no unit of work to flush for it); the commit also commits
-    whatever the caller's session holds, as it always has.
+    For what must be kept whatever happens next: an upstream call's outcome (the request may still fail), an
+    alert sent, a monitor pass. It never touches the caller's session: an event that belongs to a unit of
+    work is added to it with `add_event` and committed with it. The caller must hold no uncommitted writes
+    (refused with a RuntimeError): on SQLite the event's transaction would wait for their write lock, and on
+    any database a unit of work that calls out while holding row locks holds them for the call's length.
     """
-    session = db_session()
+    database = get_db()
+    session = database.sessions()
+    if holds_uncommitted_writes(session):
+        raise RuntimeError(
+            f"record_event({stage!r}) called while the unit of work holds uncommitted writes: commit or roll "
+            "them back first, or add the event to the unit of work with add_event"
+        )
     values = event_values(session_uuid, stage, event_type, payload)
-    result = session.connection().execute(INSERT_EVENT, values)
-    session.commit()
-    key = result.inserted_primary_key
+    with database.engine.begin() as connection:
+        key = connection.execute(INSERT_EVENT, values).inserted_primary_key
     if key is None:
         raise RuntimeError("the database reported no id for the event just inserted")
     event = Event(id=key[0], **values)

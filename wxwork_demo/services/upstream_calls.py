@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract.status import UpstreamCheck
-from wxwork_demo.db import db_session
+from wxwork_demo.db import db_session, holds_uncommitted_writes
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.intake.counters import count
 from wxwork_demo.upstream import Reply, UpstreamClient, UpstreamError, UpstreamRefused, get_client
@@ -73,14 +73,16 @@ def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
 
 
 def store_after_upstream(what: str, uuid: str, store: Callable[[], object]) -> bool:
-    """Run `store` (database work that follows an upstream call) and say whether it was stored.
+    """Run `store` (database work that follows an upstream call), commit it, and say whether it was stored.
 
+    The unit of work that follows the call ends here: `store` adds to the session and never commits itself.
     A failure is rolled back and logged, never raised: what the upstream did stands. A deadlock or a lock
     wait timeout is tried once more, in a fresh transaction.
     """
     for attempt in (1, 2):
         try:
             store()
+            db_session().commit()
             return True
         except DBAPIError as exc:
             _roll_back()
@@ -105,10 +107,16 @@ def release_connection() -> None:
 
     Its pooled connection goes back for the webhook and the others instead of waiting with this request until
     the upstream answers (up to its deadline): otherwise a hung upstream and enough business calls hold every
-    connection and callbacks queue behind them. Work not yet committed is left alone (it keeps its connection).
+    connection and callbacks queue behind them. A unit of work never calls the upstream while it holds
+    uncommitted writes (their locks would be held for the call's length): that is refused with a RuntimeError.
     """
     session = db_session()
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+    if holds_uncommitted_writes(session):
+        raise RuntimeError(
+            "an upstream call was made while the unit of work holds uncommitted writes: commit them first, or "
+            "make them after the call"
+        )
+    if session.in_transaction():
         session.commit()
 
 

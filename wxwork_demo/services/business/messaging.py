@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wxwork_demo.contract import business as contract
+from wxwork_demo.db import db_session
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services.business.pacing import now_iso_ms
 from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_turn
@@ -88,6 +89,7 @@ def contacts(uuid: str, page: ContactsPage) -> contract.Contacts:
     for outcome in (inner, external):
         if isinstance(outcome, UpstreamError):
             save_instance(instance.uuid, last_error=outcome.message)
+            db_session().commit()
             raise outcome
     if not (isinstance(inner, Reply) and isinstance(external, Reply)):
         raise TypeError("a contacts call gave neither a reply nor an upstream error")

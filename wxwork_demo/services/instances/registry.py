@@ -62,7 +62,7 @@ def require_instance(uuid: str) -> Instance:
 
 
 def save_instance(uuid: str, **fields: Any) -> Instance:
-    """Create or update the row of `uuid` with `fields`, and commit."""
+    """Create or update the row of `uuid` with `fields` in the unit of work (its owner commits it)."""
     session = db_session()
     row = find_instance(uuid)
     if row is None:
@@ -70,7 +70,6 @@ def save_instance(uuid: str, **fields: Any) -> Instance:
         session.add(row)
     for name, value in fields.items():
         setattr(row, name, value)
-    session.commit()
     return row
 
 

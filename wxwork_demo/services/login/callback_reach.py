@@ -19,8 +19,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from wxwork_demo.config import current_settings, is_loopback
+from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance, utcnow
-from wxwork_demo.services.events import record_event
+from wxwork_demo.services.events import add_event, record_event
 from wxwork_demo.services.login.callback_url import shown_callback_url
 
 # How long a QR code may be shown without any callback before the console says callbacks may be lost. A person
@@ -113,5 +114,5 @@ def missed_login_hint(uuid: str) -> Hint:
 
 
 def note_loopback(uuid: str, hint: Hint) -> None:
-    """Record `callback_loopback` for the instance whose callback was just registered."""
-    record_event(uuid, STAGE, hint.code, hint.to_dict())
+    """Add `callback_loopback` to the unit of work that registered the instance's callback."""
+    add_event(db_session(), uuid, STAGE, hint.code, hint.to_dict())

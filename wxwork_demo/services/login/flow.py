@@ -52,7 +52,6 @@ def init_instance(fields: dict[str, Any]) -> contract.Init:
         row.last_event, row.last_error, row.proxy_sealed = "init", "", sealed
         db_session().add(row)
         set_state(row, ONLINE if is_login else INITIALISED, "init")
-        db_session().commit()
 
     result = contract.Init(uuid=uuid, is_login=is_login, init=reply.envelope)
     if online_already is not None and online_already.uuid != uuid:
@@ -79,6 +78,7 @@ def register_callback(uuid: str, url: str = "") -> contract.CallbackSet:
     hint = settings_hint(reply.request["url"])
     if hint is not None:
         note_loopback(instance.uuid, hint)
+    db_session().commit()
     return contract.CallbackSet(
         uuid=instance.uuid, callback_url=shown, callback=reply.envelope, warning=hint.message if hint else None
     )
@@ -153,7 +153,6 @@ def automatic_login(uuid: str) -> contract.Raw:
         if row is not None and row.state != ONLINE:  # else callback 104001 got here first and said it all
             row.last_event = "automatic-login"
             set_state(row, ONLINE, "automatic-login")
-            db_session().commit()
 
     store_after_upstream("automatic_login", instance.uuid, store)
     return contract.Raw(raw=reply.envelope, warning=warning)

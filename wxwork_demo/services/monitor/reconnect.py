@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from wxwork_demo.config import current_settings
 from wxwork_demo.db import db_session, rows_matched
 from wxwork_demo.models import Instance, utcnow
-from wxwork_demo.services.events import record_event
+from wxwork_demo.services.events import add_event
 from wxwork_demo.services.inbox.catch_up import catch_up
 from wxwork_demo.services.instances.proxy_vault import ProxyUnreadable, unseal
 from wxwork_demo.services.instances.state import NEEDS_PERSON, OFFLINE, ONLINE, PERSON_BUSY, RECONNECTING, set_state
@@ -193,6 +193,7 @@ def reconnect(session_id: int) -> bool:
             failed_stage=RECONNECT_ERROR,
         )
         row.callback_registered_at = utcnow()
+        session.commit()  # each step keeps what it did: the next one may fail, or this process die
         traced("reconnect_automatic_login", row.uuid, api.automatic_login, row.uuid, failed_stage=RECONNECT_ERROR)
     except UpstreamError as exc:
         _attempt_failed(row, attempt, exc)
@@ -211,11 +212,12 @@ def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None
     count(f"{RECONNECTS}:failed")
     settings = current_settings()
     session = db_session()
-    row.reconnect_attempts = attempt
     refused = isinstance(failure, UpstreamRefused)
     if refused and attempt >= settings.reconnect_max_attempts:
-        _wait_for_a_person(row, "reconnect-gave-up", f"automatic login failed {attempt} times ({failure.message})")
+        reason = f"automatic login failed {attempt} times ({failure.message})"
+        _wait_for_a_person(row, "reconnect-gave-up", reason, attempts=attempt)
         return
+    row.reconnect_attempts = attempt
     delay = backoff_delay(attempt, settings.reconnect_backoff_s, settings.reconnect_backoff_max_s)
     set_state(row, OFFLINE, "reconnect-failed", failure.message, attempt=attempt, retryInS=round(delay, 1))
     row.next_action = RECONNECT
@@ -223,9 +225,12 @@ def _attempt_failed(row: Instance, attempt: int, failure: UpstreamError) -> None
     session.commit()
 
 
-def _wait_for_a_person(row: Instance, cause: str, reason: str, fetch_qrcode: bool = True) -> None:
+def _wait_for_a_person(
+    row: Instance, cause: str, reason: str, fetch_qrcode: bool = True, attempts: int | None = None
+) -> None:
     """Hand over to a person, with one alert: nothing is scheduled any more, and (unless told otherwise)
-    a QR code is fetched on the instance for them to scan."""
+    a QR code is fetched on the instance for them to scan. The row changes after the QR code's call, in one
+    commit (`attempts`: the failed attempts that led here, when counted)."""
     session = db_session()
     if fetch_qrcode:
         try:
@@ -239,6 +244,8 @@ def _wait_for_a_person(row: Instance, cause: str, reason: str, fetch_qrcode: boo
             row.qrcode, row.qrcode_key = qr.image, qr.key
             row.qrcode_expires_at = utcnow() + timedelta(seconds=qr.ttl) if qr.ttl > 0 else None
             reason = f"{reason}: scan the QR code"
+    if attempts is not None:
+        row.reconnect_attempts = attempts
     set_state(row, NEEDS_PERSON, cause, reason)
     row.next_action, row.next_action_at = "", None
     session.commit()
@@ -277,7 +284,7 @@ def _move_to_uuid(row: Instance, new_uuid: str) -> str:
         if stale is not None and stale.id != row.id:
             session.delete(stale)
             session.flush()
-        record_event(row.uuid, "reconnect", "new-instance", {"from": row.uuid, "to": new_uuid, "vid": row.vid})
+        add_event(session, row.uuid, "reconnect", "new-instance", {"from": row.uuid, "to": new_uuid, "vid": row.vid})
         left, row.uuid = row.uuid, new_uuid
     session.commit()
     return left

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from wxwork_demo.config import current_settings, settings_of
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Event, Instance, iso_utc, utcnow
-from wxwork_demo.services.events import record_event
+from wxwork_demo.services.events import add_event, record_event
 from wxwork_demo.services.forwarding.worker import start_worker, stop_worker
 from wxwork_demo.services.instances.state import ONLINE, RECONNECTING
 from wxwork_demo.services.login.callback_url import registered_callback_url, shown_callback_url
@@ -301,8 +301,8 @@ def _note_silence(row: Instance) -> None:
     silent = quiet_since is not None and utcnow() - quiet_since > limit
     if silent and row.silent_since is None:
         row.silent_since = quiet_since
+        add_event(session, row.uuid, "monitor_check", "silent", {"silentSince": iso_utc(quiet_since)})
         session.commit()
-        record_event(row.uuid, "monitor_check", "silent", {"silentSince": iso_utc(quiet_since)})
         alerts.alert_silence(row.id, iso_utc(quiet_since))
     elif not silent and row.silent_since is not None:
         row.silent_since = None
@@ -321,10 +321,9 @@ def _refresh_callback_if_due(row: Instance) -> None:
         record_failure("monitor_check", row.uuid, exc)
         return
     row.callback_registered_at = utcnow()
+    url = shown_callback_url(registered_callback_url())
+    add_event(db_session(), row.uuid, "monitor_set_callback", "callback-refreshed", {"url": url})
     db_session().commit()
-    record_event(
-        row.uuid, "monitor_set_callback", "callback-refreshed", {"url": shown_callback_url(registered_callback_url())}
-    )
 
 
 def run_due_actions(app: Flask) -> int:

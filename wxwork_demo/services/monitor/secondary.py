@@ -31,15 +31,15 @@ def is_secondary_verification(exc: UpstreamError) -> bool:
 
 
 def note_secondary_verification(uuid: str, exc: UpstreamRefused) -> bool:
-    """A call of `uuid` was answered -11025: the account waits for a person (committed). False when it
-    already did (a 100012 callback or an earlier call got there first)."""
+    """A call of `uuid` was answered -11025: the account waits for a person (in the unit of work that records
+    the failure: services/upstream_calls.py, store_after_upstream). False when it already did (a 100012
+    callback or an earlier call got there first)."""
     row = find_instance(uuid) if uuid else None
     if row is None or row.state == NEEDS_PERSON:
         return False
     reason = f"secondary verification required ({exc.action} answered {exc.errcode} {exc.errmsg})"
     row.last_event = "secondary-verification"
     reconnect.request_secondary_validation(row, f"{exc.action} {exc.errcode}", reason[:255])
-    db_session().commit()
     return True
 
 

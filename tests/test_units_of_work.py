@@ -1,0 +1,129 @@
+"""Where a transaction ends: one commit per unit of work, events that outlive theirs, a session per app context.
+
+The rules (wxwork_demo/db.py, services/events.py, services/upstream_calls.py): the service that owns a unit of
+work commits it; an upstream call's outcome is written by `record_event` in a transaction of its own, so a
+failed call leaves its event row and nothing else; no upstream call is made while the unit of work holds
+uncommitted writes (their locks would be held for the call's length, and on SQLite the event could not be
+written at all).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import UPSTREAM
+from tests.support import add_session, envelope, events_of, session_row
+from wxwork_demo.db import db_session, holds_uncommitted_writes
+from wxwork_demo.models import Base, Instance
+from wxwork_demo.services.events import record_event
+from wxwork_demo.services.upstream_calls import client, traced
+
+
+def _row_counts(app) -> dict[str, int]:
+    with app.app_context():
+        session = db_session()
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _columns(row: Instance) -> dict[str, object]:
+    return {column.name: getattr(row, column.key) for column in Instance.__mapper__.columns}
+
+
+def test_a_failed_upstream_call_leaves_its_event_row_and_nothing_else(app, client, upstream):
+    add_session(app, "u-1", vid="1688", state="initialised", last_event="init")
+    with app.app_context():
+        before = _columns(session_row(app, "u-1"))
+    counts = _row_counts(app)
+    upstream.post(f"{UPSTREAM}/wxwork/SetCallbackUrl", status=500, body="upstream exploded")
+
+    answer = client.post("/api/set-callback", json={"uuid": "u-1"})
+
+    assert answer.status_code == 502
+    assert answer.get_json()["ok"] is False
+    after = _row_counts(app)
+    assert after == {**counts, "events": counts["events"] + 1}
+    (event,) = events_of(app, stage="set_callback_error")
+    assert event.session_uuid == "u-1"
+    with app.app_context():
+        assert _columns(session_row(app, "u-1")) == before
+
+
+def test_an_upstream_call_is_refused_while_the_unit_of_work_holds_uncommitted_writes(app, upstream):
+    add_session(app, "u-1", vid="1688")
+    with app.app_context():
+        row = db_session().scalars(select(Instance).where(Instance.uuid == "u-1")).one()
+        row.last_error = "changed, not committed"
+        db_session().flush()  # written to the database, inside the open transaction
+
+        with pytest.raises(RuntimeError, match="uncommitted writes"):
+            traced("get_qrcode", "u-1", client().get_qrcode, "u-1")
+        db_session().rollback()
+
+    assert len(upstream.calls) == 0  # refused before anything reached the upstream
+    assert session_row(app, "u-1").last_error in (None, "")
+    assert events_of(app) == []
+
+
+def test_record_event_never_commits_the_callers_work(app):
+    add_session(app, "u-1", vid="1688")
+    with app.app_context():
+        row = db_session().scalars(select(Instance).where(Instance.uuid == "u-1")).one()
+        row.last_error = "pending"
+        assert holds_uncommitted_writes(db_session())
+
+        with pytest.raises(RuntimeError, match="uncommitted writes"):
+            record_event("u-1", "test", "refused", {})
+        db_session().rollback()
+
+    assert session_row(app, "u-1").last_error in (None, "")
+    assert events_of(app) == []
+
+
+def test_an_event_recorded_outlives_the_unit_of_work_that_made_it(app):
+    add_session(app, "u-1", vid="1688")
+    with app.app_context():
+        row = db_session().scalars(select(Instance).where(Instance.uuid == "u-1")).one()
+        record_event("u-1", "test", "kept", {"n": 1})
+        row.last_error = "rolled back"
+        db_session().rollback()
+
+    assert [e.event_type for e in events_of(app, stage="test")] == ["kept"]
+    assert session_row(app, "u-1").last_error in (None, "")
+
+
+def test_read_only_work_is_not_uncommitted_writes(app):
+    add_session(app, "u-1")
+    with app.app_context():
+        session = db_session()
+        session.scalars(select(Instance)).all()
+        assert session.in_transaction()
+        assert not holds_uncommitted_writes(session)
+        session.commit()
+        assert not holds_uncommitted_writes(session)
+
+
+def test_each_app_context_has_a_session_of_its_own(app):
+    with app.app_context():
+        outer = db_session()
+        with app.app_context():
+            inner = db_session()
+            assert inner is not outer
+        assert db_session() is outer  # the inner context's end removed its own session only
+
+
+def test_a_successful_login_step_commits_its_row_and_state_together(app, client, upstream):
+    add_session(app, "u-1", vid="1688", state="initialised")
+    qrcode = {"qrcode": "data:image/png;base64,iVBORw0KGgo=", "key": "K1", "ttl": 120}
+    upstream.post(f"{UPSTREAM}/wxwork/getQrCode", json=envelope(qrcode))
+
+    answer = client.post("/api/get-qrcode", json={"uuid": "u-1"})
+
+    assert answer.status_code == 200, answer.get_json()
+    row = session_row(app, "u-1")
+    assert (row.qrcode_key, row.state, row.last_event) == ("K1", "waiting_scan", "get-qrcode")
+    stages = [e.stage for e in events_of(app)]
+    assert "get_qrcode" in stages and "state" in stages
