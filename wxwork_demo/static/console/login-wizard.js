@@ -249,19 +249,18 @@ async function startAutoLogin(confirmed) {
     failWizard(err, [["重试", startAutoLogin, true]]);
     return;
   }
-  try {
-    await runStep("auto", () => api("/api/automatic-login", { uuid: wizard.uuid }), () => "已登录");
-    wizardSucceeded();
-    refreshNow();
-  } catch (err) {
-    failWizard(err, [["改用扫码登录", fallBackToQrCode, true], ["再试一次自动登录", retryAutomaticLogin, false]]);
-  }
+  await automaticLoginStep();
 }
 
 async function retryAutomaticLogin() {
   wizard.phase = "running";
   hideWizardError();
   renderWizard();
+  await automaticLoginStep();
+}
+
+/** automaticLogin on the wizard's instance; a failure offers the QR code or another try. */
+async function automaticLoginStep() {
   try {
     await runStep("auto", () => api("/api/automatic-login", { uuid: wizard.uuid }), () => "已登录");
     wizardSucceeded();
