@@ -26,7 +26,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -238,20 +239,42 @@ def check_pass(app: Flask) -> dict[str, Any]:
     Returns counts."""
     overdue = deadlines.act_on_overdue()
     ids = online_accounts()
-    results: list[str | None] = []
-    if ids:
-        with ThreadPoolExecutor(max_workers=settings_of(app).monitor_concurrency, thread_name_prefix="check") as pool:
-            results = list(pool.map(lambda session_id: _in_context(app, check_account, session_id), ids))
+    results = each_at_most(
+        settings_of(app).monitor_concurrency, lambda session_id: _in_context(app, check_account, session_id), ids
+    )
     monitor_lease.finish_pass()
     summary = {
         "checked": len(ids),
-        "offline": results.count("offline"),
-        "unknown": results.count("unknown"),
+        "offline": results["offline"],
+        "unknown": results["unknown"],
         "overdue": overdue,
     }
     if summary["offline"] or summary["unknown"] or summary["overdue"]:
         record_event("", "monitor_check", "pass", summary)
     return summary
+
+
+def each_at_most(concurrency: int, work: Callable[[int], str | None], ids: Iterable[int]) -> Counter[str | None]:
+    """Run `work` on every id, `concurrency` at a time; count what it returned.
+
+    Each of `concurrency` threads takes the next id when it is done with one, so what is held stays the same
+    whatever the number of accounts (a pool.map over 20,000 accounts held 20,000 futures at once, about 28 MB).
+    """
+    left = iter(ids)
+    taking = threading.Lock()
+
+    def take_until_none_left() -> Counter[str | None]:
+        counts: Counter[str | None] = Counter()
+        while True:
+            with taking:
+                session_id = next(left, None)
+            if session_id is None:
+                return counts
+            counts[work(session_id)] += 1
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="check") as pool:
+        threads = [pool.submit(take_until_none_left) for _ in range(concurrency)]
+        return sum((thread.result() for thread in threads), Counter())
 
 
 def check_account(session_id: int) -> str:
