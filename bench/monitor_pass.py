@@ -1,9 +1,9 @@
 """One monitor pass, timed against the same upstream calls made bare (run as a subprocess by
 bench/monitor_scale.py).
 
-    python -m bench.monitor_pass DATABASE_URL BASE_URL [ROUNDS]
+    python -m bench.monitor_pass DATABASE_URL BASE_URL [ROUNDS [CONCURRENCY]]
 
-`check_pass(app)` of the app at its MONITOR_CONCURRENCY (the default unless the environment sets it).
+`check_pass(app)` of the app at its MONITOR_CONCURRENCY (the default unless CONCURRENCY is given).
 Baseline: GetRunClientByUuid for every online session with a plain requests.Session and a thread pool of
 the same size, no database. Prints one JSON object: the times of each round, the pass summary, the
 concurrency, and this process's peak memory.
@@ -15,7 +15,6 @@ import json
 import resource
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,7 +24,7 @@ from wxwork_demo import create_app
 from wxwork_demo.config import settings_of
 from wxwork_demo.db import db_session
 from wxwork_demo.models import Instance
-from wxwork_demo.services.monitor.runtime import check_pass
+from wxwork_demo.services.monitor.runtime import check_pass, each_at_most
 from wxwork_demo.upstream import is_logged_in
 
 
@@ -34,13 +33,13 @@ def bare_calls(base_url: str, uuids: list[str], concurrency: int) -> tuple[float
     http = requests.Session()
     http.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=concurrency))
 
-    def ask(uuid: str) -> bool:
-        reply = http.post(f"{base_url}/wxwork/GetRunClientByUuid", json={"uuid": uuid}, timeout=(5, 15))
-        return is_logged_in(reply.json().get("data"))
+    def ask(index: int) -> str:
+        reply = http.post(f"{base_url}/wxwork/GetRunClientByUuid", json={"uuid": uuids[index]}, timeout=(5, 15))
+        return "online" if is_logged_in(reply.json().get("data")) else "offline"
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        online = sum(pool.map(ask, uuids))
+    # Scheduled as the pass schedules its accounts (a thread takes the next when it is done with one).
+    online = each_at_most(concurrency, ask, range(len(uuids)))["online"]
     elapsed = time.perf_counter() - started
     http.close()
     return elapsed, online
@@ -49,14 +48,15 @@ def bare_calls(base_url: str, uuids: list[str], concurrency: int) -> tuple[float
 def main(argv: list[str]) -> int:
     database_url, base_url = argv[0], argv[1].rstrip("/")
     rounds = int(argv[2]) if len(argv) > 2 else 1
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "BASE_URL": base_url,
-            "MONITOR_AUTOSTART": False,
-            "CALLBACK_TOKEN": "bench-callback-token-0123456789",
-        }
-    )
+    settings = {
+        "DATABASE_URL": database_url,
+        "BASE_URL": base_url,
+        "MONITOR_AUTOSTART": False,
+        "CALLBACK_TOKEN": "bench-callback-token-0123456789",
+    }
+    if len(argv) > 3:
+        settings["MONITOR_CONCURRENCY"] = int(argv[3])
+    app = create_app(settings)
     concurrency = settings_of(app).monitor_concurrency
     with app.app_context():
         uuids = list(db_session().scalars(select(Instance.uuid).where(Instance.state == "online")))

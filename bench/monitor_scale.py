@@ -41,6 +41,8 @@ def bench_monitor(run: Run, sim: procs.Server, database_url: str) -> None:
         # pass (with its first connections in it) is long enough to tell.
         rounds = 1 if size >= 20_000 else 2
         argv = [sys.executable, "-m", "bench.monitor_pass", database_url, sim.url, str(rounds)]
+        if plan.monitor_concurrency:
+            argv.append(str(plan.monitor_concurrency))
         run.command(argv)
         try:
             out = subprocess.run(

@@ -33,6 +33,8 @@ class Plan:
     stall_seconds: float = 8.0
     monitor_sizes: tuple[int, ...] = (1000, 5000, 20_000)
     monitor_latency_ms: int = 100
+    # MONITOR_CONCURRENCY of the monitor benchmark; 0: the app's default (config.py).
+    monitor_concurrency: int = 0
     retention_callbacks: int = 20_000
 
     @classmethod

@@ -171,11 +171,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="intake rounds (every contender each)")
     parser.add_argument("--seconds", type=float, help="measured seconds of each intake run")
     parser.add_argument("--tables", default="small,large", help="events tables to run with: small, large or both")
+    parser.add_argument("--monitor-sizes", help="accounts of each monitor pass, comma-separated (1000,5000,20000)")
+    parser.add_argument(
+        "--monitor-concurrency", type=int, help="MONITOR_CONCURRENCY of the monitor passes (default: the app's)"
+    )
     return parser.parse_args(argv)
 
 
 def _plan_of(args: argparse.Namespace) -> Plan:
     plan = Plan.make(args.quick)
+    if args.monitor_sizes:
+        plan = replace(plan, monitor_sizes=tuple(int(n) for n in args.monitor_sizes.split(",")))
+    if args.monitor_concurrency:
+        plan = replace(plan, monitor_concurrency=args.monitor_concurrency)
     if args.rounds or args.seconds:
         plan = replace(
             plan, intake_rounds=args.rounds or plan.intake_rounds, intake_seconds=args.seconds or plan.intake_seconds
