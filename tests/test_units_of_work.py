@@ -127,3 +127,77 @@ def test_a_successful_login_step_commits_its_row_and_state_together(app, client,
     assert (row.qrcode_key, row.state, row.last_event) == ("K1", "waiting_scan", "get-qrcode")
     stages = [e.stage for e in events_of(app)]
     assert "get_qrcode" in stages and "state" in stages
+
+
+def _commits_during(app, action) -> list[list[str]]:
+    """The write statements of each transaction committed while `action` runs (read-only ones left out)."""
+    from sqlalchemy import event
+
+    from wxwork_demo.db import get_db
+
+    with app.app_context():
+        engine = get_db().engine
+    open_writes: dict[int, list[str]] = {}
+    committed: list[list[str]] = []
+
+    def on_execute(conn, _cursor, statement, _parameters, _context, _many):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            table = statement.split()[2 if statement.lstrip().upper().startswith(("INSERT", "DELETE")) else 1]
+            open_writes.setdefault(id(conn.connection.dbapi_connection), []).append(table.strip('`"').lower())
+
+    def on_commit(conn):
+        writes = open_writes.pop(id(conn.connection.dbapi_connection), [])
+        if writes:
+            committed.append(writes)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)
+    return committed
+
+
+def test_a_send_commits_its_reservation_then_its_event_and_sent_row_together(app, client, upstream):
+    add_session(app, "U1", vid="1688", is_login=True)
+    sent = {"receiver": 42, "sender": 1688, "msg_id": 1066230, "server_id": 77}
+    upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", json=envelope(sent))
+
+    answers = []
+    commits = _commits_during(
+        app,
+        lambda: answers.append(
+            client.post("/api/send-text", json={"send_userid": 42, "isRoom": False, "content": "hi"})
+        ),
+    )
+
+    assert answers[0].status_code == 200, answers[0].get_json()
+    assert len(commits) == 2, commits
+    reservation, outcome = commits
+    assert "sent_messages" in reservation
+    assert sorted(set(outcome)) == ["events", "sent_messages"]
+
+
+def test_a_failed_send_is_kept_failed_with_its_event_in_one_commit(app, client, upstream):
+    from wxwork_demo.models import SentMessage
+
+    add_session(app, "U1", vid="1688", is_login=True)
+    upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", json=envelope(None, errcode=-1, errmsg="对方不是好友"))
+
+    answers = []
+    commits = _commits_during(
+        app,
+        lambda: answers.append(
+            client.post("/api/send-text", json={"send_userid": 42, "isRoom": False, "content": "hi"})
+        ),
+    )
+
+    assert answers[0].status_code == 502, answers[0].get_json()
+    assert sorted(set(commits[-1])) == ["events", "sent_messages"]
+    [event] = events_of(app, stage="send_text_error")
+    assert event.event_type.startswith("SendTextMsg:")
+    with app.app_context():
+        [row] = db_session().scalars(select(SentMessage)).all()
+        assert row.status == "failed"

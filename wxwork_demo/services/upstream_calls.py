@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract.status import UpstreamCheck
 from wxwork_demo.db import db_session, holds_uncommitted_writes
-from wxwork_demo.services.events import record_event
+from wxwork_demo.services.events import add_event, prune_if_due, record_event
 from wxwork_demo.services.intake.counters import count
 from wxwork_demo.upstream import Reply, UpstreamClient, UpstreamError, UpstreamRefused, get_client
 
@@ -35,6 +35,8 @@ RETRIED_ERRORS = {1213, 1205}
 
 _pool: ThreadPoolExecutor | None = None
 Args = TypeVarTuple("Args")
+# What a caller of `traced` keeps of the call's outcome, in the transaction of its event row.
+Keep = Callable[["Reply | UpstreamError"], object]
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -46,12 +48,11 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def record_reply(stage: str, uuid: str, reply: Reply) -> None:
-    record_event(
-        uuid,
-        stage,
-        reply.action,
-        {"request": reply.request, "response": reply.envelope, "elapsedMs": round(reply.elapsed_ms, 1)},
-    )
+    record_event(uuid, stage, reply.action, reply_payload(reply))
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    return {"request": reply.request, "response": reply.envelope, "elapsedMs": round(reply.elapsed_ms, 1)}
 
 
 def error_stage(stage: str) -> str:
@@ -61,10 +62,19 @@ def error_stage(stage: str) -> str:
 
 def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
     """Record a failed call under `error_stage(stage)`."""
+    record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", failure_payload(exc))
+    _note_failure(uuid, exc)
+
+
+def failure_payload(exc: UpstreamError) -> dict[str, Any]:
     payload: dict[str, Any] = {"request": exc.request, "error": exc.to_dict()}
     if exc.raw is not None:
         payload["response"] = exc.raw
-    record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", payload)
+    return payload
+
+
+def _note_failure(uuid: str, exc: UpstreamError) -> None:
+    """What a failure says about the instance beyond its event (added to the unit of work that records it)."""
     if isinstance(exc, UpstreamRefused) and exc.errcode == SECONDARY_ERRCODE:
         # -11025 may answer any call: the account then waits for a person, whichever call saw it first.
         from wxwork_demo.services.monitor.secondary import note_secondary_verification  # monitor imports us
@@ -120,10 +130,19 @@ def release_connection() -> None:
         session.commit()
 
 
-def traced(stage: str, uuid: str, call: Callable[[*Args], Reply], *args: *Args, failed_stage: str = "") -> Reply:
+def traced(
+    stage: str,
+    uuid: str,
+    call: Callable[[*Args], Reply],
+    *args: *Args,
+    failed_stage: str = "",
+    keep: Keep | None = None,
+) -> Reply:
     """Run one client call, record it, and return its reply (or re-raise its `UpstreamError`).
 
-    A failure is recorded under `failed_stage`, by default `<stage>_error`.
+    A failure is recorded under `failed_stage`, by default `<stage>_error`. `keep` is what the caller stores
+    of the outcome (a sent message's ids, or that it failed): it runs in the transaction of the call's event
+    row, one commit for both, and adds to the session without committing.
     """
     release_connection()
     try:
@@ -131,11 +150,33 @@ def traced(stage: str, uuid: str, call: Callable[[*Args], Reply], *args: *Args, 
     except UpstreamError as exc:
         count_upstream_call(exc.action, exc.kind)
         failed = failed_stage or stage
-        store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
+        if keep is None:
+            store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
+        else:
+            store_after_upstream(failed, uuid, partial(_record_with, keep, failed, uuid, exc))
         raise
     count_upstream_call(reply.action, "ok")
-    store_after_upstream(stage, uuid, lambda: record_reply(stage, uuid, reply))
+    if keep is None:
+        store_after_upstream(stage, uuid, partial(record_reply, stage, uuid, reply))
+    else:
+        store_after_upstream(stage, uuid, partial(_record_with, keep, stage, uuid, reply))
     return reply
+
+
+def _record_with(keep: Keep, stage: str, uuid: str, outcome: Reply | UpstreamError) -> None:
+    """The call's event row and what `keep` stores of its outcome, in one unit of work (committed by
+    store_after_upstream); the events trim is asked for as `record_event` would."""
+    session = db_session()
+    if isinstance(outcome, Reply):
+        event = add_event(session, uuid, stage, outcome.action, reply_payload(outcome))
+    else:
+        event = add_event(
+            session, uuid, error_stage(stage), f"{outcome.action}:{outcome.kind}", failure_payload(outcome)
+        )
+        _note_failure(uuid, outcome)
+    keep(outcome)
+    session.flush()
+    prune_if_due(event.id)
 
 
 def traced_together(

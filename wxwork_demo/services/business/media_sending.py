@@ -23,7 +23,7 @@ from wxwork_demo.contract import business as contract
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services.business.media_source import FILE, IMAGE, check_upload, check_url
 from wxwork_demo.services.business.pacing import now_iso_ms
-from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_turn
+from wxwork_demo.services.business.sent_log import keep_outcome, mark_failed, sent_ids, take_turn
 from wxwork_demo.services.instances.registry import require_instance
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import Reply, Upload, UpstreamBadData, UpstreamError
@@ -87,22 +87,23 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
     sent_at = now_iso_ms()
     api = client()
     stage = f"send_{kind}"
+    fields = uploaded.data if isinstance(uploaded.data, dict) else {}
     try:
-        fields = uploaded.data if isinstance(uploaded.data, dict) else {}
-        if not fields:
+        if not fields:  # nothing to send with: the sending call is not made
+            mark_failed(turn, uuid)
             raise UpstreamBadData(uploaded.action, f"upstream {uploaded.action} answered no upload fields")
+        # The send's own outcome (ids, or its failure) is kept with its event row by keep_outcome.
+        keep = keep_outcome(turn)
+        to = (uuid, target.send_userid, target.is_room, fields)
         if kind == IMAGE:
-            reply = traced(
-                stage, uuid, api.send_cdn_image, uuid, target.send_userid, target.is_room, fields, target.kf_id
-            )
+            reply = traced(stage, uuid, api.send_cdn_image, *to, target.kf_id, keep=keep)
         else:
-            reply = traced(stage, uuid, api.send_cdn_file, uuid, target.send_userid, target.is_room, fields, name)
+            reply = traced(stage, uuid, api.send_cdn_file, *to, name, keep=keep)
     except UpstreamError as exc:
-        mark_failed(turn, uuid)
         exc.status = 502  # the upload succeeded: whatever failed, it was the send
         exc.message = f"{uploaded.action} succeeded but {exc.message}: nothing was sent"
         raise
-    msg_id, server_id = mark_sent(turn, uuid, reply)
+    msg_id, server_id = sent_ids(reply)
     return contract.SendMedia(
         request=reply.request,
         raw=reply.envelope,

@@ -11,7 +11,7 @@ from wxwork_demo.contract import business as contract
 from wxwork_demo.db import db_session
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services.business.pacing import now_iso_ms
-from wxwork_demo.services.business.sent_log import mark_failed, mark_sent, take_turn
+from wxwork_demo.services.business.sent_log import keep_outcome, sent_ids, take_turn
 from wxwork_demo.services.instances.registry import require_instance, save_instance
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import Reply, UpstreamError, at_segments
@@ -58,12 +58,8 @@ def send_text(
     turn = take_turn(instance, send_userid, is_room, "text", what, content)
     waited = turn.wait()
     sent_at = now_iso_ms()
-    try:
-        reply = traced("send_text", instance.uuid, call, *args)
-    except UpstreamError:
-        mark_failed(turn, instance.uuid)
-        raise
-    msg_id, server_id = mark_sent(turn, instance.uuid, reply)
+    reply = traced("send_text", instance.uuid, call, *args, keep=keep_outcome(turn))
+    msg_id, server_id = sent_ids(reply)
     return contract.SendText(
         request=reply.request,
         raw=reply.envelope,

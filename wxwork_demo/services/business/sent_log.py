@@ -19,8 +19,8 @@ from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, SentMessage, iso_utc, table_of, utcnow
 from wxwork_demo.services.business.pacing import Pacing, Send, Turn, reserve
 from wxwork_demo.services.instances.registry import account_key, require_instance
-from wxwork_demo.services.upstream_calls import client, store_after_upstream, traced
-from wxwork_demo.upstream import Reply, id_text
+from wxwork_demo.services.upstream_calls import Keep, client, store_after_upstream, traced
+from wxwork_demo.upstream import Reply, UpstreamError, id_text
 
 SENT, FAILED, REVOKED = "sent", "failed", "revoked"
 # What is kept of the messages sent: a revoke is refused upstream after minutes, the loop guard looks back one
@@ -47,14 +47,23 @@ def sent_ids(reply: Reply) -> tuple[str, str]:
     return id_text(data.get("msg_id")), id_text(data.get("server_id"))
 
 
-def mark_sent(turn: Turn, uuid: str, reply: Reply) -> tuple[str, str]:
-    """Keep the sent message's ids on its row (a database failure is logged: the message went out)."""
-    msg_id, server_id = sent_ids(reply)
-    values = {"status": SENT, "msg_id": msg_id, "server_id": int(server_id) if server_id else None}
-    store_after_upstream("sent message", uuid, lambda: _update(turn.sent_id, values))
-    if turn.sent_id % FORGET_EVERY == 0:
-        chore("forget-old-sends", forget_old_sends).request()
-    return msg_id, server_id
+def keep_outcome(turn: Turn) -> Keep:
+    """What a send keeps of its outcome, as `traced`'s `keep` (one commit with the send's event row): the
+    message's ids and SENT, or FAILED (its slot stays taken; it does not count for the loop guard). A
+    database failure there is logged, never raised: the message went out."""
+
+    def keep(outcome: Reply | UpstreamError) -> None:
+        if isinstance(outcome, Reply):
+            msg_id, server_id = sent_ids(outcome)
+            _update(
+                turn.sent_id, {"status": SENT, "msg_id": msg_id, "server_id": int(server_id) if server_id else None}
+            )
+        else:
+            _update(turn.sent_id, {"status": FAILED})
+        if turn.sent_id % FORGET_EVERY == 0:
+            chore("forget-old-sends", forget_old_sends).request()
+
+    return keep
 
 
 def forget_old_sends(days: float = KEPT_DAYS) -> int:
@@ -76,7 +85,8 @@ def forget_old_sends(days: float = KEPT_DAYS) -> int:
 
 
 def mark_failed(turn: Turn, uuid: str) -> None:
-    """The send failed upstream: it does not count for the loop guard (its slot stays taken)."""
+    """The send failed before its sending call (an upload, its answer): it does not count for the loop guard
+    (its slot stays taken). A failure of the sending call itself is kept by `keep_outcome`."""
     store_after_upstream("failed send", uuid, lambda: _update(turn.sent_id, {"status": FAILED}))
 
 
@@ -141,6 +151,5 @@ def _info(row: SentMessage) -> contract.SentInfo:
 
 
 def _update(sent_id: int, values: dict[str, Any]) -> None:
-    session = db_session()
-    session.connection().execute(SET_FIELDS, {"sent_id": sent_id, **values})
-    session.commit()
+    """Set `values` on the sent row, in the unit of work (committed by store_after_upstream)."""
+    db_session().connection().execute(SET_FIELDS, {"sent_id": sent_id, **values})
