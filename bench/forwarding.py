@@ -53,9 +53,13 @@ CONNECTIONS = 16
 @dataclass(frozen=True)
 class Plan:
     quick: bool
-    rounds: int = 3
-    seconds: float = 10.0
-    warmup: float = 2.0
+    # Intake on vs off: many short rounds against the same two servers, the order turning each round, so that
+    # whatever else runs on a shared machine weighs on both about equally; the median of per-round ratios.
+    rounds: int = 12
+    seconds: float = 4.0
+    warmup: float = 1.0
+    # The other parts: one stretch of load each.
+    load_s: float = 10.0
     outage_s: float = 30.0
     stored: int = 1_000_000
     reads: int = 300
@@ -63,7 +67,7 @@ class Plan:
     @classmethod
     def make(cls, quick: bool) -> Plan:
         return (
-            cls(quick=True, rounds=1, seconds=4.0, warmup=1.0, outage_s=5.0, stored=100_000, reads=100)
+            cls(quick=True, rounds=6, seconds=3.0, warmup=1.0, load_s=4.0, outage_s=5.0, stored=100_000, reads=100)
             if quick
             else cls(quick=False)
         )
@@ -170,6 +174,7 @@ class Bench:
     database_url: str
     logs: Path
     receiver: Receiver
+    database_pids: list[int] = field(default_factory=list)
     results: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
@@ -207,6 +212,9 @@ class Bench:
         with open(self.logs / "forward.log", "ab") as out:
             return subprocess.Popen(argv, cwd=procs.PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
+    def count(self, table: str) -> int:
+        return scalar(self.database_url, f"SELECT COUNT(*) FROM {table}")
+
     def delivered(self) -> int:
         return scalar(self.database_url, "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
 
@@ -226,48 +234,99 @@ def stop(process: subprocess.Popen) -> None:
 # ----- 1 and 2: intake on vs off, then delivery -------------------------------------------------------
 
 
-def bench_intake_and_delivery(bench: Bench) -> None:
+def intake_round(bench: Bench, app: procs.Server, id_base: int) -> dict:
+    """One stretch of callbacks at `app`: its load generator summary, plus what was stored and the CPU spent
+    per callback by the app's workers and by the database server."""
     plan = bench.plan
+    workers = app.workers()
+    messages, deliveries = bench.count("messages"), bench.count("deliveries")
+    cpu = procs.cpu_seconds(workers), procs.cpu_seconds(bench.database_pids)
+    found = loadgen(f"{app.url}/callback/wxwork?token={CALLBACK_TOKEN}", plan.seconds, plan.warmup, id_base)
+    done = max(found["requests"], 1)
+    found["worker_cpu_ms"] = (procs.cpu_seconds(workers) - cpu[0]) / done * 1000
+    found["db_cpu_ms"] = (procs.cpu_seconds(bench.database_pids) - cpu[1]) / done * 1000
+    found["messages"] = bench.count("messages") - messages
+    found["deliveries"] = bench.count("deliveries") - deliveries
+    return found
+
+
+def bench_intake_and_delivery(bench: Bench) -> None:
+    """Intake with forwarding on vs off, then the outbox the 'on' rounds left drained by one worker.
+
+    Both servers run side by side for the whole comparison (the same gunicorn.conf.py, the same settings but
+    FORWARD_URL/FORWARD_SECRET, the same database), and take turns: several short rounds, the order turning
+    each round. Only the one under load works; the other is idle. The figure is the median of the per-round
+    ratios, and their spread says how far to trust it. CPU per callback (workers, database) is measured too:
+    on a shared machine it moves much less than the rate does.
+    """
+    plan = bench.plan
+    apps = {"off": bench.app("app-off", False), "on": bench.app("app-on", True)}
     rounds = []
-    for number in range(plan.rounds):
-        found = {}
-        for forwarding in (False, True) if number % 2 == 0 else (True, False):
-            app = bench.app(f"app-{'on' if forwarding else 'off'}-{number}", forwarding)
-            try:
-                base = (number * 2 + forwarding + 1) * 100_000_000
-                found["on" if forwarding else "off"] = loadgen(
-                    f"{app.url}/callback/wxwork?token={CALLBACK_TOKEN}", plan.seconds, plan.warmup, base
-                )
-            finally:
-                app.stop()
-        log(f"intake round {number + 1}: off {found['off']['rps']:.0f}/s, on {found['on']['rps']:.0f}/s")
-        rounds.append(found)
+    try:
+        for number in range(plan.rounds):
+            found = {}
+            for key in ("off", "on") if number % 2 == 0 else ("on", "off"):
+                base = (number * 2 + (key == "on") + 1) * 10_000_000
+                found[key] = each = intake_round(bench, apps[key], base)
+                # Every callback answered 2xx is a stored message, and with forwarding on it has its outbox row.
+                if each["messages"] < each["ok_total"]:
+                    bench.failures.append(f"intake {key}: {each['ok_total']} 2xx but {each['messages']} stored")
+                wanted = each["messages"] if key == "on" else 0
+                if each["deliveries"] != wanted:
+                    bench.failures.append(f"intake {key}: {each['messages']} stored, {each['deliveries']} outbox rows")
+            rounds.append(found)
+            log(
+                f"intake round {number + 1}: off {found['off']['rps']:.0f}/s ({found['off']['worker_cpu_ms']:.2f} ms"
+                f" CPU), on {found['on']['rps']:.0f}/s ({found['on']['worker_cpu_ms']:.2f} ms CPU): "
+                f"{found['on']['rps'] / found['off']['rps']:.2f}x"
+            )
+    finally:
+        for app in apps.values():
+            app.stop()
     ratios = [r["on"]["rps"] / r["off"]["rps"] for r in rounds]
-    off = statistics.median(r["off"]["rps"] for r in rounds)
-    on = statistics.median(r["on"]["rps"] for r in rounds)
+    cpu_ratios = [r["on"]["worker_cpu_ms"] / r["off"]["worker_cpu_ms"] for r in rounds]
+
+    def median(key: str, side: str) -> float:
+        return statistics.median(r[side][key] for r in rounds)
+
     backlog = bench.pending()
     # The backlog of every "on" round, drained by one worker with nothing else running.
     worker = bench.forward_worker()
-    started = time.monotonic()
+    cpu = procs.cpu_seconds([worker.pid]), time.process_time(), procs.cpu_seconds(bench.database_pids)
     try:
         drained_s = wait_for(lambda: bench.pending() == 0, timeout=1800, interval=0.5)
+        worker_cpu, receiver_cpu = procs.cpu_seconds([worker.pid]) - cpu[0], time.process_time() - cpu[1]
+        db_cpu = procs.cpu_seconds(bench.database_pids) - cpu[2]
     finally:
         stop(worker)
+    per_delivery = 1000 / max(backlog, 1)
     bench.results["intake"] = {
         "ratio": statistics.median(ratios),
         "ratios": ratios,
-        "off_rps": off,
-        "on_rps": on,
-        "on_p99": statistics.median(r["on"]["p99_ms"] for r in rounds),
-        "off_p99": statistics.median(r["off"]["p99_ms"] for r in rounds),
+        "quartiles": statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3,
+        "cpu_ratio": statistics.median(cpu_ratios),
+        "cpu_ratios": cpu_ratios,
+        **{f"{side}_{name}": median(key, side) for side in ("off", "on") for name, key in FIGURES.items()},
         "backlog": backlog,
         "drain_s": drained_s,
         "delivery_rps": backlog / drained_s if drained_s else 0.0,
-        "wall_s": time.monotonic() - started,
+        "delivery_cpu_ms": {
+            "worker": worker_cpu * per_delivery,
+            "receiver": receiver_cpu * per_delivery,
+            "database": db_cpu * per_delivery,
+        },
     }
+    log(
+        f"intake on/off: median {statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}), "
+        f"worker CPU per callback on/off {statistics.median(cpu_ratios):.2f}x"
+    )
     log(f"drained {backlog} deliveries in {drained_s:.1f} s: {backlog / max(drained_s, 0.001):.0f}/s")
     if bench.receiver.bad_signatures:
         bench.failures.append(f"{bench.receiver.bad_signatures} deliveries failed the signature check")
+
+
+# Per side of the intake comparison: the figure's name in the results, the load generator's or intake_round's key.
+FIGURES = {"rps": "rps", "p50": "p50_ms", "p99": "p99_ms", "cpu_ms": "worker_cpu_ms", "db_cpu_ms": "db_cpu_ms"}
 
 
 def bench_together(bench: Bench) -> None:
@@ -278,7 +337,7 @@ def bench_together(bench: Bench) -> None:
     try:
         time.sleep(1.0)
         first_id = scalar(bench.database_url, "SELECT COALESCE(MAX(id), 0) FROM messages")
-        result = loadgen(f"{app.url}/callback/wxwork?token={CALLBACK_TOKEN}", plan.seconds, 0.0, 900_000_000)
+        result = loadgen(f"{app.url}/callback/wxwork?token={CALLBACK_TOKEN}", plan.load_s, 0.0, 900_000_000)
         left = bench.pending()
         drain_s = wait_for(lambda: bench.pending() == 0, timeout=600)
         ids = {row for row in range(first_id + 1, first_id + 1 + result["ok_total"])}
@@ -432,25 +491,39 @@ def render(bench: Bench, machine: dict) -> str:
     if "intake" in r:
         i = r["intake"]
         verdict = "met" if i["ratio"] >= 0.9 else "MISSED"
+        low, _, high = i["quartiles"]
+        delivery = i["delivery_cpu_ms"]
         lines += [
             "## Intake with forwarding on vs off",
             "",
-            f"{CONNECTIONS} connections, {bench.plan.rounds} alternating round(s) of {bench.plan.seconds:g} s each; "
-            "the delivery worker stopped during the rounds (the outbox rows are written, nothing is sent).",
+            f"{CONNECTIONS} connections; the two servers (same `gunicorn.conf.py`, same settings but FORWARD_URL and "
+            "FORWARD_SECRET, same database) run side by side and take turns: "
+            f"{bench.plan.rounds} rounds of {bench.plan.seconds:g} s (+{bench.plan.warmup:g} s warm-up), the order "
+            "turning each round. No delivery worker runs during the rounds (the outbox rows are written, nothing "
+            "is sent). CPU: the app's workers' and the database server's CPU time per callback.",
             "",
-            "| | callbacks/s (median) | p99 ms |",
-            "|---|---|---|",
-            f"| forwarding off | {i['off_rps']:.0f} | {i['off_p99']:.1f} |",
-            f"| forwarding on | {i['on_rps']:.0f} | {i['on_p99']:.1f} |",
+            "| | callbacks/s | p50 ms | p99 ms | worker CPU ms/callback | database CPU ms/callback |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| forwarding {side} | {i[f'{side}_rps']:.0f} | {i[f'{side}_p50']:.1f} | {i[f'{side}_p99']:.1f} | "
+                f"{i[f'{side}_cpu_ms']:.3f} | {i[f'{side}_db_cpu_ms']:.3f} |"
+                for side in ("off", "on")
+            ],
             "",
-            f"Ratio on/off: **{i['ratio']:.2f}x** (per round: {', '.join(f'{x:.2f}' for x in i['ratios'])}); "
-            f"target >= 0.9x: {verdict}.",
+            "(medians over the rounds)",
+            "",
+            f"Ratio on/off: **{i['ratio']:.2f}x**, the median of the per-round ratios "
+            f"({', '.join(f'{x:.2f}' for x in i['ratios'])}): quartiles {low:.2f}-{high:.2f}, range "
+            f"{min(i['ratios']):.2f}-{max(i['ratios']):.2f}; target >= 0.9x: {verdict}. Worker CPU per callback "
+            f"on/off: {i['cpu_ratio']:.2f}x (per round: {', '.join(f'{x:.2f}' for x in i['cpu_ratios'])}).",
             "",
             "## Delivery throughput",
             "",
             f"The {i['backlog']} deliveries written by the 'on' rounds, drained by one `flask forward run` to the "
             f"local receiver: {i['drain_s']:.1f} s, **{i['delivery_rps']:.0f} deliveries/s** = "
-            f"{i['delivery_rps'] / i['on_rps']:.2f}x the intake rate with forwarding on.",
+            f"{i['delivery_rps'] / i['on_rps']:.2f}x the intake rate with forwarding on. CPU per delivery: worker "
+            f"{delivery['worker']:.2f} ms, receiver {delivery['receiver']:.2f} ms, "
+            f"database {delivery['database']:.2f} ms.",
             "",
         ]
     if "together" in r:
@@ -458,7 +531,7 @@ def render(bench: Bench, machine: dict) -> str:
         lines += [
             "## Intake and delivery together",
             "",
-            f"{bench.plan.seconds:g} s of load at {t['rps']:.0f} callbacks/s with the worker running: "
+            f"{bench.plan.load_s:g} s of load at {t['rps']:.0f} callbacks/s with the worker running: "
             f"{t['left']} deliveries pending when the load stopped, drained {t['drain_s']:.1f} s later. "
             f"Callback → receiver latency over {t['latency_n']} messages: **p50 {t['latency_p50']:.0f} ms, "
             f"p99 {t['latency_p99']:.0f} ms**.",
@@ -530,7 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     database_url = f"{server_url()}/{name}?charset=utf8mb4"
     receiver = Receiver().start()
     logs = Path(tempfile.mkdtemp(prefix="wxwork-bench-forwarding-"))
-    bench = Bench(plan=plan, database_url=database_url, logs=logs, receiver=receiver)
+    database_pids = procs.pids_named("mariadbd") or procs.pids_named("mysqld")
+    bench = Bench(plan=plan, database_url=database_url, logs=logs, receiver=receiver, database_pids=database_pids)
     log(f"{'quick' if plan.quick else 'full'} forwarding run; logs in {logs}")
     try:
         upgrade_database(database_url)
