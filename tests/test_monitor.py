@@ -376,10 +376,11 @@ def test_a_pass_whose_process_died_is_not_reported_running(app, client, monkeypa
     monkeypatch.setattr(monitor_lease, "process_identity", lambda: "worker-that-dies")
     with app.app_context():
         monitor_lease.set_enabled(True)
-        assert monitor_lease.hold(ttl_s=0.3) and monitor_lease.start_pass(interval_s=10)
+        # A lease long enough for the first look to fall within it on a loaded machine (0.3 s did not).
+        assert monitor_lease.hold(ttl_s=2.0) and monitor_lease.start_pass(interval_s=10)
     state = client.get("/api/state").get_json()["monitor"]
     assert (state["running"], state["owner"]) == (True, "worker-that-dies")
-    time.sleep(0.5)  # the worker died mid-pass: its lease ran out, the pass never finished
+    time.sleep(2.2)  # the worker died mid-pass: its lease ran out, the pass never finished
     state = client.get("/api/state").get_json()["monitor"]
     assert (state["enabled"], state["running"], state["owner"]) == (True, False, "")
 

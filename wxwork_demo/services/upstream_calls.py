@@ -61,7 +61,12 @@ def error_stage(stage: str) -> str:
 
 
 def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
-    """Record a failed call under `error_stage(stage)`."""
+    """Record a failed call under `error_stage(stage)`, with what it says about the instance (committed; a
+    database failure is logged, never raised: see store_after_upstream)."""
+    store_after_upstream(stage, uuid, partial(_record_failure, stage, uuid, exc))
+
+
+def _record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
     record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", failure_payload(exc))
     _note_failure(uuid, exc)
 
@@ -151,7 +156,7 @@ def traced(
         count_upstream_call(exc.action, exc.kind)
         failed = failed_stage or stage
         if keep is None:
-            store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
+            record_failure(failed, uuid, exc)
         else:
             store_after_upstream(failed, uuid, partial(_record_with, keep, failed, uuid, exc))
         raise
@@ -195,7 +200,7 @@ def traced_together(
         except UpstreamError as exc:
             count_upstream_call(exc.action, exc.kind)
             failed = failed_stage or stage
-            store_after_upstream(failed, uuid, partial(record_failure, failed, uuid, exc))
+            record_failure(failed, uuid, exc)
             outcomes.append(exc)
         else:
             count_upstream_call(reply.action, "ok")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -62,7 +61,7 @@ def fetch_rooms(instance: Instance) -> RoomList:
     try:
         raw_rooms = client().all_session_rooms(uuid, PAGE_SIZE)
     except UpstreamError as exc:
-        store_after_upstream("get_rooms", uuid, partial(record_failure, "get_rooms", uuid, exc))
+        record_failure("get_rooms", uuid, exc)
         raise
     rooms = [room_entry(raw) for raw in raw_rooms]
     rooms = [room for room in rooms if room["roomId"]]
