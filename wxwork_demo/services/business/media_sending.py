@@ -24,7 +24,7 @@ from wxwork_demo.errors import BadInput
 from wxwork_demo.services.business.media_source import FILE, IMAGE, check_upload, check_url
 from wxwork_demo.services.business.pacing import now_iso_ms
 from wxwork_demo.services.business.sent_log import keep_outcome, mark_failed, sent_ids, take_turn
-from wxwork_demo.services.instances.registry import require_instance
+from wxwork_demo.services.instances.registry import require_instance_ids
 from wxwork_demo.services.upstream_calls import client, traced
 from wxwork_demo.upstream import Reply, Upload, UpstreamBadData, UpstreamError
 
@@ -56,7 +56,7 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
         raise BadInput("url", "give either url (JSON) or a multipart file, not both" if url else "url is required")
     settings = current_settings()
     if upload is not None:
-        instance = require_instance(target.uuid)
+        instance = require_instance_ids(target.uuid)
         checked = check_upload(upload, kind, settings.media_max_bytes)
         source = "sha256:" + hashlib.sha256(upload.content).hexdigest()
     else:
@@ -70,7 +70,7 @@ def _send(kind: str, target: Target, url: str, upload: Upload | None, filename: 
             settings.media_fetch_timeout_s,
             settings.media_url_allow_private,
         )
-        instance = require_instance(target.uuid)
+        instance = require_instance_ids(target.uuid)
         checked = check.result()
         source = url
     name = filename or checked.file_name or ("image" if kind == IMAGE else "file")

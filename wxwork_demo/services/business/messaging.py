@@ -12,7 +12,7 @@ from wxwork_demo.db import db_session
 from wxwork_demo.errors import BadInput
 from wxwork_demo.services.business.pacing import now_iso_ms
 from wxwork_demo.services.business.sent_log import keep_outcome, sent_ids, take_turn
-from wxwork_demo.services.instances.registry import require_instance, save_instance
+from wxwork_demo.services.instances.registry import require_instance, require_instance_ids, save_instance
 from wxwork_demo.services.upstream_calls import client, traced, traced_together
 from wxwork_demo.upstream import Reply, UpstreamError, at_segments
 
@@ -44,7 +44,7 @@ def send_text(
     if (at or at_all) and not is_room:
         field = "at" if at else "atAll"
         raise BadInput(field, f"{field} is for rooms only (isRoom true): a one-to-one chat has nobody to @mention")
-    instance = require_instance(uuid)
+    instance = require_instance_ids(uuid)
     api = client()
     call: Callable[..., Reply]
     args: tuple[Any, ...]

@@ -18,7 +18,7 @@ from wxwork_demo.db import db_session, get_db
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, SentMessage, iso_utc, table_of, utcnow
 from wxwork_demo.services.business.pacing import Pacing, Send, Turn, reserve
-from wxwork_demo.services.instances.registry import account_key, require_instance
+from wxwork_demo.services.instances.registry import InstanceIds, account_key, require_instance
 from wxwork_demo.services.upstream_calls import Keep, client, store_after_upstream, traced
 from wxwork_demo.upstream import Reply, UpstreamError, id_text
 
@@ -34,7 +34,9 @@ SENT_TABLE = table_of(SentMessage)
 SET_FIELDS = update(SENT_TABLE).where(SENT_TABLE.c.id == bindparam("sent_id"))
 
 
-def take_turn(instance: Instance, conversation: int, is_room: bool, kind: str, content: str, summary: str) -> Turn:
+def take_turn(
+    instance: Instance | InstanceIds, conversation: int, is_room: bool, kind: str, content: str, summary: str
+) -> Turn:
     """Reserve the account's next send slot for this message (429 when it cannot be had) and commit the session;
     no connection is held afterwards, so the caller may wait for it."""
     send = Send(account_key(instance), instance.uuid, str(conversation), is_room, kind, content, summary)
