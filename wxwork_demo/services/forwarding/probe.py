@@ -45,5 +45,5 @@ def send_test(settings: Settings) -> list[dict[str, Any]]:
             elapsed = round((time.monotonic() - started) * 1000, 1)
             results.append({"url": shown_target(url), "status": status, "ms": elapsed, "error": error})
     finally:
-        http.close()
+        http.clear()
     return results
