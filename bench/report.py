@@ -109,7 +109,10 @@ def _target_rows(run: Run) -> list[str]:
             f"{s['closed_max_s']:.1f} s | {s['setting']} | | all, within the setting | "
             f"{run.target(s['closed'] == s['stalled'], 'stalled connections left open')} |",
         ]
-    rows.append("| 5 | forwarding and the inbox | not run: waits for the inbox issue | | | | skipped |")
+    rows.append(
+        "| 5 | forwarding and the inbox | measured by `bench/forwarding.py`, which `make bench` runs next: "
+        "bench/RESULTS-forwarding.md | | | | see there |"
+    )
     if "memory" in res:
         worst = max((v for each in res["memory"].values() for v in each), default=0.0)
         rows.append(
