@@ -33,9 +33,10 @@ workers = _settings.web_concurrency or min(4, len(os.sched_getaffinity(0)))
 # GUNICORN_WORKER_CLASS, by default "auto": decided in on_starting, once every bound address is known.
 # gevent (a greenlet per connection; the worker patches sockets, threads and locks) keeps answering while 64
 # clients stall mid-request, where gthread (a thread per request being read) answers nothing until they are
-# cut; gthread takes callbacks about twice as fast (bench/RESULTS.md, "The server"). So: gevent where stalled
-# clients can reach the app (listening beyond the loopback), gthread on the loopback, where a reverse proxy
-# in front (deploy/nginx) reads whole requests before passing them on.
+# cut. So: gevent where stalled clients can reach the app (listening beyond the loopback), gthread on the
+# loopback, where a reverse proxy in front (deploy/nginx) reads whole requests before passing them on. gthread
+# was chosen there for its speed; the latest runs measure gevent faster at callbacks (bench/RESULTS.md, "The
+# server"), so gevent everywhere is the next step once send-text latency is measured under it (issue 16).
 AUTO = "auto"
 worker_class = "gthread" if _settings.gunicorn_worker_class == AUTO else _settings.gunicorn_worker_class
 # gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
