@@ -183,7 +183,8 @@ def _track_writes(engine: Engine) -> None:
         _context: ExecutionContext | None,
         _executemany: bool,
     ) -> None:
-        if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+        # On every statement, the intake's many-row INSERTs too: only its first characters are looked at.
+        if statement[:12].lstrip().upper().startswith(_WRITE_VERBS):
             conn.connection.info["wrote"] = True
 
     @event.listens_for(engine, "commit")
@@ -200,7 +201,7 @@ def _track_writes(engine: Engine) -> None:
 
 def holds_uncommitted_writes(session: Session) -> bool:
     """Whether `session` has changed rows it has not committed: objects not yet flushed, or statements that
-    wrote in its open transaction (marked on the connection by `_roll_back_only_what_is_open`)."""
+    wrote in its open transaction (marked on the connection by `_track_writes`)."""
     if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
         return True
     if not session.in_transaction():
