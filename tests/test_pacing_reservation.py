@@ -21,18 +21,24 @@ HELD_S = 0.4
 
 
 def _statements_of(app) -> list[str]:
-    """The SQL statements and commits the app's engine runs from now on, in order."""
+    """The SQL statements and commits the app's engine runs from now on for this thread's requests, in order.
+
+    Only this thread's: a request may wake a chore (trimming `events`, flushing counters), whose statements run
+    in a thread of its own on the same engine, at a moment that depends on the machine's load."""
     seen: list[str] = []
+    requests_thread = threading.get_ident()
     with app.app_context():
         engine = get_db().engine
 
     @event.listens_for(engine, "before_cursor_execute")
     def _statement(_conn, _cursor, statement, _parameters, _context, _many) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
+        if threading.get_ident() == requests_thread:
+            seen.append(statement.split(None, 1)[0].upper())
 
     @event.listens_for(engine, "commit")
     def _commit(_conn) -> None:
-        seen.append("COMMIT")
+        if threading.get_ident() == requests_thread:
+            seen.append("COMMIT")
 
     return seen
 

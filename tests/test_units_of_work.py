@@ -201,3 +201,38 @@ def test_a_failed_send_is_kept_failed_with_its_event_in_one_commit(app, client, 
     with app.app_context():
         [row] = db_session().scalars(select(SentMessage)).all()
         assert row.status == "failed"
+
+
+@pytest.mark.parametrize("outcome", ["sent", "failed"])
+def test_upkeep_a_send_asks_for_is_asked_for_after_its_commit(app, client, upstream, monkeypatch, outcome):
+    """Asking for a chore may start its thread, and under gevent that lets other requests run: one of them
+    waiting for SQLite's write lock, held by this unit of work, blocks the whole worker (SQLite's busy wait
+    does not yield to gevent) for up to busy_timeout. So the events trim and the sent rows' trim a send asks
+    for are asked for once its unit of work has committed."""
+    import wxwork_demo.services.business.sent_log as sent_log
+    import wxwork_demo.services.events as events
+    from wxwork_demo.chores import Chore
+
+    monkeypatch.setattr(events, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(sent_log, "FORGET_EVERY", 1)
+    asked: list[tuple[str, bool]] = []
+    original = Chore.request
+
+    def request(self) -> None:
+        asked.append((self.name, holds_uncommitted_writes(db_session())))
+        original(self)
+
+    monkeypatch.setattr(Chore, "request", request)
+    add_session(app, "U1", is_login=True)
+    if outcome == "sent":
+        upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", json=envelope({"msg_id": 1066230}))
+    else:
+        upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", status=500, body="upstream exploded")
+    body = {"uuid": "U1", "send_userid": 7881302555913738, "isRoom": False, "content": "你好"}
+
+    answer = client.post("/api/send-text", json=body)
+
+    assert answer.status_code == (200 if outcome == "sent" else 502)
+    names = {name for name, _ in asked}
+    assert {"trim-events", "forget-old-sends"} <= names, asked
+    assert [name for name, holding in asked if holding] == [], asked

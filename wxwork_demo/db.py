@@ -12,6 +12,7 @@ short transaction of its own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask.globals import app_ctx
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, PoolResetState
 
 from wxwork_demo.config import Settings, default_sqlite_path, settings_of, sqlite_folder
@@ -208,6 +209,39 @@ def holds_uncommitted_writes(session: Session) -> bool:
     return bool(session.connection().connection.info.get("wrote"))
 
 
+AFTER_COMMIT, COMMITTED = "after_commit", "after_commit:committed"
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` once `session`'s unit of work has committed (and its transaction has ended); at once when
+    it holds no uncommitted writes. Forgotten if the unit of work is rolled back.
+
+    For what must not happen while the unit of work holds its locks, such as asking for a chore (the first
+    request starts its thread). Under gevent, starting a thread lets other requests run; one of them waiting for
+    SQLite's write lock, held by this unit of work, blocks the whole worker (SQLite's busy wait does not yield
+    to gevent) for up to its busy_timeout, 30 s: the lock's holder cannot run to commit it.
+    """
+    if holds_uncommitted_writes(session):
+        session.info.setdefault(AFTER_COMMIT, []).append(action)
+    else:
+        action()
+
+
+def _committed(session: Session) -> None:
+    if AFTER_COMMIT in session.info:
+        session.info[COMMITTED] = session.info.pop(AFTER_COMMIT)
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT, None)
+
+
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        for action in session.info.pop(COMMITTED, []):
+            action()
+
+
 def pool_size_for(settings: Settings) -> tuple[int, int]:
     """(pool_size, max_overflow) from what may use a connection at once in one process.
 
@@ -228,6 +262,9 @@ def init_db(app: Flask) -> None:
     pool_size, max_overflow = pool_size_for(settings)
     engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "after_commit", _committed)
+    event.listen(factory, "after_rollback", _rolled_back)
+    event.listen(factory, "after_transaction_end", _transaction_ended)
     database = Database(engine=engine, sessions=scoped_session(factory, scopefunc=_app_context_id))
     app.extensions[EXTENSION_KEY] = database
 

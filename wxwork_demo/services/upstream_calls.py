@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract.status import UpstreamCheck
-from wxwork_demo.db import db_session, holds_uncommitted_writes
+from wxwork_demo.db import after_commit, db_session, holds_uncommitted_writes
 from wxwork_demo.services.events import INSERT_EVENT, event_values, prune_if_due, record_event
 from wxwork_demo.services.intake.counters import count
 from wxwork_demo.upstream import Reply, UpstreamClient, UpstreamError, UpstreamRefused, get_client
@@ -170,7 +170,7 @@ def traced(
 
 def _record_with(keep: Keep, stage: str, uuid: str, outcome: Reply | UpstreamError) -> None:
     """The call's event row and what `keep` stores of its outcome, in one unit of work (committed by
-    store_after_upstream); the events trim is asked for as `record_event` would."""
+    store_after_upstream); the events trim is asked for as `record_event` would, once that commit is made."""
     session = db_session()
     if isinstance(outcome, Reply):
         values = event_values(uuid, stage, outcome.action, reply_payload(outcome))
@@ -183,7 +183,7 @@ def _record_with(keep: Keep, stage: str, uuid: str, outcome: Reply | UpstreamErr
         _note_failure(uuid, outcome)
     keep(outcome)
     session.flush()
-    prune_if_due(key[0] if key else None)
+    after_commit(session, partial(prune_if_due, key[0] if key else None))
 
 
 def traced_together(

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 from wxwork_demo.chores import chore
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract import business as contract
-from wxwork_demo.db import db_session, get_db
+from wxwork_demo.db import after_commit, db_session, get_db
 from wxwork_demo.errors import AppError, BadInput
 from wxwork_demo.models import Instance, SentMessage, iso_utc, table_of, utcnow
 from wxwork_demo.services.business.pacing import Pacing, Send, Turn, reserve
@@ -63,7 +63,7 @@ def keep_outcome(turn: Turn) -> Keep:
         else:
             _update(turn.sent_id, {"status": FAILED})
         if turn.sent_id % FORGET_EVERY == 0:
-            chore("forget-old-sends", forget_old_sends).request()
+            after_commit(db_session(), chore("forget-old-sends", forget_old_sends).request)
 
     return keep
 

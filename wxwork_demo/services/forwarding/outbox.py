@@ -249,5 +249,5 @@ def counts(connection: Connection, target: str | None = None) -> dict[str, Any]:
     query = select(table.c.status, func.count()).group_by(table.c.status)
     if target is not None:
         query = query.where(table.c.target == target)
-    found: dict[str, int] = dict(connection.execute(query).tuples().all())
+    found: dict[str, int] = {status: number for status, number in connection.execute(query)}
     return {status: int(found.get(status, 0)) for status in STATUSES}
