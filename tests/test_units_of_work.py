@@ -1,7 +1,7 @@
 """Where a transaction ends: one commit per unit of work, events that outlive theirs, a session per app context.
 
 The rules (wxwork_demo/db.py, services/events.py, services/upstream_calls.py): the service that owns a unit of
-work commits it; an upstream call's outcome is written by `record_event` in a transaction of its own, so a
+work commits it; an upstream call's outcome is committed right after the call in a unit of work of its own, so a
 failed call leaves its event row and nothing else; no upstream call is made while the unit of work holds
 uncommitted writes (their locks would be held for the call's length, and on SQLite the event could not be
 written at all).
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.conftest import UPSTREAM
 from tests.support import add_session, envelope, events_of, session_row
 from wxwork_demo.db import db_session, holds_uncommitted_writes
-from wxwork_demo.models import Base, Instance
+from wxwork_demo.models import Base, Instance, SentMessage
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.upstream_calls import client, traced
 
@@ -160,20 +160,22 @@ def _commits_during(app, action) -> list[list[str]]:
     return committed
 
 
+def _send_text_counting_commits(app, client):
+    """POST one send-text; its answer, and the write statements of each transaction it committed."""
+    answers = []
+    body = {"send_userid": 42, "isRoom": False, "content": "hi"}
+    commits = _commits_during(app, lambda: answers.append(client.post("/api/send-text", json=body)))
+    return answers[0], commits
+
+
 def test_a_send_commits_its_reservation_then_its_event_and_sent_row_together(app, client, upstream):
     add_session(app, "U1", vid="1688", is_login=True)
     sent = {"receiver": 42, "sender": 1688, "msg_id": 1066230, "server_id": 77}
     upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", json=envelope(sent))
 
-    answers = []
-    commits = _commits_during(
-        app,
-        lambda: answers.append(
-            client.post("/api/send-text", json={"send_userid": 42, "isRoom": False, "content": "hi"})
-        ),
-    )
+    answer, commits = _send_text_counting_commits(app, client)
 
-    assert answers[0].status_code == 200, answers[0].get_json()
+    assert answer.status_code == 200, answer.get_json()
     assert len(commits) == 2, commits
     reservation, outcome = commits
     assert "sent_messages" in reservation
@@ -181,20 +183,12 @@ def test_a_send_commits_its_reservation_then_its_event_and_sent_row_together(app
 
 
 def test_a_failed_send_is_kept_failed_with_its_event_in_one_commit(app, client, upstream):
-    from wxwork_demo.models import SentMessage
-
     add_session(app, "U1", vid="1688", is_login=True)
     upstream.post(f"{UPSTREAM}/wxwork/SendTextMsg", json=envelope(None, errcode=-1, errmsg="对方不是好友"))
 
-    answers = []
-    commits = _commits_during(
-        app,
-        lambda: answers.append(
-            client.post("/api/send-text", json={"send_userid": 42, "isRoom": False, "content": "hi"})
-        ),
-    )
+    answer, commits = _send_text_counting_commits(app, client)
 
-    assert answers[0].status_code == 502, answers[0].get_json()
+    assert answer.status_code == 502, answer.get_json()
     assert sorted(set(commits[-1])) == ["events", "sent_messages"]
     [event] = events_of(app, stage="send_text_error")
     assert event.event_type.startswith("SendTextMsg:")

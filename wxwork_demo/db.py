@@ -4,9 +4,10 @@ A request, a CLI command or one scheduled job run each get their own session: on
 `scoped_session` is keyed by the context, not the thread), removed when that context ends, so nothing reads a
 stale snapshot and a context pushed inside another (a job run from a command) never shares its transaction.
 
-Commits are visible: the service function that owns a unit of work commits it once, at its end. The one
-exception is an event that must outlive its unit of work (services/events.py: `record_event`), written in a
-short transaction of its own.
+Commits are visible: the service function that owns a unit of work commits it once, at its end. An upstream
+call's outcome is a unit of its own, committed right after the call (services/upstream_calls.py:
+`record_outcome`); an event that must outlive its unit of work is written by services/events.py: `record_event`
+in a short transaction of its own.
 """
 
 from __future__ import annotations

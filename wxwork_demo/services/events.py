@@ -66,11 +66,12 @@ def add_event(session: Session, session_uuid: str | None, stage: str, event_type
 def record_event(session_uuid: str | None, stage: str, event_type: str, payload: Any) -> Event:
     """Store one event in a short transaction of its own, so it outlives the unit of work that made it.
 
-    For what must be kept whatever happens next: an upstream call's outcome (the request may still fail), an
-    alert sent, a monitor pass. It never touches the caller's session: an event that belongs to a unit of
-    work is added to it with `add_event` and committed with it. The caller must hold no uncommitted writes
-    (refused with a RuntimeError): on SQLite the event's transaction would wait for their write lock, and on
-    any database a unit of work that calls out while holding row locks holds them for the call's length.
+    For what must be kept whatever happens next: an alert sent, a monitor pass (an upstream call's outcome is
+    its own short unit of work: services/upstream_calls.py, record_outcome). It never touches the caller's
+    session: an event that belongs to a unit of work is added to it with `add_event` and committed with it.
+    The caller must hold no uncommitted writes (refused with a RuntimeError): on SQLite the event's transaction
+    would wait for their write lock, and on any database a unit of work that calls out while holding row locks
+    holds them for the call's length.
     """
     database = get_db()
     session = database.sessions()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from wxwork_demo.config import current_settings
 from wxwork_demo.contract.status import UpstreamCheck
 from wxwork_demo.db import after_commit, db_session, holds_uncommitted_writes
-from wxwork_demo.services.events import INSERT_EVENT, event_values, prune_if_due, record_event
+from wxwork_demo.services.events import INSERT_EVENT, event_values, prune_if_due
 from wxwork_demo.services.intake.counters import count
 from wxwork_demo.upstream import Reply, UpstreamClient, UpstreamError, UpstreamRefused, get_client
 
@@ -47,10 +47,6 @@ def _executor() -> ThreadPoolExecutor:
     return _pool
 
 
-def record_reply(stage: str, uuid: str, reply: Reply) -> None:
-    record_event(uuid, stage, reply.action, reply_payload(reply))
-
-
 def reply_payload(reply: Reply) -> dict[str, Any]:
     return {"request": reply.request, "response": reply.envelope, "elapsedMs": round(reply.elapsed_ms, 1)}
 
@@ -63,12 +59,13 @@ def error_stage(stage: str) -> str:
 def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
     """Record a failed call under `error_stage(stage)`, with what it says about the instance (committed; a
     database failure is logged, never raised: see store_after_upstream)."""
-    store_after_upstream(stage, uuid, partial(_record_failure, stage, uuid, exc))
+    record_outcome(stage, uuid, exc)
 
 
-def _record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
-    record_event(uuid, error_stage(stage), f"{exc.action}:{exc.kind}", failure_payload(exc))
-    _note_failure(uuid, exc)
+def record_outcome(stage: str, uuid: str, outcome: Reply | UpstreamError, keep: Keep | None = None) -> None:
+    """Record a call's outcome (its event row, what a failure says about the instance, and what `keep` stores
+    of it) in one unit of work, committed by store_after_upstream."""
+    store_after_upstream(stage, uuid, partial(_write_outcome, stage, uuid, outcome, keep))
 
 
 def failure_payload(exc: UpstreamError) -> dict[str, Any]:
@@ -154,24 +151,19 @@ def traced(
         reply = call(*args)
     except UpstreamError as exc:
         count_upstream_call(exc.action, exc.kind)
-        failed = failed_stage or stage
-        if keep is None:
-            record_failure(failed, uuid, exc)
-        else:
-            store_after_upstream(failed, uuid, partial(_record_with, keep, failed, uuid, exc))
+        record_outcome(failed_stage or stage, uuid, exc, keep)
         raise
     count_upstream_call(reply.action, "ok")
-    if keep is None:
-        store_after_upstream(stage, uuid, partial(record_reply, stage, uuid, reply))
-    else:
-        store_after_upstream(stage, uuid, partial(_record_with, keep, stage, uuid, reply))
+    record_outcome(stage, uuid, reply, keep)
     return reply
 
 
-def _record_with(keep: Keep, stage: str, uuid: str, outcome: Reply | UpstreamError) -> None:
-    """The call's event row and what `keep` stores of its outcome, in one unit of work (committed by
-    store_after_upstream); the events trim is asked for as `record_event` would, once that commit is made."""
+def _write_outcome(stage: str, uuid: str, outcome: Reply | UpstreamError, keep: Keep | None) -> None:
+    """The event row of a call's outcome and what follows from it, added to the session's transaction; the
+    events trim is asked for once that transaction has committed (db.after_commit)."""
     session = db_session()
+    if holds_uncommitted_writes(session):  # they would be committed with the event, unseen by their owner
+        raise RuntimeError(f"{stage}: an outcome recorded while the unit of work holds uncommitted writes")
     if isinstance(outcome, Reply):
         values = event_values(uuid, stage, outcome.action, reply_payload(outcome))
     else:
@@ -181,8 +173,8 @@ def _record_with(keep: Keep, stage: str, uuid: str, outcome: Reply | UpstreamErr
     key = session.connection().execute(INSERT_EVENT, values).inserted_primary_key
     if isinstance(outcome, UpstreamError):
         _note_failure(uuid, outcome)
-    keep(outcome)
-    session.flush()
+    if keep is not None:
+        keep(outcome)
     after_commit(session, partial(prune_if_due, key[0] if key else None))
 
 
@@ -201,12 +193,11 @@ def traced_together(
             reply = future.result()
         except UpstreamError as exc:
             count_upstream_call(exc.action, exc.kind)
-            failed = failed_stage or stage
-            record_failure(failed, uuid, exc)
+            record_outcome(failed_stage or stage, uuid, exc)
             outcomes.append(exc)
         else:
             count_upstream_call(reply.action, "ok")
-            store_after_upstream(stage, uuid, partial(record_reply, stage, uuid, reply))
+            record_outcome(stage, uuid, reply)
             outcomes.append(reply)
     return outcomes
 
