@@ -105,7 +105,7 @@ def start_contenders(
     servers: Servers, scenario: Scenario, app_url: str, old_url: str, sim: procs.Server, floors: list[Contender]
 ) -> list[Contender]:
     """The old demo and the app under each candidate server, for this scenario's MAX_EVENTS."""
-    logs, conf = servers.logs, gunicorn_conf()
+    logs, conf = servers.logs, gunicorn_conf(DATABASE_URL=app_url)
     default_class = conf["worker_class"]
     suffix = f"-{scenario.key}"
     port = procs.free_port()
@@ -237,7 +237,12 @@ def _start_floors(servers: Servers, app_url: str, conf: dict) -> list[Contender]
     limit = servers.start(procs.node_server(LIMIT, "limit.js", port, servers.logs, LIMIT_DATABASE_URL=app_url))
     port = procs.free_port()
     floor_server = procs.gunicorn_server(
-        "floor", "bench.baseline_app:app", port, servers.logs, BASELINE_DATABASE_URL=app_url
+        "floor",
+        "bench.baseline_app:app",
+        port,
+        servers.logs,
+        BASELINE_DATABASE_URL=app_url,
+        GUNICORN_WORKER_CLASS=conf["worker_class"],
     )
     servers.start(floor_server)
     return [
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(plan=plan, machine=procs.machine())
     logs = Path(tempfile.mkdtemp(prefix="wxwork-bench-"))
     log(f"{'quick' if plan.quick else 'full'} run; server logs in {logs}")
-    conf = gunicorn_conf()
+    conf = gunicorn_conf(DATABASE_URL=database.server_url())
     _describe_servers(run, conf)
     name = f"wxwork_bench_{os.getpid()}_{uuidlib.uuid4().hex[:6]}"
     servers = Servers(run, logs)

@@ -30,15 +30,25 @@ bind = _settings.gunicorn_bind or f"{_settings.host}:{_settings.port}"
 # One process per core, as Python runs one thread at a time in a process; at most 4 by default (each holds
 # its own pool of GUNICORN_THREADS database connections). The monitor's database lease keeps one owner.
 workers = _settings.web_concurrency or min(4, len(os.sched_getaffinity(0)))
-# GUNICORN_WORKER_CLASS, by default "auto": decided in on_starting, once every bound address is known.
-# gevent (a greenlet per connection; the worker patches sockets, threads and locks) keeps answering while 64
-# clients stall mid-request, where gthread (a thread per request being read) answers nothing until they are
-# cut. So: gevent where stalled clients can reach the app (listening beyond the loopback), gthread on the
-# loopback, where a reverse proxy in front (deploy/nginx) reads whole requests before passing them on. gthread
-# was chosen there for its speed; the latest runs measure gevent faster at callbacks (bench/RESULTS.md, "The
-# server"), so gevent everywhere is the next step once send-text latency is measured under it (issue 16).
+# GUNICORN_WORKER_CLASS, by default "auto": gevent (a greenlet per connection; the worker patches sockets,
+# threads and locks). It takes more callbacks per second than gthread and keeps answering while 64 clients
+# stall mid-request, where gthread answers nothing until they are cut (bench/RESULTS.md, "The server"). On
+# SQLite listening on the loopback only (the embedded default of `wxwork run`), gthread: SQLite waits for its
+# write lock without yielding to gevent, so a greenlet that switched away while holding that lock would stall
+# the whole worker for up to busy_timeout (db.after_commit). Beyond the loopback, stalled clients reach the app
+# itself: gevent there whatever the database (decided in on_starting, once every bound address is known).
 AUTO = "auto"
-worker_class = "gthread" if _settings.gunicorn_worker_class == AUTO else _settings.gunicorn_worker_class
+
+
+def auto_worker_class(database_url: str) -> str:
+    """The worker class "auto" means on the loopback, for this database."""
+    return "gthread" if database_url.startswith("sqlite") else "gevent"
+
+
+if _settings.gunicorn_worker_class == AUTO:
+    worker_class = auto_worker_class(_settings.database_url)
+else:
+    worker_class = _settings.gunicorn_worker_class
 # gevent: each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them evenly; on one shared socket the first worker awake took 14 of 16 keep-alive connections and ran on one
 # core (gthread's workers shared them 10 / 6).
@@ -78,8 +88,8 @@ def on_starting(server: Arbiter) -> None:
             sys.exit(f"configuration error: {exc}")
         if not is_loopback(host):
             exposed.append(address)
-    if _settings.gunicorn_worker_class == AUTO and exposed:
-        _serve_with_gevent(server, f"bound beyond the loopback ({', '.join(exposed)})")
+    if _settings.gunicorn_worker_class == AUTO:
+        _say_auto_worker_class(server, exposed)
     from wxwork_demo.database_check import startup_problem
 
     # Once, in the master: the workers start anyway and answer 503 until the database is fixed.
@@ -90,14 +100,24 @@ def on_starting(server: Arbiter) -> None:
         server.log.error(problem)
 
 
-def _serve_with_gevent(server: Arbiter, why: str) -> None:
-    """Switch the arbiter to gevent before it makes its sockets (a socket per worker: reuse_port)."""
-    server.cfg.set("worker_class", "gevent")
-    server.cfg.set("reuse_port", True)
-    server.worker_class = server.cfg.worker_class
+def _say_auto_worker_class(server: Arbiter, exposed: list[str]) -> None:
+    """Say which class "auto" chose and why; switch to gevent when bound beyond the loopback on SQLite, before
+    the arbiter makes its sockets (a socket per worker: reuse_port)."""
     if server.log is None:  # gunicorn makes its logger before on_starting
         raise RuntimeError("gunicorn called on_starting before setting up its log")
-    server.log.info("worker class auto: gevent, %s; GUNICORN_WORKER_CLASS=gthread to choose gthread", why)
+    if exposed:
+        why = f"bound beyond the loopback ({', '.join(exposed)})"
+    elif worker_class == "gevent":
+        why = "the faster at callbacks, and it answers while clients stall"
+    else:
+        why = "SQLite on the loopback (its lock waits would stall a gevent worker)"
+    if exposed and server.cfg.worker_class_str != "gevent":
+        server.cfg.set("worker_class", "gevent")
+        server.cfg.set("reuse_port", True)
+        server.worker_class = server.cfg.worker_class
+    chosen = server.cfg.worker_class_str
+    other = "gthread" if chosen == "gevent" else "gevent"
+    server.log.info("worker class auto: %s, %s; GUNICORN_WORKER_CLASS=%s to choose %s", chosen, why, other, other)
 
 
 def when_ready(server: Arbiter) -> None:

@@ -1,7 +1,7 @@
-"""Which gunicorn worker serves by default (issue 11, point 9): gevent when the app listens beyond the loopback,
-where stalled clients can reach it; gthread on the loopback, where a reverse proxy in front (deploy/nginx) reads
-whole requests before passing them on, and gthread takes callbacks about twice as fast (bench/RESULTS.md,
-"The server"). GUNICORN_WORKER_CLASS chooses explicitly."""
+"""Which gunicorn worker serves by default (issues 11 and 16): gevent, the faster at callbacks and the one that
+answers while clients stall (bench/RESULTS.md, "The server"); gthread only on SQLite listening on the loopback
+(the embedded default), whose lock waits would stall a gevent worker; beyond the loopback gevent whatever the
+database. GUNICORN_WORKER_CLASS chooses explicitly."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ def test_beyond_the_loopback_gevent_serves(start_gunicorn):
     assert "bound beyond the loopback" in console.log()
 
 
-def test_on_the_loopback_gthread_serves(start_gunicorn):
-    assert worker_of(start_gunicorn(**LIGHT)) == "gthread"
+def test_on_the_loopback_gevent_serves_unless_the_database_is_sqlite(start_gunicorn, db_url):
+    console = start_gunicorn(**LIGHT)
+    expected = "gthread" if db_url.startswith("sqlite") else "gevent"
+    assert worker_of(console) == expected
+    assert f"worker class auto: {expected}" in console.log()
 
 
 def test_an_explicit_worker_class_is_kept(start_gunicorn):
