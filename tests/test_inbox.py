@@ -278,3 +278,69 @@ def test_a_page_further_back_reads_a_range_of_the_accounts_index(app, client, da
         with engine.connect() as connection:
             plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).mappings().one()
     assert plan["key"] == "idx_messages_account_id" and plan["type"] == "range", dict(plan)
+
+
+def test_a_page_is_read_as_rows_of_its_columns_and_builds_no_message_objects(online, client):
+    """A page reads the columns it shows as rows, in one statement: no `Message` objects (at 50 rows their
+    identity map and instance state cost about what the driver's decoding of the rows costs; /work/notes/msgs.md),
+    and not `message_key`, which the reply does not show. The old code loaded a `Message` per row."""
+    import threading
+
+    from sqlalchemy import event
+
+    from wxwork_demo.db import get_db
+    from wxwork_demo.models import Message
+
+    for server_id in (1, 2, 3):
+        callback(client, "U1", text_message(server_id, f"m{server_id}"))
+    this_thread = threading.get_ident()
+    loaded: list[int] = []
+    statements: list[str] = []
+
+    def _loaded(target, _context) -> None:
+        if threading.get_ident() == this_thread:
+            loaded.append(target.id)
+
+    def _statement(_conn, _cursor, statement, _parameters, _context, _many) -> None:
+        if threading.get_ident() == this_thread:
+            statements.append(statement)
+
+    with online.app_context():
+        engine = get_db().engine
+    event.listen(Message, "load", _loaded)
+    event.listen(engine, "before_cursor_execute", _statement)
+    try:
+        page = messages(client, account=ACCOUNT, limit=2)
+        older = messages(client, account=ACCOUNT, before=page["next"])
+    finally:
+        event.remove(Message, "load", _loaded)
+        event.remove(engine, "before_cursor_execute", _statement)
+    assert [m["content"] for m in page["messages"] + older["messages"]] == ["m3", "m2", "m1"]
+    assert older["next"] is None
+    assert loaded == []
+    assert len(statements) == 2 and all("FROM messages" in s and "message_key" not in s for s in statements)
+
+
+def test_a_reply_is_written_as_the_bytes_jsonify_made(online, client):
+    """Replies are serialized by pydantic in one pass (`edge.answer`): the same bytes as `jsonify(to_json())`,
+    non-ASCII as is, control characters, quotes and big numbers included; indented like jsonify in debug mode."""
+    from flask import jsonify
+
+    from wxwork_demo.blueprints.edge import answer
+    from wxwork_demo.contract import inbox as contract
+
+    callback(
+        client, "U1", text_message(1, 'a "quoted" \\ 你好 \u2028 \x01\x1f\t\n\x7f é 😀', atList=[{"user_id": 2**60}])
+    )
+    callback(client, "U1", room_message(2))
+    reply = contract.Messages.model_validate(messages(client))
+    assert len(reply.messages) == 2
+    with online.test_request_context():
+        assert answer(reply).get_data() == jsonify(reply.to_json()).get_data()
+        assert answer(reply).mimetype == "application/json"
+        online.debug = True
+        try:
+            assert answer(reply).get_data() == jsonify(reply.to_json()).get_data()
+            assert b'\n  "ok": true' in answer(reply).get_data()
+        finally:
+            online.debug = False
