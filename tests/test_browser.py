@@ -657,7 +657,9 @@ class TestEventsList:
         # The first read is the whole list; every poll after it asks only for what is newer.
         polls = [url for url in reads if "type=104001" not in url]
         assert "after=" not in polls[0]
-        assert len(polls) > 2 and all(re.search(r"[?&]after=\d+", url) for url in polls[1:]), polls
+        # At least one poll after the first read (on a loaded machine the first read may come after the first
+        # 120 callbacks were stored, and one poll then brings the next 120).
+        assert len(polls) >= 2 and all(re.search(r"[?&]after=\d+", url) for url in polls[1:]), polls
         # A filter reads the whole (filtered) list once, then polls for what is newer again.
         reads.clear()
         page.locator("#filter-type").select_option("102000")
