@@ -10,11 +10,12 @@ import sys
 from tests.e2e.live import PROJECT_ROOT, clean_env
 
 # Imported on first use: cryptography (about 9 MB) seals and opens proxy settings; Pillow (about 2 MB) draws
-# a QR code in the terminal (the CLI).
-LOADED_ON_USE = ("cryptography", "PIL")
+# a QR code in the terminal (the CLI); APScheduler (about 2.3 MB) runs the monitor, in the process that starts
+# it (MONITOR_AUTOSTART, or `wxwork monitor run`).
+LOADED_ON_USE = ("cryptography", "PIL", "apscheduler", "flask_apscheduler")
 
 
-def test_the_wsgi_app_imports_neither_cryptography_nor_pillow(tmp_path):
+def test_the_wsgi_app_imports_neither_cryptography_nor_pillow_nor_the_scheduler(tmp_path):
     script = "import json, sys, wsgi; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}", MONITOR_AUTOSTART="false")
     env["SECRET_KEY"] = "k" * 64

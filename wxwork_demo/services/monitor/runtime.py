@@ -31,12 +31,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
-from flask_apscheduler import APScheduler
 from sqlalchemy import func, select
 
 from wxwork_demo.config import current_settings, settings_of
@@ -51,6 +48,9 @@ from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.monitor.lease import FORWARDER_LEASE, LEASE_NAME
 from wxwork_demo.services.upstream_calls import client, record_failure
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
+
+if TYPE_CHECKING:  # imported where a scheduler starts: a web worker without the monitor never loads it (2.3 MB)
+    from flask_apscheduler import APScheduler
 
 log = logging.getLogger(__name__)
 Args = TypeVarTuple("Args")
@@ -116,6 +116,9 @@ def start_scheduler(app: Flask) -> None:
     with state.lock:
         if state.scheduler is not None:
             return
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from flask_apscheduler import APScheduler
+
         scheduler = APScheduler(scheduler=BackgroundScheduler())
         scheduler.init_app(app)  # configures the scheduler from SCHEDULER_* keys (none): ours come after
         scheduler.scheduler.configure(daemon=True, timezone=UTC)
@@ -189,6 +192,8 @@ def _check_soon(state: MonitorRuntime) -> None:
     scheduler = state.scheduler
     if scheduler is None:
         return
+    from apscheduler.jobstores.base import JobLookupError  # loaded with the scheduler
+
     with contextlib.suppress(JobLookupError):  # the scheduler is shutting down
         scheduler.modify_job(CHECK_JOB, next_run_time=datetime.now(UTC))
 
