@@ -56,15 +56,10 @@ def error_stage(stage: str) -> str:
     return stage if stage.endswith("_error") else f"{stage}_error"
 
 
-def record_failure(stage: str, uuid: str, exc: UpstreamError) -> None:
-    """Record a failed call under `error_stage(stage)`, with what it says about the instance (committed; a
-    database failure is logged, never raised: see store_after_upstream)."""
-    record_outcome(stage, uuid, exc)
-
-
 def record_outcome(stage: str, uuid: str, outcome: Reply | UpstreamError, keep: Keep | None = None) -> None:
-    """Record a call's outcome (its event row, what a failure says about the instance, and what `keep` stores
-    of it) in one unit of work, committed by store_after_upstream."""
+    """Record a call's outcome (its event row, under `error_stage(stage)` for a failure, what a failure says
+    about the instance, and what `keep` stores of it) in one unit of work, committed by store_after_upstream (a
+    database failure is logged, never raised)."""
     store_after_upstream(stage, uuid, partial(_write_outcome, stage, uuid, outcome, keep))
 
 

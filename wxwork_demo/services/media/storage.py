@@ -23,7 +23,7 @@ from typing import Any
 
 from wxwork_demo.errors import AppError
 from wxwork_demo.services.media.kinds import MediaSource, NotMedia, media_source
-from wxwork_demo.services.upstream_calls import client, record_failure, traced
+from wxwork_demo.services.upstream_calls import client, record_outcome, traced
 from wxwork_demo.upstream import MediaTooLarge, UpstreamBadData, UpstreamError
 
 STAGE = "download_media"
@@ -148,7 +148,7 @@ def _download(uuid: str, source: MediaSource, folder: Path, name: str, max_bytes
 
 
 def _record(uuid: str, exc: UpstreamError) -> None:
-    record_failure(STAGE, uuid, exc)
+    record_outcome(STAGE, uuid, exc)
 
 
 def _content_type(head: bytes, answered: str, source: MediaSource) -> str:

@@ -46,7 +46,7 @@ from wxwork_demo.services.login.callback_url import registered_callback_url, sho
 from wxwork_demo.services.monitor import alerts, deadlines, reconnect, secondary
 from wxwork_demo.services.monitor import lease as monitor_lease
 from wxwork_demo.services.monitor.lease import FORWARDER_LEASE, LEASE_NAME
-from wxwork_demo.services.upstream_calls import client, record_failure
+from wxwork_demo.services.upstream_calls import client, record_outcome
 from wxwork_demo.upstream import UpstreamError, UpstreamRefused, is_logged_in
 
 if TYPE_CHECKING:  # imported where a scheduler starts: a web worker without the monitor never loads it (2.3 MB)
@@ -295,12 +295,12 @@ def check_account(session_id: int) -> str:
     except UpstreamRefused as exc:
         if secondary.is_secondary_verification(exc):
             # Pending secondary verification, not offline: a re-init would be the wrong cure.
-            record_failure("monitor_check", row.uuid, exc)
+            record_outcome("monitor_check", row.uuid, exc)
             return "needs_person"
         online, reason = False, exc.errmsg or f"errcode {exc.errcode}"
     except UpstreamError as exc:
         # An upstream that cannot answer says nothing about the account: never reconnect on that.
-        record_failure("monitor_check", row.uuid, exc)
+        record_outcome("monitor_check", row.uuid, exc)
         return "unknown"
     if not online:
         reconnect.schedule_reconnect(row, "check", reason)
@@ -346,7 +346,7 @@ def _refresh_callback_if_due(row: Instance) -> None:
     try:
         client().set_callback_url(row.uuid, registered_callback_url())
     except UpstreamError as exc:
-        record_failure("monitor_check", row.uuid, exc)
+        record_outcome("monitor_check", row.uuid, exc)
         return
     row.callback_registered_at = utcnow()
     url = shown_callback_url(registered_callback_url())

@@ -22,7 +22,7 @@ from wxwork_demo.errors import AppError
 from wxwork_demo.models import Instance, RoomList, iso_utc, utcnow
 from wxwork_demo.services.events import record_event
 from wxwork_demo.services.instances.registry import account_key, require_instance
-from wxwork_demo.services.upstream_calls import client, record_failure, release_connection, store_after_upstream, traced
+from wxwork_demo.services.upstream_calls import client, record_outcome, release_connection, store_after_upstream, traced
 from wxwork_demo.upstream import UpstreamError, id_text
 
 # Rooms per GetSessionRoomList call: the docs' sample asks for 10; a larger page means fewer round trips, and
@@ -61,7 +61,7 @@ def fetch_rooms(instance: Instance) -> RoomList:
     try:
         raw_rooms = client().all_session_rooms(uuid, PAGE_SIZE)
     except UpstreamError as exc:
-        record_failure("get_rooms", uuid, exc)
+        record_outcome("get_rooms", uuid, exc)
         raise
     rooms = [room_entry(raw) for raw in raw_rooms]
     rooms = [room for room in rooms if room["roomId"]]
