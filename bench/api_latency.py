@@ -21,6 +21,7 @@ from bench.plan import Run, log, pct
 
 USER_ID = 7881302555913738
 WARMUP_CALLS = 50
+UNLOADED_CALLS = 300
 
 
 def timed_post(connection: HTTPConnection, path: str, body: bytes) -> tuple[float, int]:
@@ -43,6 +44,31 @@ def logged_in_instance(sim: procs.Server, database_url: str) -> str:
     return instance["uuid"]
 
 
+def _unloaded(app: Contender, calls: tuple[tuple[str, HTTPConnection, str, bytes], ...]) -> dict:
+    """The same calls with no load: what the app adds to a send-text on an idle machine (the floor of what it
+    adds under load), and the CPU its workers spend per send-text."""
+    latencies: dict[str, list[float]] = {"direct": [], "app": []}
+    workers = app.server.workers()
+    cpu = 0.0
+    for n in range(WARMUP_CALLS + UNLOADED_CALLS):
+        if n == WARMUP_CALLS:
+            cpu = procs.cpu_seconds(workers)
+        for name, connection, path, body in calls if n % 2 == 0 else reversed(calls):
+            elapsed, status = timed_post(connection, path, body)
+            if status != 200:
+                raise RuntimeError(f"api: an unloaded {name} send-text was answered {status}")
+            if n >= WARMUP_CALLS:
+                latencies[name].append(elapsed * 1000)
+    figures = {name: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for name, v in latencies.items()}
+    return {
+        **figures,
+        "calls": UNLOADED_CALLS,
+        "added_p50": figures["app"]["p50"] - figures["direct"]["p50"],
+        "added_p99": figures["app"]["p99"] - figures["direct"]["p99"],
+        "worker_cpu_ms": (procs.cpu_seconds(workers) - cpu) / UNLOADED_CALLS * 1000,
+    }
+
+
 def bench_api_under_load(run: Run, app: Contender, sim: procs.Server, database_url: str) -> None:
     plan = run.plan
     log(f"api: send-text through {app.label} vs direct, for {plan.api_seconds:.0f} s of webhook load")
@@ -55,6 +81,7 @@ def bench_api_under_load(run: Run, app: Contender, sim: procs.Server, database_u
         ("direct", to_sim, "/wxwork/SendTextMsg", direct_body.encode()),
         ("app", to_app, "/api/send-text", app_body.encode()),
     )
+    unloaded = _unloaded(app, calls)
     argv = [
         sys.executable,
         *("-m", "bench.loadgen", "--url", app.url, "--connections", str(plan.connections)),
@@ -96,6 +123,7 @@ def bench_api_under_load(run: Run, app: Contender, sim: procs.Server, database_u
         "webhook_rps": webhook["rps"],
         "webhook_p99": webhook["p99_ms"],
         "webhook_statuses": webhook["statuses"],
+        "unloaded": unloaded,
     }
     r = run.results["api"]
     log(

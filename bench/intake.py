@@ -84,6 +84,7 @@ def bench_intake(run: Run, scenario: Scenario, contenders: list[Contender], data
             f["stored"] = each.stored() - before[0]
             f["worker_cpu_ms"] = (procs.cpu_seconds(workers) - before[1]) / done * 1000
             f["db_cpu_ms"] = (procs.cpu_seconds(database_pids) - before[2]) / done * 1000
+            f["generator_cpu_ms"] = f["generator_cpu_s"] / done * 1000
             failed = f["requests"] - f["ok_total"]
             # A 503 says "not stored, send it again": a miss of the target, not a loss (that is the next check).
             run.target(failed == 0, f"intake {each.label}: {failed} requests not answered 2xx ({f['statuses']})")
@@ -116,6 +117,7 @@ def bench_intake(run: Run, scenario: Scenario, contenders: list[Contender], data
             "p99": med("p99_ms"),
             "cpu_ms": med("worker_cpu_ms"),
             "db_cpu_ms": med("db_cpu_ms"),
+            "generator_cpu_ms": med("generator_cpu_ms"),
             "to_old": statistics.median(to_old),
             "to_old_rounds": to_old,
             "to_limit": statistics.median(to_limit),

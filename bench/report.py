@@ -92,7 +92,8 @@ def _target_rows(run: Run) -> list[str]:
         rows.append(
             f"| 3 | `/api/send-text` under {plan_connections(run)} connections of callbacks, p50 / p99 | "
             f"{a['app']['p50']:.2f} / {a['app']['p99']:.2f} ms | SendTextMsg direct {a['direct']['p50']:.2f} / "
-            f"{a['direct']['p99']:.2f} ms | added **+{a['added_p50']:.2f} / +{a['added_p99']:.2f} ms** | "
+            f"{a['direct']['p99']:.2f} ms{_unloaded_added(a)} | "
+            f"added **+{a['added_p50']:.2f} / +{a['added_p99']:.2f} ms** | "
             f"added ≤ {ADDED_P50_MS:.0f} / ≤ {ADDED_P99_MS:.0f} ms, zero 5xx | "
             f"{run.target(ok, 'send-text added latency under load above 3/15 ms')} |"
         )
@@ -154,6 +155,11 @@ def _target_rows(run: Run) -> list[str]:
             f"{run.target(r['flat'] >= 0.9 and r['cpu_flat'] <= 1.1, 'retention not flat')} |",
         ]
     return rows
+
+
+def _unloaded_added(api: dict) -> str:
+    u = api.get("unloaded")
+    return f"; with no load the app adds +{u['added_p50']:.2f} / +{u['added_p99']:.2f} ms" if u else ""
 
 
 def plan_connections(run: Run) -> int:
@@ -246,6 +252,50 @@ def _intake_section(run: Run) -> list[str]:
                 + " |"
             )
         lines.append("")
+        lines += _cpu_budget(scenario, _cores(run))
+    return lines
+
+
+def _cores(run: Run) -> int:
+    try:
+        return int(run.machine.get("nproc", 0)) or 1
+    except (TypeError, ValueError):
+        return 1
+
+
+def _cpu_budget(scenario: dict, cores: int) -> list[str]:
+    """What target 2 asks of the server on this machine, from the run's own CPU figures: at twice the old demo's
+    rate, the CPU each callback may take in all (every process on the machine together), less what the load
+    generator and the database take of it, against what each contender's server takes."""
+    figures = scenario["figures"]
+    app, old = _default(figures), figures[OLD_DEMO]
+    if app is None or not old["rps"] or "generator_cpu_ms" not in app:
+        return []
+    needed = INTAKE_VS_OLD * old["rps"]
+    budget = cores * 1000 / needed
+    generator = app["generator_cpu_ms"]
+    left = budget - app["db_cpu_ms"] - generator
+    lines = [
+        f"CPU budget of target 2, {scenario['title']}: {INTAKE_VS_OLD:.1f}× the old demo is {needed:.0f} "
+        f"callbacks/s; the machine's {cores} cores then give {budget:.2f} ms of CPU per callback to every "
+        f"process together. The load generator takes {generator:.2f} ms of it and the database {app['db_cpu_ms']:.2f} "
+        f"ms (the app's callbacks), which leaves **{left:.2f} ms for the server**. The ceiling of each contender "
+        "here, were CPU all it needed, is cores / (server + database + load generator CPU per callback), and one "
+        "core for the server of a single Node process:",
+        "",
+        "| contender | server CPU ms per callback | fits the budget | ceiling, callbacks/s | ceiling × old demo |",
+        "|---|---|---|---|---|",
+    ]
+    for key, f in figures.items():
+        total = f["cpu_ms"] + f["db_cpu_ms"] + f.get("generator_cpu_ms", generator)
+        ceiling = cores * 1000 / total if total > 0 else 0.0
+        if key in (OLD_DEMO, LIMIT) and f["cpu_ms"] > 0:  # one Node process: one core at most
+            ceiling = min(ceiling, 1000 / f["cpu_ms"])
+        lines.append(
+            f"| {f['label']} | {f['cpu_ms']:.2f} | {'yes' if f['cpu_ms'] <= left else 'no'} | {ceiling:.0f} | "
+            f"{ratio(ceiling, old['rps']):.2f}× |"
+        )
+    lines.append("")
     return lines
 
 
@@ -263,6 +313,15 @@ def _details(run: Run) -> list[str]:
             f"{a['statuses']}.",
             "",
         ]
+        u = a.get("unloaded")
+        if u:
+            lines += [
+                f"Without the load ({u['calls']} calls each, the same way, just before): app {u['app']['p50']:.2f} / "
+                f"{u['app']['p99']:.2f} ms, direct {u['direct']['p50']:.2f} / {u['direct']['p99']:.2f} ms: the app "
+                f"adds **+{u['added_p50']:.2f} / +{u['added_p99']:.2f} ms** on an idle machine, the floor of what "
+                f"it adds under load; its workers spend {u['worker_cpu_ms']:.2f} ms of CPU per send-text.",
+                "",
+            ]
     if res.get("slow_peers"):
         lines += [
             f"**4. Slow peers.** Each app server in turn: callbacks on {run.plan.connections} connections and "
