@@ -49,9 +49,11 @@ class Outcome:
     claim: Claim
     status: int | None  # the HTTP status, None when no answer came
     error: str  # "" for a delivery
-    # Not attempted this round (its lease is handed back, no attempt counted), due again in `release_in` s.
+    # Not attempted (its lease is handed back, no attempt counted).
     skipped: bool = False
-    release_in: float = 0.0
+    # When it is due again: for a skipped one (None: at once), for a failed one that is not dead (None: after
+    # the backoff of its attempts).
+    due_at: datetime | None = None
 
     @property
     def delivered(self) -> bool:
@@ -177,12 +179,14 @@ def finish(engine: Engine, outcomes: list[Outcome], max_attempts: int, base_s: f
             delivered.setdefault((outcome.claim.token, outcome.status), []).append(outcome.claim.id)
             continue
         if outcome.skipped:
-            next_at = now + timedelta(seconds=outcome.release_in)
+            next_at = outcome.due_at or now
             released.append({"b_id": outcome.claim.id, "b_token": outcome.claim.token, "b_next": next_at})
             continue
         attempts = outcome.claim.attempts + 1
         if attempts >= max_attempts:
             status, next_at, delivered_at = DEAD, now, None
+        elif outcome.due_at is not None:
+            status, next_at, delivered_at = PENDING, outcome.due_at, None
         else:
             delay = backoff_delay(attempts, base_s, cap_s)
             status, next_at, delivered_at = PENDING, now + timedelta(seconds=delay), None

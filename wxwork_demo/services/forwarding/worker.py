@@ -1,9 +1,11 @@
 """The delivery worker: one loop per target, each with its own keep-alive connections and sender threads.
 
 A target that is slow, refuses or never answers only ever holds its own loop: the intake never waits for
-a delivery (it only writes outbox rows), and the other targets' loops go on. Each loop claims a round of
-due rows (outbox.claim), posts them concurrently (FORWARD_CONCURRENCY), records the outcomes, and sleeps
-when nothing is due, until woken by a new delivery written in this process or the poll interval.
+a delivery (it only writes outbox rows), and the other targets' loops go on. Each loop claims due rows
+(outbox.claim), posts them concurrently (FORWARD_CONCURRENCY conversations at once, each conversation's in
+the order received) and records the outcomes, the three at once: the next claim is taken and the outcomes
+written while earlier claims are being sent. It sleeps when nothing is due, until woken by a new delivery
+written in this process or the poll interval.
 
 Runs in the monitor's owner process (`gate`: while this process holds the monitor lease) and in
 `flask forward run` (always). The retention trim of the inbox runs on the same worker, off every request path.
@@ -11,18 +13,21 @@ Runs in the monitor's owner process (`gate`: while this process holds the monito
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import urllib3
 from flask import Flask
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -34,10 +39,10 @@ from urllib3.exceptions import (
 
 from wxwork_demo.config import settings_of
 from wxwork_demo.db import EXTENSION_KEY as DB_KEY
-from wxwork_demo.models import Message
+from wxwork_demo.models import utcnow
 from wxwork_demo.services.forwarding import outbox
 from wxwork_demo.services.forwarding.signing import encode_body, signed_headers
-from wxwork_demo.services.inbox.queries import message_to_dict
+from wxwork_demo.services.inbox.queries import SHOWN_COLUMNS, MessageRow, message_to_dict
 from wxwork_demo.services.inbox.retention import trim_old_messages
 
 log = logging.getLogger(__name__)
@@ -51,17 +56,23 @@ RETENTION_EVERY_S = 600.0
 RETENTION_FIRST_S = 5.0
 
 
-def forward_document(message: Message) -> dict[str, Any]:
-    """The body of a forwarded message (local-api.md, "Forwarding")."""
+def forward_document(message: MessageRow) -> dict[str, Any]:
+    """The body of a forwarded message (local-api.md, "Forwarding"), of a `Message` or a row of its shown
+    columns (`SHOWN_COLUMNS`)."""
     shown = message_to_dict(message)
     return {
-        "id": message.id,
-        "type": message.type,
-        "uuid": message.uuid,
-        "account": message.account,
+        "id": shown["id"],
+        "type": shown["type"],
+        "uuid": shown["uuid"],
+        "account": shown["account"],
         "receivedAt": shown["receivedAt"],
         "message": shown,
     }
+
+
+# The bodies of a claim's messages: rows of the columns a message shows, not `Message` objects (the ORM's
+# objects cost about as much CPU as the rest of building a body).
+_BODIES = select(*SHOWN_COLUMNS).where(SHOWN_COLUMNS[0].in_(bindparam("ids", expanding=True)))
 
 
 def post_signed(
@@ -116,8 +127,39 @@ def keep_alive_session(size: int) -> urllib3.PoolManager:
     return urllib3.PoolManager(num_pools=16, maxsize=size, retries=False, ca_certs=DEFAULT_CA_BUNDLE_PATH)
 
 
+@dataclass
+class _Held:
+    """A conversation held back after a delivery that failed or was not sent.
+
+    Claims go by due time, so the conversation's rows never tried yet come before the retry of the held-back
+    one (`first_id`): until that row is claimed again, the conversation's later rows are handed back as they
+    are claimed, due with it (the claims then take them in the order received)."""
+
+    due_at: datetime  # when the held-back rows are due again
+    first_id: int | None  # the delivery whose retry the conversation waits for (None: none, only the time)
+    expires: float  # monotonic: it waits no longer (the retry may have gone to another worker)
+    recorded: bool = False  # the held-back rows' outcomes are written
+
+
+@dataclass
+class _Queued:
+    """A claimed delivery waiting in its conversation's lane."""
+
+    claim: outbox.Claim
+    body: bytes | None  # None: the message is no longer stored
+    claimed_at: float  # monotonic, taken before the claim: its lease runs from (at least) then
+
+
 class TargetLoop:
-    """Claims, sends and records the deliveries of one target."""
+    """Claims, sends and records the deliveries of one target, the three at once.
+
+    The loop's own thread claims due rows and loads their bodies while earlier claims are still being sent,
+    and records the outcomes as they come in (a statement for many). Each conversation has one lane: its
+    deliveries go one after the other, in the order received, on one sender thread at a time; a lane takes
+    the conversation's deliveries of later claims too, so one conversation keeps a sender busy without a pause
+    between claims, and a conversation waiting on its target holds up no other (FORWARD_CONCURRENCY lanes
+    at once). A delivery that failed holds its conversation back until its retry (see `_send_lane`).
+    """
 
     def __init__(
         self, app: Flask, target: str, stop: threading.Event, wake: threading.Event, gate: Callable[[], bool]
@@ -132,13 +174,20 @@ class TargetLoop:
         self.timeout = settings.forward_timeout_s
         self.concurrency = settings.forward_concurrency
         self.batch = self.concurrency * ROUNDS_PER_CLAIM
-        # A lane starts no send after `budget_s`, so every send of a claim ends within budget_s + timeout; the
-        # lease covers that with room to record the outcomes: no row is sent twice at the same time.
+        # A lane starts no send of a claim after `budget_s`, so every send of a claim ends within
+        # budget_s + timeout; the lease covers that with room to record the outcomes: no row is sent twice at
+        # the same time.
         self.budget_s = self.timeout * ROUNDS_PER_CLAIM
         self.lease_s = self.budget_s + self.timeout + LEASE_MARGIN_S
         self.max_attempts = settings.forward_max_attempts
         self.backoff = (settings.forward_backoff_s, settings.forward_backoff_max_s)
         self.engine = app.extensions[DB_KEY].engine
+        # Shared by the loop's thread and the lanes, under `changed`.
+        self.changed = threading.Condition()
+        self.lanes: dict[str, deque[_Queued]] = {}  # conversations being sent -> what waits in their lane
+        self.queued = 0  # deliveries waiting in lanes
+        self.done: list[outbox.Outcome] = []  # outcomes not yet recorded
+        self.held_back: dict[str, _Held] = {}
 
     def run(self) -> None:
         http = keep_alive_session(self.concurrency)
@@ -146,7 +195,7 @@ class TargetLoop:
         try:
             while not self.stop.is_set():
                 try:
-                    busy = self.gate() and self.round(http, pool)
+                    busy = self.step(http, pool)
                 except Exception:  # the database may be down: the rows wait, nothing is lost
                     log.warning(
                         "forwarding to %s paused: round failed", outbox.shown_target(self.target), exc_info=True
@@ -157,69 +206,146 @@ class TargetLoop:
                     self.wake.wait(POLL_S)
                     self.wake.clear()
         finally:
+            self._finish_lanes()
             pool.shutdown(wait=True)
             http.clear()
 
-    def round(self, http: urllib3.PoolManager, pool: ThreadPoolExecutor) -> bool:
-        """One claim: send what it got and record the outcomes. False when nothing was due.
+    def step(self, http: urllib3.PoolManager, pool: ThreadPoolExecutor) -> bool:
+        """Record what was sent, claim more when the lanes run low, wait for either. False when nothing is
+        being sent and nothing was due."""
+        self._record()
+        with self.changed:
+            room = self.queued < self.batch
+        claimed = room and self.gate() and self.claim(http, pool)
+        with self.changed:
+            if not self.lanes:
+                return claimed
+            if claimed and self.queued < self.batch:
+                return True  # more at once
+            # Until enough outcomes wait to be recorded, the lanes run low (unless nothing was due: then the
+            # next look is at the poll interval, as when idle), or every lane is done.
+            low = claimed or not room
+            self.changed.wait_for(
+                lambda: len(self.done) >= self.batch or not self.lanes or (low and self.queued < self.batch // 2),
+                POLL_S,
+            )
+        return True
 
-        The deliveries of one conversation go one after the other, in the order claimed (the order received,
-        unless retries intervene); different conversations go in parallel.
-        """
+    def claim(self, http: urllib3.PoolManager, pool: ThreadPoolExecutor) -> bool:
+        """Claim due rows and put them in their lanes. False when nothing was due."""
+        claimed_at = time.monotonic()
         claims = outbox.claim(self.engine, self.target, self.batch, self.lease_s)
         if not claims:
             return False
         bodies = self._bodies(claims)
-        lanes: dict[str, list[outbox.Claim]] = {}
-        for claim in claims:
-            conversation = bodies[claim.message_id][0] if claim.message_id in bodies else ""
-            lanes.setdefault(conversation, []).append(claim)
-
-        started = time.monotonic()
-
-        def send_in_order(lane: list[outbox.Claim]) -> list[outbox.Outcome]:
-            """Until one fails (the rest then wait about as long, keeping their order) or the time budget of
-            the claim is spent (the rest are handed back at once)."""
-            outcomes: list[outbox.Outcome] = []
-            for index, claim in enumerate(lane):
-                if time.monotonic() - started > self.budget_s:
-                    outcomes += [outbox.Outcome(c, None, "", skipped=True) for c in lane[index:]]
-                    break
-                if claim.message_id not in bodies:  # trimmed away meanwhile: nothing left to send
-                    outcomes.append(outbox.Outcome(claim, None, "message no longer stored"))
-                    continue
-                body = bodies[claim.message_id][1]
-                status, error = post_signed(http, self.target, str(claim.id), body, self.secret, self.timeout)
-                outcomes.append(outbox.Outcome(claim, status, error))
-                if error:
-                    wait = outbox.backoff_delay(claim.attempts + 1, *self.backoff)
-                    outcomes += [outbox.Outcome(c, None, "", skipped=True, release_in=wait) for c in lane[index + 1 :]]
-                    break
-            return outcomes
-
-        outcomes = [outcome for lane in pool.map(send_in_order, lanes.values()) for outcome in lane]
-        self._record(outcomes)
+        now = time.monotonic()
+        with self.changed:
+            self.held_back = {
+                key: held for key, held in self.held_back.items() if not held.recorded or held.expires > now
+            }
+            for claim in claims:  # in the order of their ids
+                conversation, body = bodies.get(claim.message_id, ("", None))
+                held = self.held_back.get(conversation)
+                if held is not None:
+                    if claim.id == held.first_id:
+                        del self.held_back[conversation]
+                    elif held.first_id is None or claim.id > held.first_id:
+                        self.done.append(outbox.Outcome(claim, None, "", skipped=True, due_at=held.due_at))
+                        continue
+                lane = self.lanes.get(conversation)
+                if lane is None:
+                    lane = self.lanes[conversation] = deque()
+                    pool.submit(self._send_lane, http, conversation, lane)
+                lane.append(_Queued(claim, body, claimed_at))
+                self.queued += 1
         return True
+
+    def _send_lane(self, http: urllib3.PoolManager, conversation: str, lane: deque[_Queued]) -> None:
+        """Send a conversation's deliveries one after the other until its lane is empty.
+
+        A delivery that failed, or was not sent (its claim's time is up, or the worker stops), holds its
+        conversation back: the rest of the lane, and what is claimed of the conversation until that row is
+        claimed again, is handed back due at the same moment as it (its retry, or at once), so that the claims
+        that follow take them in the order received again."""
+        while True:
+            with self.changed:
+                if not lane:
+                    del self.lanes[conversation]
+                    self.changed.notify()
+                    return
+                item = lane.popleft()
+                self.queued -= 1
+                if self.queued == self.batch // 2 - 1:
+                    self.changed.notify()
+            outcome = self._send(http, item)
+            with self.changed:
+                if outcome.error or outcome.skipped:
+                    wait = outbox.backoff_delay(item.claim.attempts + 1, *self.backoff) if outcome.error else 0.0
+                    due_at = utcnow() + timedelta(seconds=wait)
+                    outcome = dataclasses.replace(outcome, due_at=due_at)
+                    # The row that comes back first: this one, unless it is dead (then the next one, if any).
+                    again = outcome.skipped or item.claim.attempts + 1 < self.max_attempts
+                    first = item.claim.id if again else (lane[0].claim.id if lane else None)
+                    expires = time.monotonic() + wait + (self.lease_s if first is not None else 0.0)
+                    self.held_back[conversation] = _Held(due_at, first, expires)
+                    self.done.append(outcome)
+                    self.done += [outbox.Outcome(q.claim, None, "", skipped=True, due_at=due_at) for q in lane]
+                    self.queued -= len(lane)
+                    lane.clear()
+                else:
+                    self.done.append(outcome)
+                if len(self.done) >= self.batch:
+                    self.changed.notify()
+
+    def _send(self, http: urllib3.PoolManager, item: _Queued) -> outbox.Outcome:
+        claim = item.claim
+        if self.stop.is_set() or time.monotonic() - item.claimed_at > self.budget_s:
+            return outbox.Outcome(claim, None, "", skipped=True)  # handed back at once
+        if item.body is None:  # trimmed away meanwhile: nothing left to send
+            return outbox.Outcome(claim, None, "message no longer stored")
+        try:
+            status, error = post_signed(http, self.target, str(claim.id), item.body, self.secret, self.timeout)
+        except Exception as exc:  # not expected; the delivery is retried like any other failure
+            log.warning("delivery %s failed", claim.id, exc_info=True)
+            status, error = None, type(exc).__name__
+        return outbox.Outcome(claim, status, error)
 
     def _bodies(self, claims: list[outbox.Claim]) -> dict[int, tuple[str, bytes]]:
         """message id → (its conversation, the body to send)."""
         ids = sorted({claim.message_id for claim in claims})
-        with Session(self.engine) as session:
-            messages = list(session.scalars(select(Message).where(Message.id.in_(ids))))
-            return {m.id: (m.conversation, encode_body(forward_document(m))) for m in messages}
+        with self.engine.connect() as connection:
+            rows = list(connection.execute(_BODIES, {"ids": ids}))
+            connection.commit()
+        return {row.id: (row.conversation, encode_body(forward_document(row))) for row in rows}
 
-    def _record(self, outcomes: list[outbox.Outcome]) -> None:
-        """Outcomes are written until the database takes them (or the lease would have run out anyway)."""
+    def _record(self) -> None:
+        """Write the outcomes in so far (until the database takes them, or the lease would have run out)."""
+        with self.changed:
+            outcomes, self.done = self.done, []
+            held = list(self.held_back.values())  # the outcomes that hold them back are among these
+        if not outcomes:
+            return
         deadline = time.monotonic() + self.lease_s
         while True:
             try:
                 outbox.finish(self.engine, outcomes, self.max_attempts, *self.backoff)
+                for entry in held:
+                    entry.recorded = True
                 return
             except Exception:
                 if self.stop.is_set() or time.monotonic() > deadline:
                     raise
                 log.warning("recording delivery outcomes failed; retrying", exc_info=True)
                 self.stop.wait(1.0)
+
+    def _finish_lanes(self) -> None:
+        """On stop: the lanes hand back what they hold, and their outcomes are recorded."""
+        with self.changed:
+            self.changed.wait_for(lambda: not self.lanes, self.timeout + 1.0)
+        try:
+            self._record()
+        except Exception:  # the rows come back when their leases run out
+            log.warning("recording delivery outcomes on stop failed", exc_info=True)
 
 
 class DeliveryWorker:

@@ -44,6 +44,8 @@ _SHOWN_KEYS = (
 _MESSAGES = table_of(Message)
 _SHOWN = tuple(_MESSAGES.c[key] for key in _SHOWN_KEYS)
 _PAGE = select(*_SHOWN)  # built once: each request's filters make a copy
+# For other readers of messages as rows (the forwarding worker's bodies): these columns, in this order, `id` first.
+SHOWN_COLUMNS = _SHOWN
 
 
 @dataclass(frozen=True)
