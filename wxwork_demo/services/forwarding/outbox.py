@@ -85,44 +85,53 @@ def new_rows(message_ids: list[int], targets: tuple[str, ...], now: datetime) ->
     ]
 
 
+# The claim's statements, built once (building them cost more CPU than running them).
+_DUE = (
+    select(DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.attempts)
+    .where(
+        DELIVERIES.c.target == bindparam("c_target"),
+        DELIVERIES.c.status == PENDING,
+        DELIVERIES.c.next_attempt_at <= bindparam("c_now"),
+    )
+    .order_by(DELIVERIES.c.next_attempt_at, DELIVERIES.c.id)
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_IDS = DELIVERIES.c.id.in_(bindparam("c_ids", expanding=True))
+_LEASE = update(DELIVERIES).where(_IDS).values(next_attempt_at=bindparam("c_until"), lease_owner=bindparam("c_token"))
+_LEASE_IF_DUE = _LEASE.where(DELIVERIES.c.status == PENDING, DELIVERIES.c.next_attempt_at <= bindparam("c_now"))
+_LEASED = (
+    select(DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.attempts)
+    .where(_IDS, DELIVERIES.c.lease_owner == bindparam("c_token"))
+    .order_by(DELIVERIES.c.id)
+)
+
+
 def claim(engine: Engine, target: str, limit: int, lease_s: float) -> list[Claim]:
-    """Take up to `limit` due deliveries of `target` for `lease_s` seconds.
+    """Take up to `limit` due deliveries of `target` for `lease_s` seconds, in the order of their ids.
 
     MariaDB/MySQL: `SELECT … FOR UPDATE SKIP LOCKED` then the lease, in one transaction: concurrent workers
-    take disjoint rows without waiting for each other. SQLite (one writer at a time, no row locks): the ids
-    are read, then a conditional UPDATE leases only those still due; the token tells which it got.
+    take disjoint rows without waiting for each other, and the rows read are the rows leased. SQLite (one
+    writer at a time, no row locks): the ids are read, then a conditional UPDATE leases only those still due;
+    the token tells which it got.
     """
-    table = DELIVERIES
     now = utcnow()
     token = f"{_OWNER}:{next(_claims)}"[:64]
-    due = (
-        select(table.c.id)
-        .where(table.c.target == target, table.c.status == PENDING, table.c.next_attempt_at <= now)
-        .order_by(table.c.next_attempt_at, table.c.id)
-        .limit(limit)
-    )
-    lease = {"next_attempt_at": now + timedelta(seconds=lease_s), "lease_owner": token}
+    params = {"c_target": target, "c_now": now, "c_until": now + timedelta(seconds=lease_s), "c_token": token}
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            ids = list(connection.execute(due).scalars())
+            ids = list(connection.execute(_DUE.limit(limit), params).scalars())
             connection.commit()
             if not ids:
                 return []
-            still_due = (table.c.status == PENDING) & (table.c.next_attempt_at <= now)
-            connection.execute(update(table).where(table.c.id.in_(ids), still_due).values(**lease))
+            connection.execute(_LEASE_IF_DUE, {**params, "c_ids": ids})
+            connection.commit()
+            rows = connection.execute(_LEASED, {**params, "c_ids": ids}).all()
+            connection.commit()
         else:
-            ids = list(connection.execute(due.with_for_update(skip_locked=True)).scalars())
-            if not ids:
-                connection.commit()
-                return []
-            connection.execute(update(table).where(table.c.id.in_(ids)).values(**lease))
-        connection.commit()
-        rows = connection.execute(
-            select(table.c.id, table.c.message_id, table.c.attempts)
-            .where(table.c.id.in_(ids), table.c.lease_owner == token)
-            .order_by(table.c.id)
-        ).all()
-        connection.commit()
+            rows = sorted(connection.execute(_DUE_LOCKED.limit(limit), params).all(), key=lambda row: row.id)
+            if rows:
+                connection.execute(_LEASE, {**params, "c_ids": [row.id for row in rows]})
+            connection.commit()
     return [Claim(id=row.id, message_id=row.message_id, attempts=row.attempts, token=token) for row in rows]
 
 
