@@ -175,3 +175,45 @@ def test_each_conversation_in_the_order_received_across_claims_and_retries(app, 
     found = statuses(app)
     assert found[a[5]] == ("delivered", 2) and found[b[12]] == ("delivered", 2)
     assert all(found[m] == ("delivered", 1) for m in stored if m not in {a[5], b[12]})
+
+
+def test_a_keep_alive_connection_the_target_closed_while_idle_is_opened_again():
+    """A target that closes each connection after its answer (without saying so): every delivery still gets
+    through, none reported as "connection closed" (a dropped idle connection is opened again before use)."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    served = []
+
+    def serve() -> None:
+        for _ in range(3):
+            connection, _address = server.accept()
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(65536)
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
+                while len(rest) < length:
+                    rest += connection.recv(65536)
+                served.append(rest)
+                connection.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    http = worker.keep_alive_session(1)
+    try:
+        for n in range(3):
+            time.sleep(0.1)  # the target's close has arrived
+            assert worker.post_signed(http, f"http://127.0.0.1:{port}/hook", str(n), b"{}", SECRET, 2.0) == (204, "")
+    finally:
+        http.clear()
+        server.close()
+    assert served == [b"{}"] * 3
