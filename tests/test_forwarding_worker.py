@@ -217,3 +217,31 @@ def test_a_keep_alive_connection_the_target_closed_while_idle_is_opened_again():
         http.clear()
         server.close()
     assert served == [b"{}"] * 3
+
+
+def test_a_message_no_longer_stored_holds_its_conversation_back_from_nothing(database_url, monkeypatch):
+    """A delivery whose message was deleted meanwhile (the retention trim racing a claim) is the message's
+    fault, not the target's: it is recorded as a failed attempt, and what shares its lane goes on at once
+    instead of waiting for that delivery's backoff (here 30 s). A missing message's conversation is unknown:
+    it shares the lane of the messages that have none (""), which are the ones checked here."""
+    app = make_test_app(
+        database_url,
+        FORWARD_URL=TARGET,
+        FORWARD_SECRET=SECRET,
+        FORWARD_BACKOFF_S=30,
+        FORWARD_BACKOFF_MAX_S=60,
+    )
+    try:
+        stored = store(app, [""] * 4)
+        gone, *rest = list(stored)
+        with Session(app.extensions[DB_KEY].engine) as session:
+            session.delete(session.get(Message, gone))
+            session.commit()
+        sends = Sends()
+        monkeypatch.setattr(worker, "post_signed", sends)
+        worker.start_worker(app)
+        assert wait_for(lambda: sends.delivered() == rest, timeout=5), sends.sent
+        assert wait_for(lambda: statuses(app)[gone] == ("pending", 1)), statuses(app)
+    finally:
+        worker.stop_worker(app)
+        close_app(app)

@@ -303,7 +303,7 @@ class TargetLoop:
     def _send_lane(self, http: KeepAlive, conversation: str, lane: deque[_Queued]) -> None:
         """Send a conversation's deliveries one after the other until its lane is empty.
 
-        A delivery that failed, or was not sent (its claim's time is up, or the worker stops), holds its
+        A delivery the target failed, or one not sent (its claim's time is up, or the worker stops), holds its
         conversation back: the rest of the lane, and what is claimed of the conversation until that row is
         claimed again, is handed back due at the same moment as it (its retry, or at once), so that the claims
         that follow take them in the order received again."""
@@ -318,8 +318,10 @@ class TargetLoop:
                 if self.queued == self.batch // 2 - 1:
                     self.changed.notify()
             outcome = self._send(http, item)
+            # A message no longer stored failed by itself (its backoff is finish's): the target did nothing.
+            target_failed = bool(outcome.error) and item.body is not None
             with self.changed:
-                if outcome.error or outcome.skipped:
+                if target_failed or outcome.skipped:
                     wait = outbox.backoff_delay(item.claim.attempts + 1, *self.backoff) if outcome.error else 0.0
                     due_at = utcnow() + timedelta(seconds=wait)
                     outcome = dataclasses.replace(outcome, due_at=due_at)
