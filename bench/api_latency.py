@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from http.client import HTTPConnection
 
 import requests
@@ -44,27 +45,52 @@ def logged_in_instance(sim: procs.Server, database_url: str) -> str:
     return instance["uuid"]
 
 
-def _unloaded(app: Contender, calls: tuple[tuple[str, HTTPConnection, str, bytes], ...]) -> dict:
+Call = tuple[str, HTTPConnection, str, bytes]  # (name, connection, path, body)
+
+
+@dataclass
+class PairedCalls:
+    """The same send-text through the app and straight to the simulator, turn about (the order turning each
+    round), timed after WARMUP_CALLS rounds."""
+
+    calls: tuple[Call, ...]
+    rounds: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"direct": [], "app": []})
+    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: {"direct": {}, "app": {}})
+
+    def round(self) -> None:
+        for name, connection, path, body in self.calls if self.rounds % 2 == 0 else reversed(self.calls):
+            elapsed, status = timed_post(connection, path, body)
+            self.statuses[name][status] = self.statuses[name].get(status, 0) + 1
+            if self.rounds >= WARMUP_CALLS:
+                self.latencies[name].append(elapsed * 1000)
+        self.rounds += 1
+
+    def figures(self) -> dict:
+        """p50 / p99 of each side, and what the app adds to each."""
+        found = {name: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for name, v in self.latencies.items()}
+        return {
+            **found,
+            "added_p50": found["app"]["p50"] - found["direct"]["p50"],
+            "added_p99": found["app"]["p99"] - found["direct"]["p99"],
+        }
+
+
+def _unloaded(app: Contender, calls: tuple[Call, ...]) -> dict:
     """The same calls with no load: what the app adds to a send-text on an idle machine (the floor of what it
     adds under load), and the CPU its workers spend per send-text."""
-    latencies: dict[str, list[float]] = {"direct": [], "app": []}
+    pairs = PairedCalls(calls)
     workers = app.server.workers()
     cpu = 0.0
-    for n in range(WARMUP_CALLS + UNLOADED_CALLS):
-        if n == WARMUP_CALLS:
+    while pairs.rounds < WARMUP_CALLS + UNLOADED_CALLS:
+        if pairs.rounds == WARMUP_CALLS:
             cpu = procs.cpu_seconds(workers)
-        for name, connection, path, body in calls if n % 2 == 0 else reversed(calls):
-            elapsed, status = timed_post(connection, path, body)
-            if status != 200:
-                raise RuntimeError(f"api: an unloaded {name} send-text was answered {status}")
-            if n >= WARMUP_CALLS:
-                latencies[name].append(elapsed * 1000)
-    figures = {name: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for name, v in latencies.items()}
+        pairs.round()
+    if any(status != 200 for each in pairs.statuses.values() for status in each):
+        raise RuntimeError(f"api: unloaded send-texts not answered 200: {pairs.statuses}")
     return {
-        **figures,
+        **pairs.figures(),
         "calls": UNLOADED_CALLS,
-        "added_p50": figures["app"]["p50"] - figures["direct"]["p50"],
-        "added_p99": figures["app"]["p99"] - figures["direct"]["p99"],
         "worker_cpu_ms": (procs.cpu_seconds(workers) - cpu) / UNLOADED_CALLS * 1000,
     }
 
@@ -88,38 +114,28 @@ def bench_api_under_load(run: Run, app: Contender, sim: procs.Server, database_u
         *("--duration", str(plan.api_seconds), "--warmup", "1", "--id-base", "8000000000"),
     ]
     run.command(argv)
-    latencies: dict[str, list[float]] = {"direct": [], "app": []}
-    statuses: dict[str, dict[int, int]] = {"direct": {}, "app": {}}
+    pairs = PairedCalls(calls)
     load = subprocess.Popen(argv, cwd=procs.PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(1)  # the load's own warm-up
-        n = 0
         while load.poll() is None:
-            for name, connection, path, body in calls if n % 2 == 0 else reversed(calls):
-                elapsed, status = timed_post(connection, path, body)
-                statuses[name][status] = statuses[name].get(status, 0) + 1
-                if n >= WARMUP_CALLS:
-                    latencies[name].append(elapsed * 1000)
-            n += 1
+            pairs.round()
         webhook = json.loads(load.communicate()[0])
     finally:
         if load.poll() is None:
             load.kill()
         to_sim.close()
         to_app.close()
-    for name in latencies:
-        bad = sum(v for k, v in statuses[name].items() if k != 200)
-        run.target(bad == 0, f"api: {bad} {name} send-text calls not answered 200: {statuses[name]}")
+    for name, statuses in pairs.statuses.items():
+        bad = sum(v for k, v in statuses.items() if k != 200)
+        run.target(bad == 0, f"api: {bad} {name} send-text calls not answered 200: {statuses}")
     server_errors = sum(v for k, v in webhook["statuses"].items() if int(k) >= 500)
     run.target(server_errors == 0, f"api: the webhook load got {server_errors} 5xx answers")
-    figures = {name: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for name, v in latencies.items()}
     run.results["api"] = {
-        **figures,
+        **pairs.figures(),
         "server": app.label,
-        "added_p50": figures["app"]["p50"] - figures["direct"]["p50"],
-        "added_p99": figures["app"]["p99"] - figures["direct"]["p99"],
-        "calls": len(latencies["app"]),
-        "statuses": {name: dict(s) for name, s in statuses.items()},
+        "calls": len(pairs.latencies["app"]),
+        "statuses": {name: dict(s) for name, s in pairs.statuses.items()},
         "webhook_rps": webhook["rps"],
         "webhook_p99": webhook["p99_ms"],
         "webhook_statuses": webhook["statuses"],

@@ -257,10 +257,7 @@ def _intake_section(run: Run) -> list[str]:
 
 
 def _cores(run: Run) -> int:
-    try:
-        return int(run.machine.get("nproc", 0)) or 1
-    except (TypeError, ValueError):
-        return 1
+    return int(run.machine["nproc"])  # procs.machine(): the cores this process may run on
 
 
 def _cpu_budget(scenario: dict, cores: int) -> list[str]:

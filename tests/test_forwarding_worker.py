@@ -208,7 +208,7 @@ def test_a_keep_alive_connection_the_target_closed_while_idle_is_opened_again():
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    http = worker.keep_alive_session(1)
+    http = worker.KeepAlive()
     try:
         for n in range(3):
             time.sleep(0.1)  # the target's close has arrived

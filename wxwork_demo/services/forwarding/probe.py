@@ -11,7 +11,7 @@ from wxwork_demo.errors import AppError
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.forwarding.outbox import shown_target
 from wxwork_demo.services.forwarding.signing import encode_body
-from wxwork_demo.services.forwarding.worker import keep_alive_session, post_signed
+from wxwork_demo.services.forwarding.worker import KeepAlive, post_signed
 from wxwork_demo.services.inbox.queries import iso_precise
 
 TEST_TYPE = 0
@@ -34,7 +34,7 @@ def send_test(settings: Settings) -> list[dict[str, Any]]:
             "test": True,
         }
     )
-    http = keep_alive_session(1)
+    http = KeepAlive()
     results = []
     try:
         for url in targets:

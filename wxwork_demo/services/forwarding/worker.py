@@ -38,7 +38,7 @@ from wxwork_demo.db import EXTENSION_KEY as DB_KEY
 from wxwork_demo.models import utcnow
 from wxwork_demo.services.forwarding import outbox
 from wxwork_demo.services.forwarding.signing import encode_body, signed_headers
-from wxwork_demo.services.inbox.queries import SHOWN_COLUMNS, MessageRow, message_to_dict
+from wxwork_demo.services.inbox.queries import SHOWN, MessageRow, message_to_dict
 from wxwork_demo.services.inbox.retention import trim_old_messages
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ RETENTION_FIRST_S = 5.0
 
 def forward_document(message: MessageRow) -> dict[str, Any]:
     """The body of a forwarded message (local-api.md, "Forwarding"), of a `Message` or a row of its shown
-    columns (`SHOWN_COLUMNS`)."""
+    columns (`SHOWN`)."""
     shown = message_to_dict(message)
     return {
         "id": shown["id"],
@@ -68,7 +68,7 @@ def forward_document(message: MessageRow) -> dict[str, Any]:
 
 # The bodies of a claim's messages: rows of the columns a message shows, not `Message` objects (the ORM's
 # objects cost about as much CPU as the rest of building a body).
-_BODIES = select(*SHOWN_COLUMNS).where(SHOWN_COLUMNS[0].in_(bindparam("ids", expanding=True)))
+_BODIES = select(*SHOWN).where(SHOWN[0].in_(bindparam("ids", expanding=True)))
 
 
 class KeepAlive:
@@ -115,11 +115,6 @@ class KeepAlive:
             opened, self.opened = self.opened, []
         for connection in opened:
             connection.close()
-
-
-def keep_alive_session(size: int = 1) -> KeepAlive:
-    """Keep-alive connections to the targets, for `size` sender threads (one each)."""
-    return KeepAlive()
 
 
 _USER_AGENT = "wxwork-demo-forwarder"
@@ -230,7 +225,7 @@ class TargetLoop:
         self.held_back: dict[str, _Held] = {}
 
     def run(self) -> None:
-        http = keep_alive_session(self.concurrency)
+        http = KeepAlive()
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="forward-send")
         try:
             while not self.stop.is_set():

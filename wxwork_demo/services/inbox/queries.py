@@ -42,10 +42,9 @@ _SHOWN_KEYS = (
     "payload",
 )
 _MESSAGES = table_of(Message)
-_SHOWN = tuple(_MESSAGES.c[key] for key in _SHOWN_KEYS)
-_PAGE = select(*_SHOWN)  # built once: each request's filters make a copy
-# For other readers of messages as rows (the forwarding worker's bodies): these columns, in this order, `id` first.
-SHOWN_COLUMNS = _SHOWN
+# The columns a message shows, `id` first: the pages here and the forwarding worker's bodies read these.
+SHOWN = tuple(_MESSAGES.c[key] for key in _SHOWN_KEYS)
+_PAGE = select(*SHOWN)  # built once: each request's filters make a copy
 
 
 @dataclass(frozen=True)
